@@ -1,0 +1,1 @@
+"""SolverLab's orchestration: models, plans, runs, store, statistics and the command line."""

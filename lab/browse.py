@@ -1,0 +1,100 @@
+"""What the app reads and narrows down: stored items with their call and function ids, filtered and paged.
+
+Pure pandas on top of the store; no UI. The app caches `browse_frame` per run selection and change marker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+
+import pandas as pd
+
+from lab import stats
+from lab.store import Store
+
+NO_ERROR = "no error"
+OUTCOMES: tuple[str, ...] = ("all", "correct", "wrong")
+EXTRA_COLUMNS: tuple[str, ...] = ("detail", "call_id", "function_id")
+
+
+def browse_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    """The item frame of `lab.stats` (columns `stats.ITEM_COLUMNS`) plus `detail`, `call_id`, `function_id`.
+
+    One read of the store serves the summary, the charts, the CSV and the Inspect page: the extra
+    columns are ignored by `lab.stats` and `lab.export`, and `study.item_detail` takes a row of it.
+    """
+    rows = store.items(run_ids)
+    frame = stats.item_frame(rows)
+    frame["detail"] = pd.Series([row["detail"] for row in rows], dtype="object")
+    for name in ("call_id", "function_id"):
+        frame[name] = pd.array([row[name] for row in rows], dtype="Int64")
+    return frame
+
+
+def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
+    """Cheap to read, different whenever the runs' items change: their item counts."""
+    return tuple(store.totals(run_id).items for run_id in run_ids)
+
+
+def label_models_by_run(frame: pd.DataFrame) -> pd.DataFrame:
+    """When one model appears in several of the runs, name each model `model [run_id]` so runs stay apart.
+
+    Otherwise the frame is returned as it is (items of different models never mix anyway).
+    """
+    if frame.empty or frame.groupby("model")["run_id"].nunique().max() <= 1:
+        return frame
+    labelled = frame.copy()
+    labelled["model"] = labelled["model"] + " [" + labelled["run_id"] + "]"
+    return labelled
+
+
+def setting_specs(frame: pd.DataFrame) -> pd.Series:
+    """`probe:setting` per row, e.g. `arithmetic:base=8,digits=2`."""
+    return frame["probe"] + ":" + frame["setting"]
+
+
+def error_categories(frame: pd.DataFrame) -> list[str]:
+    """The error categories present (`unparsed`, `no_code`, `runtime_error`, ...), `NO_ERROR` first."""
+    errors = frame["error"]
+    categories = sorted({str(e) for e in errors.dropna()})
+    return ([NO_ERROR] if errors.isna().any() else []) + categories
+
+
+def filter_items(frame: pd.DataFrame, *, models: Collection[str] = (), probes: Collection[str] = (),
+                 settings: Collection[str] = (), modes: Collection[str] = (), outcome: str = "all",
+                 errors: Collection[str] = ()) -> pd.DataFrame:
+    """Rows matching every filter given; an empty collection means no filter on that column.
+
+    `settings` holds `probe:setting` specs; `outcome` is one of `OUTCOMES`; `errors` holds error
+    categories, `NO_ERROR` for items without one.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+    keep = pd.Series(True, index=frame.index)
+    if models:
+        keep &= frame["model"].isin(list(models))
+    if probes:
+        keep &= frame["probe"].isin(list(probes))
+    if settings:
+        keep &= setting_specs(frame).isin(list(settings))
+    if modes:
+        keep &= frame["mode"].isin(list(modes))
+    if outcome != "all":
+        keep &= frame["correct"] == (outcome == "correct")
+    if errors:
+        wanted = set(errors)
+        keep &= frame["error"].map(lambda e: (NO_ERROR if e is None or e != e else str(e)) in wanted)
+    return frame[keep]
+
+
+def page_count(rows: int, size: int) -> int:
+    if size < 1:
+        raise ValueError(f"page size must be at least 1, got {size}")
+    return max(1, math.ceil(rows / size))
+
+
+def page(frame: pd.DataFrame, number: int, size: int) -> pd.DataFrame:
+    """Rows of page `number` (1-based, clamped to the pages there are)."""
+    number = min(max(1, number), page_count(len(frame), size))
+    return frame.iloc[(number - 1) * size: number * size]

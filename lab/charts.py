@@ -1,0 +1,455 @@
+"""Plotly figures built from the statistics tables of `lab.stats` (summary, gaps, counterfactual drops).
+
+Pure functions: a DataFrame in, a plotly Figure (or HTML text) out; nothing here reads the store or draws.
+Every chart gives a mode the same colour (`MODE_COLOURS`): inductive modes in blues, deductive ones in
+oranges and browns. The default world is marked the same way everywhere: its tick label is bold with a
+star, and where settings are columns of a chart a grey band with the words "default world" lies behind it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.subplots import make_subplots
+
+from lab.modes import MODES
+
+MODE_COLOURS: dict[str, str] = {
+    "solverlearner": "#1f4e9c",
+    "io": "#5fa8e0",
+    "deductive": "#e4572e",
+    "io_rule": "#f3a712",
+    "deductive_code": "#8c3b0e",
+}
+# Each inductive mode next to the deductive mode it is compared with, then the rest.
+CHART_MODE_ORDER: tuple[str, ...] = ("solverlearner", "deductive", "io", "io_rule", "deductive_code")
+
+ACCURACY_AXIS = "accuracy (% of items correct)"
+GAP_AXIS = "inductive − deductive accuracy (percentage points)"
+DROP_AXIS = "default world − counterfactual accuracy (percentage points)"
+DEFAULT_WORLD = "default world"
+DEFAULT_MARK = "★"
+DEFAULT_BAND_COLOUR = "rgba(110, 110, 110, 0.13)"
+_ERROR_BAR_COLOUR = "#2b2b2b"
+_FONT = "Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif"
+
+
+def mode_label(mode: str) -> str:
+    """A mode's name with what it means, as legends show it: `io_rule (rule + examples)`."""
+    spec = MODES[mode]
+    if spec.inductive:
+        kind = "inductive"
+    elif spec.shows_examples:
+        kind = "rule + examples"
+    else:
+        kind = "rule stated"
+    return f"{mode} ({kind}, writes code)" if spec.returns_code else f"{mode} ({kind})"
+
+
+def mode_colour(mode: str) -> str:
+    return MODE_COLOURS[mode]
+
+
+def chart_config(file_name: str) -> dict[str, object]:
+    """Plotly's modebar config: its camera button saves the chart as a PNG in the browser."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": file_name, "scale": 2},
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings on an axis
+
+
+@dataclass(frozen=True)
+class SettingAxis:
+    """How one probe's settings appear on an axis: the parameter(s) that vary, as short tick labels."""
+
+    title: str
+    ticks: dict[str, str]  # setting label -> tick text (the default world's bold, with a star)
+    order: tuple[str, ...]  # setting labels in display order
+    default: str | None  # the default-world setting, if present
+
+    def tick_order(self) -> list[str]:
+        return [self.ticks[setting] for setting in self.order]
+
+    def position(self, setting: str) -> int:
+        return self.order.index(setting)
+
+
+def _params(label: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in label.split(","):
+        key, eq, value = part.partition("=")
+        if eq:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple(
+        (1, int(part), "") if part.isdigit() else (0, 0, part) for part in re.split(r"(\d+)", text) if part
+    )
+
+
+def setting_axis(frame: pd.DataFrame, *, by_value: bool = False) -> SettingAxis:
+    """The axis for the settings of one probe in `frame` (columns `setting`, `default_world`).
+
+    Ticks show only the parameters that vary between those settings (`8`, `16` for base-N addition,
+    `caesar 3`, `atbash` for ciphers) and the axis title names them. Order: the default world first
+    then the others in natural order, or with `by_value` all in natural order of their values (a
+    line over base 8, 9, 10, 11, 16).
+    """
+    worlds = frame.drop_duplicates("setting").set_index("setting")["default_world"].astype(bool)
+    settings = list(worlds.index)
+    params = {setting: _params(setting) for setting in settings}
+    keys: list[str] = []
+    for values in params.values():
+        keys += [key for key in values if key not in keys]
+    varying = [key for key in keys if len({values.get(key) for values in params.values()}) > 1]
+    if varying:
+        plain = {s: " ".join(params[s][k] for k in varying if k in params[s]) or s for s in settings}
+        title = ", ".join(varying)
+    else:
+        plain = {s: s for s in settings}
+        title = "setting"
+    default = next((s for s in settings if worlds[s]), None)
+    ticks = {s: f"<b>{plain[s]} {DEFAULT_MARK}</b>" if s == default else plain[s] for s in settings}
+    if by_value:
+        order = sorted(settings, key=lambda s: _natural_key(plain[s]))
+    else:
+        order = sorted(settings, key=lambda s: (s != default, _natural_key(s)))
+    return SettingAxis(title, ticks, tuple(order), default)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared layout
+
+
+def _ordered(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _present_modes(frame: pd.DataFrame) -> list[str]:
+    present = set(frame["mode"])
+    return [mode for mode in CHART_MODE_ORDER if mode in present]
+
+
+def _grid(models: list[str], probes: list[str], *, shared_y: bool = True) -> go.Figure:
+    many_models = len(models) > 1
+    return make_subplots(
+        rows=len(models),
+        cols=len(probes),
+        shared_yaxes=shared_y,
+        column_titles=[f"<b>{probe}</b>" for probe in probes],
+        row_titles=[_short_model(model) for model in models] if many_models else None,
+        horizontal_spacing=min(0.08, 0.3 / max(1, len(probes))),
+        vertical_spacing=min(0.16, 0.5 / max(1, len(models))),
+    )
+
+
+def _short_model(model: str, limit: int = 38) -> str:
+    return model if len(model) <= limit else model[: limit - 1] + "…"
+
+
+def _finish(fig: go.Figure, title: str, subtitle: str, rows: int, *, legend_title: str = "mode") -> go.Figure:
+    fig.update_layout(
+        title={"text": f"{html.escape(title)}<br><sup>{html.escape(subtitle)}</sup>", "x": 0.0,
+               "xanchor": "left"},
+        height=190 + 300 * rows,
+        margin={"l": 70, "r": 40, "t": 150, "b": 70},
+        font={"family": _FONT, "size": 13},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0, "xanchor": "left",
+                "title": {"text": f"<b>{legend_title}</b>"}, "traceorder": "normal"},
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        hoverlabel={"namelength": -1},
+    )
+    fig.update_xaxes(showline=True, linecolor="#888", ticks="outside", type="category")
+    fig.update_yaxes(showline=True, linecolor="#888", gridcolor="#e6e6e6", zeroline=True, zerolinecolor="#888")
+    # Subplot titles sit too close to the plots for a two-line figure title; lift them a little.
+    for annotation in fig.layout.annotations:
+        if annotation.yref == "paper" and annotation.text and annotation.text.startswith("<b>"):
+            annotation.update(yshift=6)
+    return fig
+
+
+def _accuracy_axis(fig: go.Figure, *, headroom: bool) -> None:
+    fig.update_yaxes(range=[0, 1.14 if headroom else 1.05], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
+                     tickformat=".0%")
+
+
+def _mark_default(fig: go.Figure, axis: SettingAxis, row: int, col: int) -> None:
+    if axis.default is None:
+        return
+    x = axis.position(axis.default)
+    fig.add_vrect(x0=x - 0.5, x1=x + 0.5, row=row, col=col, fillcolor=DEFAULT_BAND_COLOUR, line_width=0,
+                  layer="below", annotation_text=DEFAULT_WORLD, annotation_position="top",
+                  annotation_font={"size": 11, "color": "#444"})
+
+
+def _interval(low: pd.Series, value: pd.Series, high: pd.Series) -> dict[str, object]:
+    return {"type": "data", "symmetric": False, "array": (high - value).clip(lower=0).tolist(),
+            "arrayminus": (value - low).clip(lower=0).tolist(), "color": _ERROR_BAR_COLOUR,
+            "thickness": 1.4, "width": 4, "visible": True}
+
+
+def _empty_figure(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font={"size": 15, "color": "#555"})
+    fig.update_layout(height=220, xaxis={"visible": False}, yaxis={"visible": False}, plot_bgcolor="white",
+                      paper_bgcolor="white")
+    return fig
+
+
+def _model_subtitle(models: list[str]) -> str:
+    return f"model: {models[0]}" if len(models) == 1 else f"{len(models)} models (one row each)"
+
+
+_ACCURACY_HOVER = (
+    "<b>%{fullData.name}</b><br>%{customdata[0]}<br>accuracy %{y:.1%} "
+    "(95% interval %{customdata[1]:.1%} to %{customdata[2]:.1%})<br>%{customdata[3]} of %{customdata[4]} "
+    "items correct<extra></extra>"
+)
+
+
+def _accuracy_customdata(rows: pd.DataFrame) -> list[list[object]]:
+    return [[f"{p} {s}", lo, hi, int(c), int(n)] for p, s, lo, hi, c, n in
+            zip(rows["probe"], rows["setting"], rows["ci_low"], rows["ci_high"], rows["correct"], rows["n"],
+                strict=True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+def accuracy_by_setting(summary: pd.DataFrame) -> go.Figure:
+    """The headline: accuracy per setting, one bar per mode side by side, with 95% interval error bars.
+
+    One column per probe, one row per model; the default world is the first group of bars in each
+    column, on a grey band.
+    """
+    if summary.empty:
+        return _empty_figure("No scored items yet.")
+    models, probes = _ordered(summary["model"]), _ordered(summary["probe"])
+    fig = _grid(models, probes)
+    axes = {probe: setting_axis(summary[summary["probe"] == probe]) for probe in probes}
+    shown: set[str] = set()
+    for row, model in enumerate(models, start=1):
+        for col, probe in enumerate(probes, start=1):
+            part = summary[(summary["model"] == model) & (summary["probe"] == probe)]
+            axis = axes[probe]
+            for mode in _present_modes(part):
+                rows = part[part["mode"] == mode]
+                fig.add_trace(go.Bar(
+                    x=[axis.ticks[s] for s in rows["setting"]], y=rows["accuracy"].tolist(),
+                    error_y=_interval(rows["ci_low"], rows["accuracy"], rows["ci_high"]),
+                    name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown, offsetgroup=mode,
+                    marker={"color": MODE_COLOURS[mode], "line": {"width": 0}},
+                    customdata=_accuracy_customdata(rows), hovertemplate=_ACCURACY_HOVER,
+                ), row=row, col=col)
+                shown.add(mode)
+            fig.update_xaxes(categoryorder="array", categoryarray=axis.tick_order(), row=row, col=col,
+                             title_text=axis.title if row == len(models) else None)
+            _mark_default(fig, axis, row, col)
+    fig.update_layout(barmode="group", bargap=0.22, bargroupgap=0.06)
+    _accuracy_axis(fig, headroom=True)
+    fig.update_yaxes(title_text=ACCURACY_AXIS, col=1)
+    return _finish(fig, "Accuracy per setting: inductive vs deductive",
+                   f"bars: 95% Wilson interval · {DEFAULT_MARK} default world · {_model_subtitle(models)}",
+                   len(models))
+
+
+def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
+    """Accuracy against the counterfactual parameter (base, order, shift...), one line per mode."""
+    if summary.empty:
+        return _empty_figure("No scored items yet.")
+    models, probes = _ordered(summary["model"]), _ordered(summary["probe"])
+    fig = _grid(models, probes)
+    axes = {probe: setting_axis(summary[summary["probe"] == probe], by_value=True) for probe in probes}
+    shown: set[str] = set()
+    for row, model in enumerate(models, start=1):
+        for col, probe in enumerate(probes, start=1):
+            part = summary[(summary["model"] == model) & (summary["probe"] == probe)]
+            axis = axes[probe]
+            for mode in _present_modes(part):
+                rows = part[part["mode"] == mode]
+                rows = rows.iloc[sorted(range(len(rows)), key=lambda i: axis.position(rows["setting"].iloc[i]))]
+                defaults = rows["default_world"].astype(bool).tolist()
+                fig.add_trace(go.Scatter(
+                    x=[axis.ticks[s] for s in rows["setting"]], y=rows["accuracy"].tolist(), mode="lines+markers",
+                    error_y=_interval(rows["ci_low"], rows["accuracy"], rows["ci_high"]),
+                    name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown,
+                    line={"color": MODE_COLOURS[mode], "width": 2.4},
+                    marker={"color": MODE_COLOURS[mode], "size": [15 if d else 8 for d in defaults],
+                            "symbol": ["star" if d else "circle" for d in defaults],
+                            "line": {"color": "white", "width": 1}},
+                    customdata=_accuracy_customdata(rows), hovertemplate=_ACCURACY_HOVER,
+                ), row=row, col=col)
+                shown.add(mode)
+            fig.update_xaxes(categoryorder="array", categoryarray=axis.tick_order(), row=row, col=col,
+                             title_text=axis.title if row == len(models) else None)
+            _mark_default(fig, axis, row, col)
+    _accuracy_axis(fig, headroom=True)
+    fig.update_yaxes(title_text=ACCURACY_AXIS, col=1)
+    return _finish(fig, "Accuracy against the counterfactual parameter",
+                   f"one line per mode · error bars: 95% Wilson interval · {DEFAULT_MARK} default world · "
+                   f"{_model_subtitle(models)}", len(models))
+
+
+def accuracy_heatmap(summary: pd.DataFrame) -> go.Figure:
+    """Model (and mode) x setting: accuracy as colour, with the value written in each cell."""
+    if summary.empty:
+        return _empty_figure("No scored items yet.")
+    models, probes = _ordered(summary["model"]), _ordered(summary["probe"])
+    columns: list[tuple[str, str]] = []
+    column_text: list[str] = []
+    for probe in probes:
+        axis = setting_axis(summary[summary["probe"] == probe])
+        columns += [(probe, setting) for setting in axis.order]
+        column_text += [f"{probe}<br>{axis.ticks[setting]}" for setting in axis.order]
+    rows = [(model, mode) for model in models for mode in _present_modes(summary[summary["model"] == model])]
+    many_models = len(models) > 1
+
+    def row_text(model: str, mode: str) -> str:
+        name = f"<span style='color:{MODE_COLOURS[mode]}'><b>{mode}</b></span>"
+        return f"{_short_model(model, 30)} · {name}" if many_models else name
+
+    cells = summary.set_index(["model", "mode", "probe", "setting"])
+    z: list[list[float | None]] = []
+    text: list[list[str]] = []
+    hover: list[list[str]] = []
+    for model, mode in rows:
+        z_row, text_row, hover_row = [], [], []
+        for probe, setting in columns:
+            key = (model, mode, probe, setting)
+            if key in cells.index:
+                cell = cells.loc[key]
+                z_row.append(float(cell["accuracy"]))
+                text_row.append(f"{cell['accuracy']:.0%}")
+                hover_row.append(f"{mode} · {probe} {setting}<br>accuracy {cell['accuracy']:.1%} "
+                                 f"({int(cell['correct'])} of {int(cell['n'])})")
+            else:
+                z_row.append(None)
+                text_row.append("")
+                hover_row.append(f"{mode} · {probe} {setting}: not measured")
+        z.append(z_row)
+        text.append(text_row)
+        hover.append(hover_row)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=column_text, y=[row_text(m, mode) for m, mode in rows], text=text, texttemplate="%{text}",
+        hovertext=hover, hovertemplate="%{hovertext}<extra></extra>", zmin=0, zmax=1, colorscale="Viridis",
+        xgap=2, ygap=2, colorbar={"title": {"text": "accuracy<br>(% correct)"}, "tickformat": ".0%"},
+    ))
+    fig.update_yaxes(autorange="reversed", title_text="model · mode" if many_models else "mode")
+    fig.update_xaxes(title_text="probe and setting", tickangle=0)
+    fig = _finish(fig, "Accuracy by model, mode and setting",
+                  f"{DEFAULT_MARK} default world · {_model_subtitle(models)}", 1)
+    fig.update_layout(height=230 + 42 * len(rows) + 40, showlegend=False,
+                      margin={"l": 70, "r": 40, "t": 110, "b": 80})
+    return fig
+
+
+def gap_chart(gaps: pd.DataFrame) -> go.Figure:
+    """Inductive minus deductive accuracy per setting with its 95% interval (Newcombe).
+
+    Each comparison takes the colour of its inductive mode.
+    """
+    if gaps.empty:
+        return _empty_figure("No gap to show: run an inductive mode and its deductive partner "
+                             "(solverlearner with deductive, or io with io_rule).")
+    models, probes = _ordered(gaps["model"]), _ordered(gaps["probe"])
+    fig = _grid(models, probes)
+    axes = {probe: setting_axis(gaps[gaps["probe"] == probe]) for probe in probes}
+    comparisons = _ordered(gaps["comparison"])
+    shown: set[str] = set()
+    for row, model in enumerate(models, start=1):
+        for col, probe in enumerate(probes, start=1):
+            part = gaps[(gaps["model"] == model) & (gaps["probe"] == probe)]
+            axis = axes[probe]
+            for comparison in comparisons:
+                rows = part[part["comparison"] == comparison]
+                if rows.empty:
+                    continue
+                inductive = comparison.split(" - ")[0].strip()
+                fig.add_trace(go.Bar(
+                    x=[axis.ticks[s] for s in rows["setting"]], y=rows["gap"].tolist(),
+                    error_y=_interval(rows["ci_low"], rows["gap"], rows["ci_high"]),
+                    name=comparison.replace(" - ", " − "), legendgroup=comparison,
+                    showlegend=comparison not in shown, offsetgroup=comparison,
+                    marker={"color": MODE_COLOURS.get(inductive, "#777")},
+                    customdata=[[lo, hi, ind, ded] for lo, hi, ind, ded in zip(
+                        rows["ci_low"], rows["ci_high"], rows["inductive_accuracy"], rows["deductive_accuracy"],
+                        strict=True)],
+                    hovertemplate=("<b>%{fullData.name}</b><br>gap %{y:+.1%} (95% interval %{customdata[0]:+.1%} "
+                                   "to %{customdata[1]:+.1%})<br>inductive %{customdata[2]:.1%}, deductive "
+                                   "%{customdata[3]:.1%}<extra></extra>"),
+                ), row=row, col=col)
+                shown.add(comparison)
+            fig.update_xaxes(categoryorder="array", categoryarray=axis.tick_order(), row=row, col=col,
+                             title_text=axis.title if row == len(models) else None)
+            _mark_default(fig, axis, row, col)
+    fig.update_layout(barmode="group", bargap=0.3)
+    fig.update_yaxes(range=[-1.05, 1.18], tickvals=[-1, -0.5, 0, 0.5, 1], tickformat="+.0%",
+                     zerolinewidth=1.5)
+    fig.update_yaxes(title_text=GAP_AXIS, col=1)
+    return _finish(fig, "Inductive minus deductive accuracy",
+                   f"above zero: better when the rule must be induced · bars: 95% Newcombe interval · "
+                   f"{DEFAULT_MARK} default world · {_model_subtitle(models)}", len(models),
+                   legend_title="comparison")
+
+
+def drop_chart(drops: pd.DataFrame) -> go.Figure:
+    """Default-world accuracy minus mean counterfactual accuracy per mode, with its 95% interval."""
+    if drops.empty:
+        return _empty_figure("No drop to show: run a family's default world and at least one "
+                             "counterfactual setting.")
+    models, probes = _ordered(drops["model"]), _ordered(drops["probe"])
+    fig = _grid(models, probes)
+    shown: set[str] = set()
+    for row, model in enumerate(models, start=1):
+        for col, probe in enumerate(probes, start=1):
+            part = drops[(drops["model"] == model) & (drops["probe"] == probe)]
+            for mode in _present_modes(part):
+                rows = part[part["mode"] == mode]
+                fig.add_trace(go.Bar(
+                    x=[mode] * len(rows), y=rows["drop"].tolist(),
+                    error_y=_interval(rows["ci_low"], rows["drop"], rows["ci_high"]),
+                    name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown,
+                    marker={"color": MODE_COLOURS[mode]},
+                    customdata=[[d, c, k] for d, c, k in zip(rows["default_accuracy"], rows["counterfactual_accuracy"],
+                                                             rows["n_settings"], strict=True)],
+                    hovertemplate=("<b>%{fullData.name}</b><br>drop %{y:+.1%}<br>default world %{customdata[0]:.1%}, "
+                                   "counterfactual mean %{customdata[1]:.1%} over %{customdata[2]} setting(s)"
+                                   "<extra></extra>"),
+                ), row=row, col=col)
+                shown.add(mode)
+            fig.update_xaxes(categoryorder="array", categoryarray=_present_modes(drops), row=row, col=col,
+                             showticklabels=False)
+    fig.update_yaxes(range=[-1.05, 1.05], tickvals=[-1, -0.5, 0, 0.5, 1], tickformat="+.0%", zerolinewidth=1.5)
+    fig.update_yaxes(title_text=DROP_AXIS, col=1)
+    return _finish(fig, "Drop from the default world to counterfactual settings",
+                   f"above zero: worse away from the familiar world · bars: 95% MOVER-Wilson interval · "
+                   f"{_model_subtitle(models)}", len(models))
+
+
+def figures_html(figures: Mapping[str, go.Figure], title: str) -> str:
+    """One self-contained HTML page holding the figures (plotly.js embedded once, so it works offline)."""
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             f"<style>body{{font-family:{_FONT};margin:24px;}}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>"]
+    for index, (heading, figure) in enumerate(figures.items()):
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(pio.to_html(figure, include_plotlyjs=index == 0, full_html=False,
+                                 config=chart_config(re.sub(r"\W+", "-", heading).strip("-").lower())))
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,259 @@
+"""Execute a stored plan: call models, run solvers in the sandbox, score, commit each item as it is scored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from executor import ExecutionReport, SandboxPool
+from lab.models import ModelCallError, ModelSpec, RetryPolicy, check_model, complete
+from lab.modes import MODES
+from lab.plan import RunError, RunPlan, WorkUnit, total_items, work_units
+from lab.scoring import NO_CODE, extract_code, looks_memorised, score_direct
+from lab.store import RunRecord, Store
+from probes import Case, ProbeFamily, get_family
+
+VERSIONED_PACKAGES = ("litellm", "RestrictedPython", "xllamacpp", "pandas", "streamlit")
+
+
+@dataclass(frozen=True)
+class Progress:
+    run_id: str
+    done: int
+    total: int
+    failures: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
+    """Create the run, or accept an existing one with the same plan (which is then resumed)."""
+    run_id = run_id or new_run_id()
+    existing = store.get_run(run_id)
+    if existing is not None:
+        if existing.plan_hash != plan.identity_hash():
+            raise RunError(f"run {run_id} exists with a different plan; choose another --run-id")
+        return run_id
+    store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), package_versions())
+    return run_id
+
+
+def cache_key(model: ModelSpec, messages: list[dict[str, str]], params: dict[str, Any], sample: int) -> str:
+    payload = {"model": model.name, "api_base": model.api_base, "messages": messages, "params": params,
+               "sample": sample}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def direct_items(unit: WorkUnit, family: ProbeFamily, reply: str) -> list[dict[str, Any]]:
+    items = []
+    for index, case in unit.cases:
+        score = score_direct(family, reply, case.output)
+        items.append(_item(unit, index, case, score.predicted, score.correct, score.error, None))
+    return items
+
+
+def code_items(unit: WorkUnit, family: ProbeFamily, reply: str,
+               run: Callable[[str, list[str]], ExecutionReport]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run the model's solver on the shown examples and the held-out cases in one sandbox round trip."""
+    code = extract_code(reply)
+    examples = list(unit.examples)
+    function: dict[str, Any] = {"code": code, "verdict": None, "detail": None, "memorised": 0}
+    if code is None:
+        function.update(verdict=NO_CODE, detail="the reply holds no Python block defining solver")
+        items = [_item(unit, i, case, None, False, NO_CODE, None) for i, case in unit.cases]
+        function.update(examples=json.dumps([]), fits_examples=None if not examples else 0,
+                        held_out_failed=json.dumps([i for i, _ in unit.cases]))
+        return items, function
+    report = run(code, [c.input for c in examples] + [c.input for _, c in unit.cases])
+    function.update(verdict=report.verdict, detail=report.detail, memorised=int(looks_memorised(code, examples)))
+    shown = []
+    for case, result in zip(examples, report.results[: len(examples)]):
+        ok = result.output is not None and family.normalise(result.output) == family.normalise(case.output)
+        shown.append({"input": case.input, "expected": case.output, "output": result.output,
+                      "error": result.error, "detail": result.detail, "correct": ok})
+    items = []
+    for (index, case), result in zip(unit.cases, report.results[len(examples):]):
+        predicted = family.normalise(result.output) if result.output is not None else None
+        correct = predicted is not None and predicted == family.normalise(case.output)
+        items.append(_item(unit, index, case, predicted, correct, result.error, result.detail))
+    function.update(
+        examples=json.dumps(shown),
+        fits_examples=None if not examples else int(all(s["correct"] for s in shown)),
+        held_out_failed=json.dumps([item["case_index"] for item in items if not item["correct"]]),
+    )
+    return items, function
+
+
+def _item(unit: WorkUnit, index: int, case: Case, predicted: str | None, correct: bool, error: str | None,
+          detail: str | None) -> dict[str, Any]:
+    return {
+        "model": unit.model.label, "probe": unit.setting.family, "setting": unit.setting.label,
+        "default_world": int(unit.setting.default_world), "mode": unit.mode, "instance": unit.instance,
+        "case_index": index, "input": case.input, "expected": case.output, "predicted": predicted,
+        "correct": int(correct), "error": error, "detail": detail,
+    }
+
+
+class _RunState:
+    def __init__(self, run_id: str, total: int, store: Store, progress: ProgressCallback | None):
+        totals = store.totals(run_id)
+        self.lock = threading.Lock()
+        self.run_id = run_id
+        self.total = total
+        self.done = totals.items
+        self.failures = 0
+        self.prompt_tokens = totals.prompt_tokens
+        self.completion_tokens = totals.completion_tokens
+        self.cost = totals.cost
+        self.last_error = ""
+        self.progress = progress
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(Progress(self.run_id, self.done, self.total, self.failures, self.prompt_tokens,
+                                   self.completion_tokens, self.cost))
+
+
+def execute_run(store: Store, run_id: str, *, progress: ProgressCallback | None = None,
+                stop: threading.Event | None = None, retry: RetryPolicy = RetryPolicy(),
+                sandbox: SandboxPool | None = None, preflight: bool = True) -> RunRecord:
+    """Finish every item of the run that is not stored yet; safe to call again after any crash."""
+    record = store.get_run(run_id)
+    if record is None:
+        raise RunError(f"no run {run_id!r} in {store.path}")
+    plan = RunPlan.from_dict(record.plan)
+    stop = stop or threading.Event()
+    done = store.done_keys(run_id)
+    pending = [u for u in work_units(plan) if not set(u.item_keys()) <= done]
+    state = _RunState(run_id, record.total_items, store, progress)
+    store.set_status(run_id, "running", pid=os.getpid())
+    state.report()
+    if preflight and pending:
+        for model in {u.model for u in pending}:
+            try:
+                check_model(model)
+            except Exception as exc:
+                store.set_status(run_id, "failed", reason=str(exc))
+                raise RunError(str(exc)) from None
+    own_sandbox = sandbox is None and any(MODES[u.mode].returns_code for u in pending)
+    pool = SandboxPool(size=min(2, os.cpu_count() or 1)) if own_sandbox else sandbox
+    params = {"temperature": plan.temperature, "max_tokens": plan.max_tokens, "seed": plan.seed}
+    budget_exceeded = threading.Event()
+
+    def should_stop() -> bool:
+        return stop.is_set() or budget_exceeded.is_set()
+
+    def process(unit: WorkUnit) -> None:
+        if should_stop():
+            return
+        family = get_family(unit.setting.family)
+        key = cache_key(unit.model, unit.messages, params, sample=0)
+        cached = store.cached_response(key)
+        if cached is not None:
+            reply = cached.response
+            call_id = store.record_call(run_id=run_id, cache_key=key, model=unit.model.label,
+                                        messages=unit.messages, params=params, response=reply, cached=True)
+        else:
+            try:
+                completion = complete(unit.model, unit.messages, temperature=plan.temperature,
+                                      max_tokens=plan.max_tokens, seed=plan.seed, retry=retry,
+                                      should_stop=should_stop)
+            except ModelCallError as exc:
+                store.record_call(run_id=run_id, cache_key=key, model=unit.model.label, messages=unit.messages,
+                                  params=params, response=None, error=f"{exc.category}: {exc}")
+                with state.lock:
+                    state.failures += 1
+                    state.last_error = f"{exc.category}: {exc}"
+                    if state.failures > plan.max_failures:
+                        budget_exceeded.set()
+                state.report()
+                return
+            reply = completion.text
+            call_id = store.record_call(
+                run_id=run_id, cache_key=key, model=unit.model.label, messages=unit.messages, params=params,
+                response=reply, prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens, cost=completion.cost, latency=completion.latency,
+            )
+            with state.lock:
+                state.prompt_tokens += completion.prompt_tokens
+                state.completion_tokens += completion.completion_tokens
+                state.cost += completion.cost
+        if MODES[unit.mode].returns_code:
+            assert pool is not None
+            items, function = code_items(unit, family, reply, pool.run)
+            function.update(run_id=run_id, model=unit.model.label, probe=unit.setting.family,
+                            setting=unit.setting.label, mode=unit.mode, instance=unit.instance, call_id=call_id)
+        else:
+            items, function = direct_items(unit, family, reply), None
+        for item in items:
+            item.update(run_id=run_id, call_id=call_id)
+        store.save_items(items, function)
+        with state.lock:
+            state.done += len(items)
+        state.report()
+
+    try:
+        with ThreadPoolExecutor(max_workers=plan.concurrency, thread_name_prefix="solverlab-call") as workers:
+            in_flight: set[Future[None]] = set()
+            for unit in pending:
+                if should_stop():
+                    break
+                in_flight.add(workers.submit(process, unit))
+                if len(in_flight) >= plan.concurrency * 2:
+                    finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()
+            for future in in_flight:
+                future.result()
+    except BaseException as exc:
+        store.set_status(run_id, "stopped" if isinstance(exc, KeyboardInterrupt) else "failed",
+                         reason=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if own_sandbox and pool is not None:
+            pool.close()
+
+    missing = record.total_items - store.totals(run_id).items
+    if stop.is_set():
+        store.set_status(run_id, "stopped", reason=f"stopped by the user; {missing} items left to resume")
+    elif budget_exceeded.is_set():
+        store.set_status(run_id, "failed", reason=(
+            f"stopped after {state.failures} failed model calls (budget {plan.max_failures}); "
+            f"last: {state.last_error}; {missing} items left to resume"))
+    elif missing:
+        store.set_status(run_id, "incomplete", reason=(
+            f"{missing} items not scored because their model calls failed (last: {state.last_error}); "
+            "resume to retry them"))
+    else:
+        store.set_status(run_id, "finished")
+    final = store.get_run(run_id)
+    assert final is not None
+    return final

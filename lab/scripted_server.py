@@ -1,0 +1,143 @@
+"""A small OpenAI-compatible chat server with scripted replies, for tests, benchmarks and demos.
+
+It listens on 127.0.0.1 only. Replies come from a function of the messages; failures (HTTP 429,
+500, ...) and delays can be injected, and every request is counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Responder = Callable[[list[dict[str, str]]], str]
+
+
+def echo_responder(messages: list[dict[str, str]]) -> str:
+    return "\\boxed{OK}" if "Reply with OK" in messages[-1]["content"] else "I cannot tell. \\boxed{?}"
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 drops connections under 32 concurrent clients
+    daemon_threads = True
+
+
+class ScriptedServer:
+    def __init__(self, responder: Responder = echo_responder, delay: float = 0.0):
+        self.responder = responder
+        self.delay = delay
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._failures: deque[int] = deque()
+        self._lock = threading.Lock()
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> ScriptedServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> ScriptedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def fail_next(self, status: int, count: int = 1) -> None:
+        """The next `count` chat requests get this HTTP status instead of a reply."""
+        with self._lock:
+            self._failures.extend([status] * count)
+
+    @property
+    def chat_requests(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except json.JSONDecodeError:
+                    self._send(400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
+                    return
+                with server._lock:
+                    server.requests.append(body)
+                    server.headers.append(dict(self.headers))
+                    failure = server._failures.popleft() if server._failures else None
+                if server.delay:
+                    time.sleep(server.delay)
+                if failure is not None:
+                    self._send(failure, {"error": {"message": f"injected {failure}", "type": "server_error",
+                                                   "code": failure}})
+                    return
+                messages = body.get("messages") or []
+                try:
+                    text = server.responder(messages)
+                except Exception as exc:  # a responder bug must show up as a server error, not a hang
+                    self._send(500, {"error": {"message": f"responder failed: {exc}", "type": "server_error"}})
+                    return
+                prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
+                completion_tokens = len(text.split())
+                self._send(200, {
+                    "id": f"chatcmpl-{len(server.requests)}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "scripted"),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": text}}],
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                              "total_tokens": prompt_tokens + completion_tokens},
+                })
+
+        return Handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Scripted OpenAI-compatible server on 127.0.0.1")
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    server = ScriptedServer(delay=args.delay).start()
+    print(server.base_url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+"""SQLite store: runs, model calls (also the response cache), scored items and code-mode functions.
+
+Every item is committed as soon as it is scored; items are keyed so that a resumed run can
+neither duplicate nor lose one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    plan TEXT NOT NULL,
+    plan_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    total_items INTEGER NOT NULL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    versions TEXT,
+    pid INTEGER
+);
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    cache_key TEXT NOT NULL,
+    model TEXT NOT NULL,
+    messages TEXT NOT NULL,
+    params TEXT NOT NULL,
+    response TEXT,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    cost REAL NOT NULL DEFAULT 0,
+    latency REAL NOT NULL DEFAULT 0,
+    error TEXT,
+    cached INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_cache ON calls (cache_key) WHERE error IS NULL;
+CREATE INDEX IF NOT EXISTS calls_run ON calls (run_id);
+CREATE TABLE IF NOT EXISTS functions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    setting TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    instance INTEGER NOT NULL,
+    call_id INTEGER,
+    code TEXT,
+    verdict TEXT,
+    detail TEXT,
+    examples TEXT NOT NULL,
+    fits_examples INTEGER,
+    memorised INTEGER NOT NULL,
+    held_out_failed TEXT NOT NULL,
+    UNIQUE (run_id, model, probe, setting, mode, instance)
+);
+CREATE TABLE IF NOT EXISTS items (
+    run_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    setting TEXT NOT NULL,
+    default_world INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    instance INTEGER NOT NULL,
+    case_index INTEGER NOT NULL,
+    input TEXT NOT NULL,
+    expected TEXT NOT NULL,
+    predicted TEXT,
+    correct INTEGER NOT NULL,
+    error TEXT,
+    detail TEXT,
+    call_id INTEGER,
+    function_id INTEGER,
+    created REAL NOT NULL,
+    PRIMARY KEY (run_id, model, probe, setting, mode, instance, case_index)
+);
+CREATE INDEX IF NOT EXISTS items_function ON items (function_id);
+"""
+
+ITEM_FIELDS = (
+    "run_id", "model", "probe", "setting", "default_world", "mode", "instance", "case_index",
+    "input", "expected", "predicted", "correct", "error", "detail", "call_id", "function_id",
+)
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("SOLVERLAB_DB")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("solverlab")) / "solverlab.db"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    plan: dict[str, Any]
+    plan_hash: str
+    status: str
+    reason: str | None
+    total_items: int
+    created: float
+    started: float | None
+    finished: float | None
+    versions: dict[str, str]
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    call_id: int
+    response: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    items: int
+    correct: int
+    calls: int
+    cached_calls: int
+    failed_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+
+
+class Store:
+    """One SQLite file; safe to share between the threads of one process."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_db_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, tuple(args)).fetchall()
+
+    # runs
+    def create_run(self, run_id: str, plan: Mapping[str, Any], plan_hash: str, total_items: int,
+                   versions: Mapping[str, str]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO runs (id, plan, plan_hash, status, total_items, created, versions) "
+                "VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                (run_id, json.dumps(plan, sort_keys=True), plan_hash, total_items, time.time(),
+                 json.dumps(dict(versions), sort_keys=True)),
+            )
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        return _run_record(rows[0]) if rows else None
+
+    def list_runs(self) -> list[RunRecord]:
+        return [_run_record(r) for r in self._query("SELECT * FROM runs ORDER BY created DESC")]
+
+    def set_status(self, run_id: str, status: str, reason: str | None = None, pid: int | None = None) -> None:
+        now = time.time()
+        with self._transaction() as db:
+            if status == "running":
+                db.execute(
+                    "UPDATE runs SET status = ?, reason = NULL, pid = ?, started = COALESCE(started, ?), "
+                    "finished = NULL WHERE id = ?",
+                    (status, pid, now, run_id),
+                )
+            else:
+                db.execute(
+                    "UPDATE runs SET status = ?, reason = ?, finished = ? WHERE id = ?",
+                    (status, reason, now, run_id),
+                )
+
+    def delete_run(self, run_id: str) -> None:
+        with self._transaction() as db:
+            for table in ("items", "functions", "calls"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    # calls and the response cache
+    def cached_response(self, cache_key: str) -> CachedResponse | None:
+        rows = self._query(
+            "SELECT id, response, prompt_tokens, completion_tokens, cost FROM calls "
+            "WHERE cache_key = ? AND error IS NULL ORDER BY id LIMIT 1",
+            (cache_key,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return CachedResponse(r["id"], r["response"], r["prompt_tokens"], r["completion_tokens"], r["cost"])
+
+    def record_call(self, *, run_id: str, cache_key: str, model: str, messages: list[dict[str, str]],
+                    params: Mapping[str, Any], response: str | None, prompt_tokens: int = 0,
+                    completion_tokens: int = 0, cost: float = 0.0, latency: float = 0.0,
+                    error: str | None = None, cached: bool = False) -> int:
+        with self._transaction() as db:
+            cur = db.execute(
+                "INSERT INTO calls (run_id, cache_key, model, messages, params, response, prompt_tokens, "
+                "completion_tokens, cost, latency, error, cached, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, cache_key, model, json.dumps(messages), json.dumps(dict(params), sort_keys=True),
+                 response, prompt_tokens, completion_tokens, cost, latency, error, int(cached), time.time()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def get_call(self, call_id: int) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM calls WHERE id = ?", (call_id,))
+        if not rows:
+            return None
+        call = dict(rows[0])
+        call["messages"] = json.loads(call["messages"])
+        call["params"] = json.loads(call["params"])
+        return call
+
+    # items and functions
+    def save_items(self, items: list[Mapping[str, Any]], function: Mapping[str, Any] | None = None) -> None:
+        """Store one call's scored items, and its function for code modes, in one transaction."""
+        with self._transaction() as db:
+            function_id = None
+            if function is not None:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO functions (run_id, model, probe, setting, mode, instance, call_id, "
+                    "code, verdict, detail, examples, fits_examples, memorised, held_out_failed) "
+                    "VALUES (:run_id, :model, :probe, :setting, :mode, :instance, :call_id, :code, :verdict, "
+                    ":detail, :examples, :fits_examples, :memorised, :held_out_failed)",
+                    dict(function),
+                )
+                function_id = cur.lastrowid if cur.rowcount else None
+            now = time.time()
+            db.executemany(
+                f"INSERT OR IGNORE INTO items ({', '.join(ITEM_FIELDS)}, created) "
+                f"VALUES ({', '.join(':' + f for f in ITEM_FIELDS)}, :created)",
+                [{**{f: item.get(f) for f in ITEM_FIELDS}, "function_id": item.get("function_id", function_id),
+                  "created": now} for item in items],
+            )
+
+    def done_keys(self, run_id: str) -> set[tuple[str, str, str, str, int, int]]:
+        rows = self._query(
+            "SELECT model, probe, setting, mode, instance, case_index FROM items WHERE run_id = ?", (run_id,)
+        )
+        return {tuple(r) for r in rows}  # type: ignore[misc]
+
+    def items(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
+        ids = list(run_ids)
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        rows = self._query(
+            f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE run_id IN ({marks}) "
+            "ORDER BY run_id, model, probe, setting, mode, instance, case_index",
+            ids,
+        )
+        return [dict(r) for r in rows]
+
+    def function_items(self, function_id: int) -> list[dict[str, Any]]:
+        rows = self._query(
+            f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE function_id = ? ORDER BY case_index", (function_id,)
+        )
+        return [dict(r) for r in rows]
+
+    def function(self, function_id: int) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM functions WHERE id = ?", (function_id,))
+        if not rows:
+            return None
+        fn = dict(rows[0])
+        fn["examples"] = json.loads(fn["examples"])
+        fn["held_out_failed"] = json.loads(fn["held_out_failed"])
+        return fn
+
+    def totals(self, run_id: str) -> RunTotals:
+        item_row = self._query(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(correct), 0) AS c FROM items WHERE run_id = ?", (run_id,)
+        )[0]
+        call_row = self._query(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(cached), 0) AS cached, COALESCE(SUM(error IS NOT NULL), 0) AS failed, "
+            "COALESCE(SUM(prompt_tokens), 0) AS pt, COALESCE(SUM(completion_tokens), 0) AS ct, "
+            "COALESCE(SUM(cost), 0) AS cost FROM calls WHERE run_id = ?",
+            (run_id,),
+        )[0]
+        return RunTotals(item_row["n"], item_row["c"], call_row["n"], call_row["cached"], call_row["failed"],
+                         call_row["pt"],
+                         call_row["ct"], float(call_row["cost"]))
+
+
+def _run_record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"], plan=json.loads(row["plan"]), plan_hash=row["plan_hash"], status=row["status"],
+        reason=row["reason"], total_items=row["total_items"], created=row["created"], started=row["started"],
+        finished=row["finished"], versions=json.loads(row["versions"] or "{}"), pid=row["pid"],
+    )

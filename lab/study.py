@@ -1,0 +1,180 @@
+"""The lab's API for the command line and the app: plan, start, watch, stop, read and export studies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lab import export, stats
+from lab.plan import RunError, RunPlan, estimated_calls, total_items
+from lab.runner import Progress, execute_run, prepare_run
+from lab.store import RunRecord, Store
+
+__all__ = [
+    "RunPlan", "RunError", "Progress", "prepare_run", "execute_run", "estimated_calls", "total_items",
+    "get_run", "effective_status", "runs_frame", "items_frame", "summary_frame", "format_summary",
+    "export_items", "export_summary", "delete_run", "start_background_run", "stop_run", "run_progress",
+    "item_detail", "ItemDetail", "Store",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def get_run(store: Store, run_id: str) -> RunRecord:
+    record = store.get_run(run_id)
+    if record is None:
+        raise RunError(f"no run {run_id!r} in {store.path}")
+    return record
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def effective_status(record: RunRecord) -> str:
+    """`running` in the store but its process is gone (killed, crashed): `interrupted`, resumable."""
+    if record.status == "running" and not _alive(record.pid):
+        return "interrupted"
+    return record.status
+
+
+def runs_frame(store: Store) -> pd.DataFrame:
+    rows = []
+    for record in store.list_runs():
+        totals = store.totals(record.id)
+        plan = record.plan
+        rows.append({
+            "run_id": record.id,
+            "status": effective_status(record),
+            "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created)),
+            "models": ", ".join(m["name"] for m in plan["models"]),
+            "probes": ", ".join(plan["probes"]),
+            "modes": ", ".join(plan["modes"]),
+            "items": f"{totals.items}/{record.total_items}",
+            "accuracy": round(totals.correct / totals.items, 3) if totals.items else None,
+            "calls": totals.calls,
+            "tokens": totals.prompt_tokens + totals.completion_tokens,
+            "cost_usd": round(totals.cost, 4),
+            "reason": record.reason or "",
+        })
+    return pd.DataFrame(rows)
+
+
+def run_progress(store: Store, run_id: str) -> Progress:
+    record = get_run(store, run_id)
+    totals = store.totals(run_id)
+    return Progress(run_id, totals.items, record.total_items, totals.failed_calls, totals.prompt_tokens,
+                    totals.completion_tokens, totals.cost)
+
+
+def items_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    return stats.item_frame(store.items(run_ids))
+
+
+def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    return stats.summary(items_frame(store, run_ids))
+
+
+def format_summary(summary: pd.DataFrame) -> str:
+    shown = summary.copy()
+    for column in ("accuracy", "ci_low", "ci_high"):
+        shown[column] = shown[column].map(lambda v: f"{v:.3f}")
+    return shown.to_string(index=False)
+
+
+def export_items(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
+    export.write_csv(export.items_csv(items_frame(store, run_ids)), path)
+
+
+def export_summary(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
+    export.write_csv(export.summary_csv(summary_frame(store, run_ids)), path)
+
+
+def delete_run(store: Store, run_id: str) -> None:
+    record = get_run(store, run_id)
+    if effective_status(record) == "running":
+        raise RunError(f"run {run_id} is still running; stop it first")
+    store.delete_run(run_id)
+
+
+def start_background_run(store: Store, run_id: str, env: Mapping[str, str] | None = None) -> int:
+    """Execute the run in its own process, outside any caller's lifetime; returns its pid.
+
+    `env` adds variables (such as a key typed into the app) to that process only; nothing is stored.
+    """
+    record = get_run(store, run_id)
+    if effective_status(record) == "running":
+        raise RunError(f"run {run_id} is already running")
+    log_dir = store.path.parent / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / f"{run_id}.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lab", "run", "--resume", run_id, "--db", str(store.path)],
+            cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=log, start_new_session=True,
+        )
+    store.set_status(run_id, "running", pid=process.pid)
+    return process.pid
+
+
+def stop_run(store: Store, run_id: str) -> None:
+    record = get_run(store, run_id)
+    if effective_status(record) != "running" or not record.pid:
+        return
+    try:
+        os.killpg(record.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    item: dict[str, Any]
+    messages: list[dict[str, str]]
+    reply: str | None
+    call_error: str | None
+    code: str | None
+    function: dict[str, Any] | None
+    held_out: list[dict[str, Any]]
+
+
+def item_detail(store: Store, item: Mapping[str, Any]) -> ItemDetail:
+    """Everything behind one item: the exact prompt, the raw reply, and for code modes the function's cases."""
+    call = store.get_call(int(item["call_id"])) if item.get("call_id") is not None else None
+    function = store.function(int(item["function_id"])) if item.get("function_id") is not None else None
+    held_out: list[dict[str, Any]] = []
+    if function is not None:
+        siblings = store.function_items(int(item["function_id"]))
+        held_out = [{"case": i["case_index"], "input": i["input"], "expected": i["expected"],
+                     "output": i["predicted"], "correct": bool(i["correct"]), "error": i["error"],
+                     "detail": i["detail"]} for i in siblings]
+    return ItemDetail(
+        item=dict(item),
+        messages=call["messages"] if call else [],
+        reply=call["response"] if call else None,
+        call_error=call["error"] if call else None,
+        code=function["code"] if function else None,
+        function=function,
+        held_out=held_out,
+    )

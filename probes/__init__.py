@@ -1,0 +1,40 @@
+"""Probe families: hidden mappings in a familiar world and in counterfactual ones.
+
+Adding a family: write one module that builds a `ProbeFamily` named `FAMILY`,
+then add it to `REGISTRY` below.
+"""
+
+from __future__ import annotations
+
+from probes import arithmetic, cipher, syntax
+from probes.base import Case, Parameter, ProbeError, ProbeFamily, Setting
+
+REGISTRY: dict[str, ProbeFamily] = {
+    arithmetic.FAMILY.name: arithmetic.FAMILY,
+    syntax.FAMILY.name: syntax.FAMILY,
+    cipher.FAMILY.name: cipher.FAMILY,
+}
+
+__all__ = ["Case", "Parameter", "ProbeError", "ProbeFamily", "Setting", "REGISTRY", "get_family", "parse_spec"]
+
+
+def get_family(name: str) -> ProbeFamily:
+    try:
+        return REGISTRY[name.strip().lower()]
+    except KeyError:
+        raise ProbeError(f"no probe family {name!r}; valid: {', '.join(sorted(REGISTRY))}") from None
+
+
+def parse_spec(spec: str) -> list[Setting]:
+    """`family` -> its standard settings; `family:key=value,key=value` -> that one setting."""
+    name, _, rest = spec.partition(":")
+    family = get_family(name)
+    if not rest.strip():
+        return family.standard_settings()
+    raw: dict[str, str] = {}
+    for part in rest.split(","):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise ProbeError(f"cannot read {part!r} in {spec!r}: write key=value, e.g. {family.default_setting().spec}")
+        raw[key.strip().lower()] = value.strip()
+    return [family.setting(**raw)]

@@ -1,0 +1,169 @@
+"""The contract every probe family keeps: settings, cases, rules, normalisation."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+ParamValue = int | str
+
+
+class ProbeError(ValueError):
+    """A probe spec or setting that does not exist; the message names the valid choices."""
+
+
+@dataclass(frozen=True)
+class Case:
+    input: str
+    output: str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One knob of a family: its allowed values and the value of the familiar world."""
+
+    name: str
+    kind: type  # int or str
+    choices: tuple[ParamValue, ...]
+    default: ParamValue
+    description: str = ""
+
+    def parse(self, raw: str | ParamValue) -> ParamValue:
+        if self.kind is int:
+            try:
+                value: ParamValue = int(raw)
+            except (TypeError, ValueError):
+                raise ProbeError(
+                    f"parameter {self.name!r} takes a whole number, got {raw!r}; "
+                    f"valid: {_describe_choices(self.choices)}"
+                ) from None
+        else:
+            value = str(raw).strip().lower()
+        if value not in self.choices:
+            raise ProbeError(
+                f"parameter {self.name!r} has no value {raw!r}; valid: {_describe_choices(self.choices)}"
+            )
+        return value
+
+
+def _describe_choices(choices: tuple[ParamValue, ...]) -> str:
+    if len(choices) > 8 and all(isinstance(c, int) for c in choices):
+        ints = sorted(int(c) for c in choices)
+        if ints == list(range(ints[0], ints[-1] + 1)):
+            return f"{ints[0]}..{ints[-1]}"
+    return ", ".join(str(c) for c in choices)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One world of a family: a full assignment of its parameters.
+
+    `params` is ordered as the family declares its parameters, so `label` is canonical.
+    """
+
+    family: str
+    params: tuple[tuple[str, ParamValue], ...]
+    default_world: bool
+
+    @property
+    def label(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.params)
+
+    @property
+    def spec(self) -> str:
+        return f"{self.family}:{self.label}"
+
+    def __getitem__(self, name: str) -> ParamValue:
+        for key, value in self.params:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+    def as_dict(self) -> dict[str, ParamValue]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class ProbeFamily:
+    """A hidden mapping in a familiar world and in counterfactual ones.
+
+    A family module builds one of these from pure functions:
+    - `solve(setting, input)`: the reference mapping, input -> expected output;
+    - `draw(setting, rng)`: one random input of that world (duplicates are filtered here);
+    - `rule(setting)`: the rule in plain English, for the deductive prompts;
+    - `normalise(answer)`: what an answer becomes before exact comparison;
+    - `is_default_world(params)`: whether a parameter assignment is the familiar world;
+    - `task`: a short neutral description of the inputs and outputs, naming no rule
+      (used by the inductive prompts, e.g. "Each input is an addition X+Y ...");
+    - `canonical(params)`: optional; the assignment without the parameters that have no effect
+      in it (a cipher's shift under atbash), so each world has one label. Naming such a
+      parameter explicitly is an error.
+    """
+
+    name: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    standard: tuple[Mapping[str, ParamValue], ...]  # the settings run when only the family is named
+    task: str
+    solve: Callable[[Setting, str], str]
+    draw: Callable[[Setting, random.Random], str]
+    rule: Callable[[Setting], str]
+    normalise: Callable[[str], str]
+    is_default_world: Callable[[Mapping[str, ParamValue]], bool]
+    accept: Callable[[Setting, str], bool] = field(default=lambda setting, text: True)
+    input_label: str = "Input"
+    output_label: str = "Output"
+    canonical: Callable[[Mapping[str, ParamValue]], Mapping[str, ParamValue]] = field(
+        default=lambda params: params
+    )
+
+    def setting(self, **raw: str | ParamValue) -> Setting:
+        known = {p.name for p in self.parameters}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ProbeError(
+                f"family {self.name!r} has no parameter {unknown[0]!r}; valid: {', '.join(sorted(known))}"
+            )
+        values = {p.name: p.parse(raw[p.name]) if p.name in raw else p.default for p in self.parameters}
+        values = dict(self.canonical(values))
+        params = tuple((p.name, values[p.name]) for p in self.parameters if p.name in values)
+        moot = sorted(set(raw) - set(values))
+        if moot:
+            label = ",".join(f"{k}={v}" for k, v in params)
+            raise ProbeError(f"parameter {moot[0]!r} does not apply to {self.name}:{label}")
+        return Setting(self.name, params, self.is_default_world(values))
+
+    def standard_settings(self) -> list[Setting]:
+        return [self.setting(**s) for s in self.standard]
+
+    def default_setting(self) -> Setting:
+        return self.setting()
+
+    def iter_cases(self, setting: Setting, seed: int) -> Iterator[Case]:
+        """Distinct cases in a fixed order: any prefix of this stream is `cases(setting, n, seed)`."""
+        rng = random.Random(f"{setting.spec}|{seed}")
+        seen: set[str] = set()
+        misses = 0
+        while misses < 10_000:
+            text = self.draw(setting, rng)
+            if text in seen or not self.accept(setting, text):
+                misses += 1
+                continue
+            misses = 0
+            seen.add(text)
+            yield Case(text, self.solve(setting, text))
+
+    def cases(self, setting: Setting, n: int, seed: int) -> list[Case]:
+        if n < 0:
+            raise ProbeError("n must be zero or more")
+        out: list[Case] = []
+        for case in self.iter_cases(setting, seed):
+            if len(out) == n:
+                break
+            out.append(case)
+        if len(out) < n:
+            raise ProbeError(
+                f"{setting.spec} has only {len(out)} distinct cases; asked for {n}"
+            )
+        return out

@@ -1,0 +1,140 @@
+"""Decryption of short English text: ROT13 is the familiar world, other ciphers counterfactual ones."""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Mapping
+from importlib import resources
+
+from probes.base import Parameter, ParamValue, ProbeFamily, Setting
+
+CIPHERS = ("caesar", "atbash", "keyboard")
+DEFAULT_SHIFT = 13
+KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+ALPHABET = string.ascii_lowercase
+
+
+def _load_words() -> tuple[str, ...]:
+    text = resources.files("probes").joinpath("data/words.txt").read_text(encoding="utf-8")
+    return tuple(word for word in (line.strip() for line in text.splitlines()) if word)
+
+
+WORDS = _load_words()
+
+
+def _encryption_table(setting: Setting) -> dict[str, str]:
+    """Plaintext letter -> ciphertext letter."""
+    kind = setting["cipher"]
+    if kind == "caesar":
+        shift = int(setting["shift"])
+        return {letter: ALPHABET[(i + shift) % 26] for i, letter in enumerate(ALPHABET)}
+    if kind == "atbash":
+        return dict(zip(ALPHABET, reversed(ALPHABET), strict=True))
+    return {row[i]: row[(i + 1) % len(row)] for row in KEYBOARD_ROWS for i in range(len(row))}
+
+
+def _translate(table: dict[str, str], text: str) -> str:
+    try:
+        return "".join(char if char == " " else table[char] for char in text)
+    except KeyError as error:
+        raise ValueError(
+            f"expected lower-case letters a-z and spaces, got {text!r} (bad: {error.args[0]!r})"
+        ) from None
+
+
+def encrypt(setting: Setting, plaintext: str) -> str:
+    return _translate(_encryption_table(setting), plaintext)
+
+
+def decrypt(setting: Setting, ciphertext: str) -> str:
+    table = {cipher: plain for plain, cipher in _encryption_table(setting).items()}
+    return _translate(table, ciphertext)
+
+
+def solve(setting: Setting, text: str) -> str:
+    return decrypt(setting, " ".join(text.lower().split()))
+
+
+def draw(setting: Setting, rng: random.Random) -> str:
+    count = rng.randint(1, 3)
+    plaintext = " ".join(rng.choice(WORDS) for _ in range(count))
+    return encrypt(setting, plaintext)
+
+
+def rule(setting: Setting) -> str:
+    kind = setting["cipher"]
+    if kind == "caesar":
+        shift = int(setting["shift"])
+        example = "".join(ALPHABET[(i + shift) % 26] for i in range(3))
+        cipher = (
+            f"a Caesar cipher with shift {shift}: each letter of the plaintext was replaced by the letter "
+            f"{shift} places later in the alphabet, wrapping around from z to a (a -> {example[0]}, "
+            f"b -> {example[1]}, c -> {example[2]})"
+        )
+        undo = f"shift each letter {shift} places back"
+    elif kind == "atbash":
+        cipher = (
+            "the Atbash cipher: each letter of the plaintext was replaced by its mirror in the alphabet "
+            "(a <-> z, b <-> y, c <-> x, and so on)"
+        )
+        undo = "replace each letter by its mirror again"
+    else:
+        cipher = (
+            "a keyboard cipher: each letter of the plaintext was replaced by the key to its right on the "
+            "same row of a QWERTY keyboard (rows qwertyuiop, asdfghjkl, zxcvbnm), the last key of a row "
+            "wrapping around to the first (p -> q, l -> a, m -> z)"
+        )
+        undo = "replace each letter by the key to its left on the same row"
+    return (
+        f"Each input is English text encrypted with {cipher}. Spaces are kept. "
+        f"The output is the decrypted plaintext in lower case: {undo}."
+    )
+
+
+def normalise(answer: str) -> str:
+    """Lower case, single spaces; nothing else is forgiven."""
+    return " ".join(answer.lower().split())
+
+
+def canonical(params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
+    """Only a Caesar cipher has a shift; the other ciphers' settings carry none."""
+    if params["cipher"] == "caesar":
+        return dict(params)
+    return {name: value for name, value in params.items() if name != "shift"}
+
+
+def is_default_world(params: Mapping[str, ParamValue]) -> bool:
+    return params["cipher"] == "caesar" and params.get("shift") == DEFAULT_SHIFT
+
+
+FAMILY = ProbeFamily(
+    name="cipher",
+    description="Decryption of one to three English words (ROT13 familiar; other shifts, atbash, keyboard).",
+    parameters=(
+        Parameter(
+            "cipher", str, CIPHERS, "caesar", "caesar: shift letters; atbash: mirror; keyboard: QWERTY"
+        ),
+        Parameter("shift", int, tuple(range(1, 26)), DEFAULT_SHIFT, "the Caesar shift (caesar only)"),
+    ),
+    standard=(
+        {"cipher": "caesar", "shift": 13},
+        {"cipher": "caesar", "shift": 3},
+        {"cipher": "caesar", "shift": 1},
+        {"cipher": "caesar", "shift": 7},
+        {"cipher": "atbash"},
+        {"cipher": "keyboard"},
+    ),
+    task=(
+        "Each input is one to three groups of lower-case letters separated by spaces; "
+        "the output is lower-case text, the result of a hidden rule."
+    ),
+    solve=solve,
+    draw=draw,
+    rule=rule,
+    normalise=normalise,
+    is_default_world=is_default_world,
+    canonical=canonical,
+    input_label="Input",
+    output_label="Output",
+)

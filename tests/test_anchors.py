@@ -1,0 +1,52 @@
+"""Scoring Wu et al.'s recorded zero-shot replies reproduces their published per-base accuracies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.prompts import build_messages
+from lab.scoring import score_direct
+from lab.transcripts import read_wu_tsv
+from probes import get_family
+from tests.conftest import ANCHORS
+
+ARITHMETIC = ANCHORS / "counterfactual-evaluation" / "arithmetic"
+BASES = (10, 8, 9, 11, 16)
+PUBLISHED = {  # ../shared/anchors/README.md, zero-shot without chain of thought
+    "gpt4": (1.000, 0.823, 0.234, 0.384, 0.630),
+    "gpt3.5": (1.000, 0.083, 0.066, 0.038, 0.177),
+}
+
+pytestmark = pytest.mark.skipif(not ARITHMETIC.is_dir(), reason="../shared/anchors is not beside the checkout")
+
+
+def transcript(model: str, base: int, variant: str = "without_0cot") -> Path:
+    return ARITHMETIC / "model_interactions" / "0shot" / variant / f"{model}_base{base}.tsv"
+
+
+@pytest.mark.parametrize("model", sorted(PUBLISHED))
+def test_recorded_replies_reproduce_published_accuracy(model: str) -> None:
+    family = get_family("arithmetic")
+    for base, published in zip(BASES, PUBLISHED[model]):
+        setting = family.setting(base=base)
+        records = read_wu_tsv(transcript(model, base))
+        assert len(records) == 1000
+        correct = 0
+        for record in records:
+            query = record.prompt.split("what is ", 1)[1].split("?", 1)[0]
+            correct += score_direct(family, record.response, family.solve(setting, query)).correct
+        assert abs(correct / len(records) - published) <= 0.01, (model, base, correct)
+
+
+@pytest.mark.parametrize("cot", [False, True])
+def test_our_deductive_prompt_is_wu_et_al_s_exact_wording(cot: bool) -> None:
+    family = get_family("arithmetic")
+    for base in BASES:
+        records = read_wu_tsv(transcript("gpt4", base, "with_0cot" if cot else "without_0cot"))
+        setting = family.setting(base=base)
+        for record in records[:50]:
+            query = record.prompt.split("what is ", 1)[1].split("?", 1)[0]
+            messages = build_messages(setting, "deductive", query=query, cot=cot)
+            assert messages == [{"role": "user", "content": record.prompt}]

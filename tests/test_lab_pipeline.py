@@ -1,0 +1,219 @@
+"""End to end through the real litellm client against a scripted OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab import study
+from lab.models import ModelSpec, RetryPolicy
+from lab.modes import MODE_ORDER
+from lab.plan import RunPlan, estimated_calls, total_items, work_units
+from lab.plan import RunError
+from lab.scripted_server import ScriptedServer
+from lab.store import Store
+from tests.scripted import plan_responder
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=20)
+EVERY_FAMILY = ("arithmetic:base=10", "arithmetic:base=9", "syntax:order=osv", "syntax:order=vso,phrase=det",
+                "cipher:cipher=caesar,shift=3", "cipher:cipher=atbash", "cipher:cipher=keyboard")
+
+
+def scripted_plan(base_url: str, **overrides: object) -> RunPlan:
+    values: dict[str, object] = dict(
+        models=(ModelSpec("openai/scripted", api_base=base_url),), probes=EVERY_FAMILY, modes=MODE_ORDER,
+        shots=3, n=4, instances=2, seed=1, max_tokens=64, concurrency=4,
+    )
+    values.update(overrides)
+    return RunPlan(**values)  # type: ignore[arg-type]
+
+
+def run(store: Store, plan: RunPlan, run_id: str | None = None):
+    run_id = study.prepare_run(store, plan, run_id)
+    return study.execute_run(store, run_id, retry=FAST_RETRY)
+
+
+def test_every_mode_of_every_family_scores_exactly(db_path: Path) -> None:
+    # Right on even held-out cases in direct modes and on instance 0 in code modes.
+    with ScriptedServer() as server:
+        plan = scripted_plan(server.base_url)
+        server.responder = plan_responder(
+            plan, lambda u: u.instance == 0 if u.mode in ("solverlearner", "deductive_code") else u.cases[0][0] % 2 == 0
+        )
+        store = Store(db_path)
+        record = run(store, plan)
+        assert record.status == "finished", record.reason
+        assert server.chat_requests == estimated_calls(plan) + 1  # +1: the probe call before the run
+    summary = study.summary_frame(store, [record.id])
+    assert len(summary) == len(plan.settings()) * len(MODE_ORDER)
+    for row in summary.itertuples():
+        if row.mode == "solverlearner":
+            assert (row.n, row.correct) == (8, 4), row  # instance 0 right, instance 1 wrong
+        elif row.mode == "deductive_code":
+            assert (row.n, row.correct) == (4, 4), row  # one instance: no examples to vary
+        elif row.mode in ("io", "io_rule"):
+            assert (row.n, row.correct) == (8, 4), row
+        else:
+            assert (row.n, row.correct) == (4, 2), row
+    items = study.items_frame(store, [record.id])
+    assert len(items) == total_items(plan)
+    wrong_code = items[(items["mode"] == "solverlearner") & (items["instance"] == 1)]
+    assert set(wrong_code["predicted"].str.lower().str.rstrip(".")) == {"wrong"}
+
+
+def test_code_mode_diagnostics_are_stored(db_path: Path) -> None:
+    lookup = "def solver(x):\n    table = {%s}\n    return table.get(x, '')\n"
+    with ScriptedServer() as server:
+        plan = scripted_plan(server.base_url, probes=("arithmetic:base=8",), modes=("solverlearner",), instances=1)
+        unit = next(iter(work_units(plan)))
+        pairs = ", ".join(f"{c.input!r}: {c.output!r}" for c in unit.examples)
+        server.responder = lambda m: "OK" if "Reply with OK" in m[-1]["content"] else f"```python\n{lookup % pairs}```"
+        store = Store(db_path)
+        record = run(store, plan)
+    item = store.items([record.id])[0]
+    function = store.function(item["function_id"])
+    assert function is not None
+    assert function["fits_examples"] == 1 and function["memorised"] == 1
+    assert function["held_out_failed"] == [0, 1, 2, 3]
+    detail = study.item_detail(store, item)
+    assert detail.messages == unit.messages and "table" in (detail.code or "")
+    assert [h["case"] for h in detail.held_out] == [0, 1, 2, 3]
+
+
+def test_retries_rate_limits_and_server_errors(db_path: Path) -> None:
+    with ScriptedServer() as server:
+        plan = scripted_plan(server.base_url, probes=("cipher:cipher=atbash",), modes=("deductive",), concurrency=1)
+        server.responder = plan_responder(plan, lambda u: True)
+        store = Store(db_path)
+        run_id = study.prepare_run(store, plan)
+        server.fail_next(429, 1)
+        server.fail_next(500, 1)
+        record = study.execute_run(store, run_id, retry=FAST_RETRY, preflight=False)
+        assert record.status == "finished"
+        assert server.chat_requests == estimated_calls(plan) + 2
+    assert study.summary_frame(store, [run_id])["accuracy"].tolist() == [1.0]
+
+
+def test_failure_budget_stops_the_run_with_a_reason_and_caches_no_error(db_path: Path) -> None:
+    with ScriptedServer() as server:
+        plan = scripted_plan(server.base_url, probes=("syntax",), modes=("io",), max_failures=2, concurrency=1)
+        server.responder = plan_responder(plan, lambda u: True)
+        store = Store(db_path)
+        run_id = study.prepare_run(store, plan)
+        server.fail_next(500, 3 * FAST_RETRY.attempts)
+        record = study.execute_run(store, run_id, retry=FAST_RETRY, preflight=False)
+        assert record.status == "failed"
+        assert "3 failed model calls" in (record.reason or "")
+        assert server.chat_requests == 3 * FAST_RETRY.attempts
+        assert store.totals(run_id).items == 0
+        # Resuming asks again: errors were never cached.
+        record = study.execute_run(store, run_id, retry=FAST_RETRY, preflight=False)
+        assert record.status == "finished"
+        assert server.chat_requests == 3 * FAST_RETRY.attempts + estimated_calls(plan)
+
+
+def test_a_finished_plan_rerun_costs_no_model_calls(db_path: Path) -> None:
+    with ScriptedServer() as server:
+        plan = scripted_plan(server.base_url, probes=("arithmetic:base=16",), modes=("deductive", "solverlearner"))
+        server.responder = plan_responder(plan, lambda u: True)
+        store = Store(db_path)
+        first = run(store, plan)
+        asked = server.chat_requests
+        second = study.execute_run(store, study.prepare_run(store, plan), retry=FAST_RETRY, preflight=False)
+        assert server.chat_requests == asked
+        assert second.status == "finished"
+        assert store.totals(second.id).items == store.totals(first.id).items == total_items(plan)
+
+
+def test_unknown_model_and_unreachable_server_fail_once_before_the_run(db_path: Path) -> None:
+    store = Store(db_path)
+    plan = RunPlan(models=(ModelSpec("nosuchprovider/model-x"),), probes=("arithmetic:base=8",), modes=("io",))
+    run_id = study.prepare_run(store, plan)
+    with pytest.raises(RunError, match="model string"):
+        study.execute_run(store, run_id, retry=FAST_RETRY)
+    assert store.get_run(run_id).status == "failed"  # type: ignore[union-attr]
+    assert store.totals(run_id).calls == 0
+
+    closed = ModelSpec("openai/scripted", api_base="http://127.0.0.1:9/v1")
+    run_id = study.prepare_run(store, RunPlan(models=(closed,), probes=("syntax",), modes=("io",)))
+    with pytest.raises(RunError, match="cannot be reached"):
+        study.execute_run(store, run_id, retry=FAST_RETRY)
+
+
+def test_keys_reach_the_server_but_never_the_store_or_csv(db_path: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sk-test-SECRET-7f3a9c"
+    monkeypatch.setenv("SCRIPTED_KEY", secret)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-MUST-NOT-LEAK")
+    with ScriptedServer() as server:
+        plan = scripted_plan(server.base_url, probes=("cipher:cipher=caesar,shift=1",), modes=("io", "solverlearner"))
+        keyed = RunPlan(**{**plan.__dict__, "models": (ModelSpec("openai/scripted", server.base_url, "SCRIPTED_KEY"),)})
+        server.responder = plan_responder(keyed, lambda u: True)
+        store = Store(db_path)
+        record = run(store, keyed)
+        unkeyed = run(store, plan)
+        assert {h.get("Authorization") for h in server.headers} == {f"Bearer {secret}", "Bearer sk-no-key-needed"}
+    csv_path = tmp_path / "items.csv"
+    study.export_items(store, [record.id, unkeyed.id], csv_path)
+    store.close()
+    for path in (db_path, Path(f"{db_path}-wal"), csv_path):
+        if path.exists():
+            data = path.read_bytes()
+            assert secret.encode() not in data and b"MUST-NOT-LEAK" not in data
+
+
+def _start_cli_run(db: Path, base_url: str, run_id: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "lab", "run", "--model", "openai/scripted", "--api-base", base_url,
+         "--probe", "arithmetic:base=9", "--probe", "cipher:cipher=atbash", "--mode", "io,solverlearner",
+         "--shots", "3", "--n", "6", "--instances", "2", "--concurrency", "2", "--db", str(db),
+         "--run-id", run_id],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+
+
+def test_resume_after_kill_9_loses_and_duplicates_nothing(db_path: Path) -> None:
+    with ScriptedServer(delay=0.05) as server:
+        plan = RunPlan(models=(ModelSpec("openai/scripted", server.base_url),),
+                       probes=("arithmetic:base=9", "cipher:cipher=atbash"), modes=("io", "solverlearner"),
+                       shots=3, n=6, instances=2)
+        server.responder = plan_responder(plan, lambda u: True)
+        process = _start_cli_run(db_path, server.base_url, "killed")
+        store = Store(db_path)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (store.get_run("killed") is None or store.totals("killed").items < 8):
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        done_units = sum(1 for u in work_units(plan) if set(u.item_keys()) <= store.done_keys("killed"))
+        assert 0 < done_units < estimated_calls(plan)
+        assert study.effective_status(store.get_run("killed")) == "interrupted"  # type: ignore[arg-type]
+        before = server.chat_requests
+
+        resumed = subprocess.run([sys.executable, "-m", "lab", "run", "--resume", "killed", "--db", str(db_path)],
+                                 cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert resumed.returncode == 0, resumed.stderr
+        assert "run_id: killed" in resumed.stdout
+        # One probe call, then exactly the calls whose items were not stored.
+        assert server.chat_requests - before == 1 + estimated_calls(plan) - done_units
+    items = store.items(["killed"])
+    keys = [(i["model"], i["setting"], i["mode"], i["instance"], i["case_index"]) for i in items]
+    assert len(keys) == len(set(keys)) == total_items(plan)
+    assert all(i["correct"] for i in items)
+    assert store.get_run("killed").status == "finished"  # type: ignore[union-attr]
+
+
+def test_same_run_id_with_another_plan_is_refused(db_path: Path) -> None:
+    store = Store(db_path)
+    first = RunPlan(models=(ModelSpec("openai/x", "http://127.0.0.1:9/v1"),), probes=("syntax",), modes=("io",))
+    study.prepare_run(store, first, "named")
+    assert study.prepare_run(store, first, "named") == "named"
+    with pytest.raises(RunError, match="different plan"):
+        study.prepare_run(store, RunPlan(**{**first.__dict__, "n": 5}), "named")
