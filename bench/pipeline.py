@@ -14,18 +14,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab import study  # noqa: E402
-from lab.models import RetryPolicy  # noqa: E402
-from lab.plan import ModelSpec, RunPlan, estimated_calls  # noqa: E402
-from lab.store import Store  # noqa: E402
+from lab import study
+from lab.models import RetryPolicy
+from lab.plan import ModelSpec, RunPlan, estimated_calls
+from lab.store import Store
 
 CALLS, CONCURRENCY, DELAY = 400, 32, 0.2
 
 
 def main() -> None:
     # The server runs in its own process, so its work does not compete with the pipeline for the GIL.
-    server = subprocess.Popen([sys.executable, "-m", "lab.scripted_server", "--delay", str(DELAY)],
-                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lab.scripted_server", "--delay", str(DELAY)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     base_url = server.stdout.readline().strip()  # type: ignore[union-attr]
     try:
         run_benchmark(base_url)
@@ -37,9 +41,14 @@ def main() -> None:
 def run_benchmark(base_url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # 4 settings x 1 direct mode x 100 held-out cases = 400 calls, one item each.
-        plan = RunPlan(models=(ModelSpec("openai/bench", base_url),),
-                       probes=("arithmetic:base=8", "arithmetic:base=9", "cipher:cipher=atbash", "syntax:order=sov"),
-                       modes=("deductive",), n=100, instances=1, concurrency=CONCURRENCY)
+        plan = RunPlan(
+            models=(ModelSpec("openai/bench", base_url),),
+            probes=("arithmetic:base=8", "arithmetic:base=9", "cipher:cipher=atbash", "syntax:order=sov"),
+            modes=("deductive",),
+            n=100,
+            instances=1,
+            concurrency=CONCURRENCY,
+        )
         assert estimated_calls(plan) == CALLS
         store = Store(Path(tmp) / "bench.db")
         retry = RetryPolicy(attempts=1)
@@ -54,12 +63,16 @@ def run_benchmark(base_url: str) -> None:
         cached = time.perf_counter() - started
 
         ideal = CALLS / CONCURRENCY * DELAY
-        print(f"fresh run: {CALLS} calls at concurrency {CONCURRENCY}, {DELAY * 1000:.0f} ms each: "
-              f"{fresh:.2f} s; ideal {ideal:.2f} s; ratio {fresh / ideal:.2f}")
+        print(
+            f"fresh run: {CALLS} calls at concurrency {CONCURRENCY}, {DELAY * 1000:.0f} ms each: "
+            f"{fresh:.2f} s; ideal {ideal:.2f} s; ratio {fresh / ideal:.2f}"
+        )
         totals = store.totals(again.id)
-        print(f"cached re-run: {cached:.2f} s ({asked} calls first, {totals.calls - totals.cached_calls} "
-              f"model calls again); "
-              f"{cached / fresh:.3f} of the fresh run")
+        print(
+            f"cached re-run: {cached:.2f} s ({asked} calls first, {totals.calls - totals.cached_calls} "
+            f"model calls again); "
+            f"{cached / fresh:.3f} of the fresh run"
+        )
         assert first.status == again.status == "finished"
 
 

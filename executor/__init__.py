@@ -14,29 +14,35 @@ import threading
 
 from .isolation import Isolation, network_isolation_available
 from .isolation import detect as isolation_info
-from .limits import Limits
+from .limits import DEFAULT_LIMITS, Limits
 from .pool import SandboxPool
-from .process import SandboxUnavailable
+from .process import SandboxUnavailableError
 from .results import ERROR_CATEGORIES, CaseResult, ExecutionReport
 
 __all__ = [
-    "ERROR_CATEGORIES", "CaseResult", "ExecutionReport", "Isolation", "Limits", "SandboxPool",
-    "SandboxUnavailable", "isolation_info", "network_isolation_available", "run_solver",
+    "DEFAULT_LIMITS", "ERROR_CATEGORIES", "CaseResult", "ExecutionReport", "Isolation", "Limits",
+    "SandboxPool", "SandboxUnavailableError", "isolation_info", "network_isolation_available", "run_solver",
 ]
 
-_default_pool: SandboxPool | None = None
-_default_lock = threading.Lock()
+
+class _SharedPool:
+    """The pool behind ``run_solver``: started on first use, closed when the interpreter exits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: SandboxPool | None = None
+
+    def get(self) -> SandboxPool:
+        with self._lock:
+            if self._pool is None or self._pool.closed:
+                self._pool = SandboxPool()
+                atexit.register(self._pool.close)
+            return self._pool
 
 
-def _shared_pool() -> SandboxPool:
-    global _default_pool
-    with _default_lock:
-        if _default_pool is None or _default_pool.closed:
-            _default_pool = SandboxPool()
-            atexit.register(_default_pool.close)
-        return _default_pool
+_shared = _SharedPool()
 
 
-def run_solver(source: str, inputs: list[str], limits: Limits = Limits()) -> ExecutionReport:
+def run_solver(source: str, inputs: list[str], limits: Limits = DEFAULT_LIMITS) -> ExecutionReport:
     """Run ``solver`` from ``source`` on each input in the shared, lazily started worker pool."""
-    return _shared_pool().run(source, inputs, limits)
+    return _shared.get().run(source, inputs, limits)

@@ -7,7 +7,7 @@ import json
 import sys
 from dataclasses import asdict
 
-from . import Limits, SandboxPool, SandboxUnavailable, isolation_info
+from . import Limits, SandboxPool, SandboxUnavailableError, isolation_info
 
 USAGE_ERROR = 2
 UNAVAILABLE = 3
@@ -21,14 +21,19 @@ def _parser() -> argparse.ArgumentParser:
         "input holds one JSON string per line; standard output gets one JSON object per line: "
         '{"input", "output", "error", "detail"}.',
     )
-    parser.add_argument("solver_file", metavar="SOLVER.py", nargs="?", help="Python source defining solver(x)")
-    parser.add_argument("--case-seconds", type=float, default=defaults.case_seconds, help="wall clock per case")
-    parser.add_argument("--batch-seconds", type=float, default=defaults.batch_seconds, help="wall clock for all")
-    parser.add_argument("--cpu-seconds", type=int, default=defaults.cpu_seconds, help="worker CPU limit")
-    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, help="worker address-space limit")
+    parser.add_argument("solver_file", metavar="SOLVER.py", nargs="?", help="source defining solver(x)")
+    parser.add_argument("--case-seconds", type=float, default=defaults.case_seconds,
+                        help="wall-clock limit per input (default %(default)s)")
+    parser.add_argument("--batch-seconds", type=float, default=defaults.batch_seconds,
+                        help="wall-clock limit for all inputs (default %(default)s)")
+    parser.add_argument("--cpu-seconds", type=int, default=defaults.cpu_seconds,
+                        help="CPU-time limit of the worker process (default %(default)s)")
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
+                        help="address-space limit of the worker process (default %(default)s)")
     parser.add_argument("--max-output-chars", type=int, default=defaults.max_output_chars,
-                        help="longest accepted output")
-    parser.add_argument("--isolation", action="store_true", help="describe the isolation on this machine and exit")
+                        help="longest accepted output (default %(default)s)")
+    parser.add_argument("--isolation", action="store_true",
+                        help="describe the isolation this machine allows, as JSON, and exit")
     return parser
 
 
@@ -75,11 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with SandboxPool(size=1, limits=limits) as pool:
             report = pool.run(source, inputs)
-    except SandboxUnavailable as exc:
+    except SandboxUnavailableError as exc:
         print(f"python -m executor: {exc}", file=sys.stderr)
         return UNAVAILABLE
     for result in report.results:
-        print(json.dumps(asdict(result), ensure_ascii=False))
+        print(json.dumps(asdict(result)))
     if report.verdict is not None:
         print(f"verdict: {report.verdict}: {report.detail}", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ always on; a launcher only adds to them.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 NOBODY = 65534
 PROBE_SECONDS = 20.0
+SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 
 # Run inside each candidate launcher: can the worker's imports load, and what did we get?
 _PROBE_CODE = """
@@ -41,7 +43,7 @@ class Isolation:
 
     def describe(self) -> str:
         network = (
-            "network: own empty network namespace (no interfaces, no loopback peers)"
+            "network: own empty network namespace (only its own loopback, which is down)"
             if self.network_namespace
             else "network: NOT isolated (no network namespace could be made); the restricted "
             "compiler and the import allow-list are what keep solvers off sockets"
@@ -50,16 +52,17 @@ class Isolation:
 
 
 _lock = threading.Lock()
-_detected: Isolation | None = None
 
 
 def detect() -> Isolation:
-    """The best launcher this machine allows (probed once, then cached)."""
-    global _detected
+    """The best launcher this machine allows (probed once per process, then cached)."""
     with _lock:
-        if _detected is None:
-            _detected = _probe_all()
-        return _detected
+        return _detect_once()
+
+
+@functools.cache
+def _detect_once() -> Isolation:
+    return _probe_all()
 
 
 def network_isolation_available() -> bool:
@@ -68,8 +71,9 @@ def network_isolation_available() -> bool:
 
 
 def _candidates() -> list[tuple[tuple[str, ...], bool, str]]:
-    unshare = shutil.which("unshare", path="/usr/bin:/bin:/usr/sbin:/sbin")
-    setpriv = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
+    """(launcher, gives a network namespace, privilege level), strongest first."""
+    unshare = shutil.which("unshare", path=SYSTEM_PATH)
+    setpriv = shutil.which("setpriv", path=SYSTEM_PATH)
     nets: list[tuple[tuple[str, ...], bool]] = []
     if unshare:
         nets.append(((unshare, "--net", "--"), True))
@@ -79,8 +83,8 @@ def _candidates() -> list[tuple[tuple[str, ...], bool, str]]:
     privs: list[tuple[tuple[str, ...], str]] = []
     if setpriv:
         if os.geteuid() == 0:
-            privs.append(((setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *no_caps, "--"),
-                          "nobody"))
+            as_nobody = (f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+            privs.append(((setpriv, *as_nobody, *no_caps, "--"), "nobody"))
         privs.append(((setpriv, *no_caps, "--"), "no capabilities"))
     privs.append(((), "unchanged"))
     return [(net + priv, has_net, level) for net, has_net in nets for priv, level in privs]
@@ -95,16 +99,19 @@ def _probe_all() -> Isolation:
         net, euid, caps = report
         if wants_net and (own_net is None or net == own_net):
             continue
-        if level == "nobody" and euid != NOBODY:
+        if (level == "nobody" and euid != NOBODY) or (level == "no capabilities" and caps != 0):
             continue
-        if level == "no capabilities" and caps != 0:
-            continue
-        if "--map-root-user" in launcher:
-            level += " (root only inside an unprivileged user namespace)"
-        elif level == "unchanged":
-            level = "unprivileged user" if os.geteuid() != 0 else "unchanged: root with all capabilities"
-        return Isolation(network_namespace=wants_net, privileges=level, launcher=launcher)
-    return Isolation(network_namespace=False, privileges="unchanged", launcher=())
+        return Isolation(network_namespace=wants_net, privileges=_describe_level(level, launcher),
+                         launcher=launcher)
+    return Isolation(network_namespace=False, privileges=_describe_level("unchanged", ()), launcher=())
+
+
+def _describe_level(level: str, launcher: tuple[str, ...]) -> str:
+    if "--map-root-user" in launcher:
+        return f"{level} (root only inside an unprivileged user namespace)"
+    if level == "unchanged":
+        return "unprivileged user" if os.geteuid() != 0 else "unchanged: root with all capabilities"
+    return level
 
 
 def _probe(launcher: tuple[str, ...]) -> tuple[str, int, int] | None:
@@ -112,7 +119,7 @@ def _probe(launcher: tuple[str, ...]) -> tuple[str, int, int] | None:
         completed = subprocess.run(
             [*launcher, sys.executable, "-I", "-c", _PROBE_CODE, PACKAGE_ROOT],
             env={}, cwd="/", stdin=subprocess.DEVNULL, capture_output=True, timeout=PROBE_SECONDS,
-            start_new_session=True,
+            start_new_session=True, check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None

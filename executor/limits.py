@@ -35,3 +35,6 @@ class Limits:
     def worker_key(self) -> tuple[int, int]:
         """The limits a worker process is started with; workers are only reused for equal keys."""
         return (int(self.cpu_seconds), int(self.memory_mb))
+
+
+DEFAULT_LIMITS = Limits()

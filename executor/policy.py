@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from RestrictedPython import compile_restricted_exec, safe_builtins
+from RestrictedPython import PrintCollector, compile_restricted_exec, safe_builtins
 from RestrictedPython.Guards import (
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
@@ -41,19 +41,19 @@ SOLVER_FILENAME = "<solver>"
 SOLVER_NAME = "solver"
 
 
-class RestrictedAccess(Exception):
+class RestrictedAccessError(Exception):
     """Raised by a guard when solver code reaches for something the sandbox does not allow."""
 
 
-class RestrictedAttribute(RestrictedAccess, AttributeError):
+class RestrictedAttributeError(RestrictedAccessError, AttributeError):
     pass
 
 
-class RestrictedImport(RestrictedAccess, ImportError):
+class RestrictedImportError(RestrictedAccessError, ImportError):
     pass
 
 
-class RestrictedWrite(RestrictedAccess, TypeError):
+class RestrictedWriteError(RestrictedAccessError, TypeError):
     pass
 
 
@@ -83,7 +83,8 @@ def compile_solver(source: str) -> Compiled:
     except (ValueError, MemoryError, RecursionError) as exc:
         return Compiled(None, "syntax_error", _nesting_detail(exc))
     if result.errors or result.code is None:
-        return Compiled(None, "restricted", "; ".join(result.errors[:5]) or "rejected by the restricted compiler")
+        detail = "; ".join(result.errors[:5]) or "rejected by the restricted compiler"
+        return Compiled(None, "restricted", detail)
     return Compiled(result.code, None, None)
 
 
@@ -114,15 +115,15 @@ _MISSING = object()
 def guarded_getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
     """``_getattr_`` and the solver's ``getattr``: no private names, no introspection, no str.format."""
     if type(name) is not str:  # a str subclass could lie in startswith()
-        raise RestrictedAttribute("attribute names must be plain str objects in the sandbox")
+        raise RestrictedAttributeError("attribute names must be plain str objects in the sandbox")
     if name.startswith("_") or name in DENIED_ATTRIBUTES:
-        raise RestrictedAttribute(f"access to attribute {name!r} is not allowed in the sandbox")
+        raise RestrictedAttributeError(f"access to attribute {name!r} is not allowed in the sandbox")
     if isinstance(obj, types.ModuleType):
-        raise RestrictedAttribute("module objects are not available in the sandbox")
+        raise RestrictedAttributeError("module objects are not available in the sandbox")
     if name in _STR_FORMATTERS and (isinstance(obj, str) or (isinstance(obj, type) and issubclass(obj, str))):
-        raise RestrictedAttribute(f"str.{name}() is not allowed in the sandbox (it reads attributes by name)")
+        raise RestrictedAttributeError(f"str.{name}() is not allowed in the sandbox (it looks up attributes)")
     if name == "obj" and isinstance(obj, BaseException):
-        raise RestrictedAttribute("AttributeError.obj is not allowed in the sandbox")
+        raise RestrictedAttributeError("AttributeError.obj is not allowed in the sandbox")
     # RestrictedPython's own checks last, so that its future fixes apply here too
     if default is _MISSING:
         return safer_getattr_raise(obj, name)
@@ -132,7 +133,7 @@ def guarded_getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
 def guarded_hasattr(obj: Any, name: str) -> bool:
     try:
         guarded_getattr(obj, name)
-    except RestrictedAccess:
+    except RestrictedAccessError:
         raise
     except AttributeError:
         return False
@@ -150,10 +151,10 @@ class SolverClass(type):
 def make_class(name: str, bases: tuple[Any, ...], namespace: dict[str, Any], **keywords: Any) -> type:
     """``__metaclass__`` of restricted class statements."""
     if keywords:
-        raise RestrictedAccess("class keywords are not allowed in the sandbox")
+        raise RestrictedAccessError("class keywords are not allowed in the sandbox")
     for base in bases:
         if not isinstance(base, type) or issubclass(base, type):
-            raise RestrictedAccess(f"class {name!r} may only derive from ordinary classes")
+            raise RestrictedAccessError(f"class {name!r} may only derive from ordinary classes")
     return SolverClass(name, bases, namespace)
 
 
@@ -170,7 +171,7 @@ def guarded_write(obj: Any) -> Any:
     kind = type(obj)
     if kind in _WRITABLE_TYPES or type(kind) is SolverClass or type(obj) is SolverClass:
         return obj
-    raise RestrictedWrite(f"objects of type {kind.__name__!r} cannot be modified in the sandbox")
+    raise RestrictedWriteError(f"objects of type {kind.__name__!r} cannot be modified in the sandbox")
 
 
 _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
@@ -189,32 +190,30 @@ def apply_call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
 
 
-class CappedPrint:
-    """``_print_``: keeps at most a few thousand characters of printed text for ``printed``."""
+class CappedPrintCollector(PrintCollector):
+    """``_print_``: RestrictedPython's collector, keeping at most ``cap`` characters for ``printed``."""
 
     cap = 10_000
 
     def __init__(self, _getattr_: Any = None) -> None:
-        self.parts: list[str] = []
+        super().__init__(_getattr_)
         self.size = 0
 
     def write(self, text: str) -> None:
         if self.size < self.cap:
-            self.parts.append(text[: self.cap - self.size])
-            self.size += len(self.parts[-1])
+            self.txt.append(text[: self.cap - self.size])
+            self.size += len(self.txt[-1])
 
-    def __call__(self) -> str:
-        return "".join(self.parts)
-
-    def _call_print(self, *objects: Any, sep: str | None = " ", end: str | None = "\n", **kwargs: Any) -> None:
+    def _call_print(self, *objects: Any, sep: str | None = " ", end: str | None = "\n",
+                    **kwargs: Any) -> None:
         if kwargs:
-            raise RestrictedAccess("print() takes no file or flush arguments in the sandbox")
+            raise RestrictedAccessError("print() takes no file or flush arguments in the sandbox")
         print(*objects, sep=sep, end=end, file=self)
 
 
 def safe_format(value: Any, spec: str = "") -> str:
     if type(value) not in (str, int, float, bool, complex) or type(spec) is not str:
-        raise RestrictedAccess("format() is only available for str, int, float, bool and complex values")
+        raise RestrictedAccessError("format() is only available for str, int, float, bool and complex values")
     return format(value, spec)
 
 
@@ -225,7 +224,7 @@ def safe_format(value: Any, spec: str = "") -> str:
 class ModuleProxy:
     """A read-only stand-in for an allowed module, holding only its listed members."""
 
-    __slots__ = ("_name", "_members", "_withheld")
+    __slots__ = ("_members", "_name", "_withheld")
 
     def __init__(self, name: str, members: Mapping[str, Any], withheld: Iterable[str]) -> None:
         object.__setattr__(self, "_name", name)
@@ -238,14 +237,14 @@ class ModuleProxy:
         except KeyError:
             pass
         if attr in self._withheld:
-            raise RestrictedAttribute(f"{self._name}.{attr} is not available in the sandbox")
+            raise RestrictedAttributeError(f"{self._name}.{attr} is not available in the sandbox")
         raise AttributeError(f"module {self._name!r} has no attribute {attr!r}")
 
     def __setattr__(self, attr: str, value: Any) -> None:
-        raise RestrictedWrite(f"module {self._name!r} is read-only in the sandbox")
+        raise RestrictedWriteError(f"module {self._name!r} is read-only in the sandbox")
 
     def __delattr__(self, attr: str) -> None:
-        raise RestrictedWrite(f"module {self._name!r} is read-only in the sandbox")
+        raise RestrictedWriteError(f"module {self._name!r} is read-only in the sandbox")
 
     def __dir__(self) -> list[str]:
         return sorted(self._members)
@@ -314,7 +313,7 @@ def guarded_import(name: str, globals: Any = None, locals: Any = None, fromlist:
                    level: int = 0) -> ModuleProxy:
     """``__import__``: only the allow-listed modules, as proxies; no packages, no relative imports."""
     if level != 0 or type(name) is not str or name not in ALLOWED_MODULES:
-        raise RestrictedImport(
+        raise RestrictedImportError(
             f"import of {name!r} is not allowed in the sandbox; allowed: {', '.join(sorted(ALLOWED_MODULES))}"
         )
     return ALLOWED_MODULES[name]
@@ -341,7 +340,7 @@ _REFUSED_BUILTINS = (
 
 def _refused(name: str) -> Callable[..., Any]:
     def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise RestrictedAccess(f"{name}() is not available in the sandbox")
+        raise RestrictedAccessError(f"{name}() is not available in the sandbox")
 
     refuse.__name__ = name
     return refuse
@@ -374,7 +373,7 @@ GUARDS: dict[str, Any] = {
     "_write_": guarded_write,
     "_inplacevar_": inplace_var,
     "_apply_": apply_call,
-    "_print_": CappedPrint,
+    "_print_": CappedPrintCollector,
 }
 
 

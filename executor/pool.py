@@ -15,10 +15,11 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .isolation import Isolation, detect
-from .limits import Limits
-from .process import Failure, JobOutcome, SandboxUnavailable, WorkerProcess
+from .limits import DEFAULT_LIMITS, Limits
+from .process import Failure, JobOutcome, SandboxUnavailableError, WorkerProcess
 from .protocol import encode
 from .results import CRASHED, MEMORY, RESTRICTED, TIMEOUT, CaseResult, ExecutionReport
 
@@ -39,18 +40,28 @@ def check_required_layers() -> None:
     if not hasattr(os, "memfd_create") or not hasattr(os, "killpg"):
         problems.append("os.memfd_create and os.killpg are needed")
     if problems:
-        raise SandboxUnavailable("cannot run untrusted solvers safely: " + "; ".join(problems))
+        raise SandboxUnavailableError("cannot run untrusted solvers safely: " + "; ".join(problems))
 
 
-def _terminate_all(idle: list[WorkerProcess], busy: set[WorkerProcess]) -> None:
-    for worker in [*idle, *busy]:
+@dataclass
+class _Lease:
+    """The worker one call is using; replaced after a kill, empty if no replacement could start."""
+
+    worker: WorkerProcess | None
+
+
+def _shut_down(idle: list[WorkerProcess], busy: set[WorkerProcess]) -> None:
+    """Finalizer of a pool nobody closed: no thread uses an idle worker, so those can be disposed."""
+    for worker in list(idle):
+        worker.dispose()
+    for worker in list(busy):
         worker.terminate()
 
 
 class SandboxPool:
     """Pre-started worker processes; thread-safe; ``close()`` kills them all."""
 
-    def __init__(self, size: int = 2, limits: Limits = Limits()) -> None:
+    def __init__(self, size: int = 2, limits: Limits = DEFAULT_LIMITS) -> None:
         if size < 1:
             raise ValueError("size must be at least 1")
         check_required_layers()
@@ -62,7 +73,7 @@ class SandboxPool:
         self._busy: set[WorkerProcess] = set()
         self._slots = 0
         self._closed = False
-        self._finalizer = weakref.finalize(self, _terminate_all, self._idle, self._busy)
+        self._finalizer = weakref.finalize(self, _shut_down, self._idle, self._busy)
         started: list[WorkerProcess] = []
         try:
             for _ in range(size):
@@ -89,12 +100,14 @@ class SandboxPool:
             raise TypeError("inputs must be a list of str")
         if len(source) > MAX_SOURCE_CHARS:
             detail = f"source has {len(source)} characters; the sandbox accepts at most {MAX_SOURCE_CHARS}"
-            return ExecutionReport(RESTRICTED, detail, [CaseResult(t, None, RESTRICTED, detail) for t in inputs])
-        holder = [self._acquire(limits.worker_key)]
+            return ExecutionReport(RESTRICTED, detail,
+                                   [CaseResult(t, None, RESTRICTED, detail) for t in inputs])
+        lease = _Lease(self._acquire(limits.worker_key))
         try:
-            return self._execute(holder, source, inputs, limits)
+            return self._execute(lease, source, inputs, limits)
         finally:
-            self._release(holder[0])
+            if lease.worker is not None:
+                self._release(lease.worker)
 
     def close(self) -> None:
         with self._cond:
@@ -124,7 +137,7 @@ class SandboxPool:
 
     # -- one call ---------------------------------------------------------------------------
 
-    def _execute(self, holder: list[WorkerProcess], source: str, inputs: list[str], limits: Limits) -> ExecutionReport:
+    def _execute(self, lease: _Lease, source: str, inputs: list[str], limits: Limits) -> ExecutionReport:
         deadline = time.monotonic() + limits.batch_seconds
         results: list[CaseResult | None] = [None] * len(inputs)
         pending = list(range(len(inputs)))
@@ -132,14 +145,15 @@ class SandboxPool:
         first_attempt = True
         retried = False
         crashes = 0
-        while True:
-            worker = holder[0]
+        while lease.worker is not None:
+            worker = lease.worker
             job = encode({"source": source, "inputs": [inputs[i] for i in pending],
                           "max_output_chars": limits.max_output_chars})
-            outcome = worker.run_job(job, len(pending), limits.case_seconds, deadline, limits.max_output_chars)
-            for offset, reply in enumerate(outcome.replies):
-                index = pending[offset]
-                results[index] = CaseResult(inputs[index], reply.output, reply.error, reply.detail)
+            outcome = worker.run_job(job, len(pending), limits.case_seconds, deadline,
+                                     limits.max_output_chars)
+            # replies arrive in order for a prefix of the pending cases
+            for index, (output, error, why) in zip(pending, outcome.replies, strict=False):
+                results[index] = CaseResult(inputs[index], output, error, why)
             failure = outcome.failure
             start = outcome.start
             if start is not None and start.error is not None:
@@ -153,7 +167,7 @@ class SandboxPool:
             if failure.index == -1 and category == CRASHED and first_attempt and not retried:
                 # a worker that died before it even read the job says nothing about the source
                 retried = True
-                holder[0] = self._replace(worker)
+                self._replace(lease, results, inputs)
                 continue
             if failure.index == -1:
                 verdict = (category, detail) if first_attempt else None
@@ -169,9 +183,10 @@ class SandboxPool:
                 if stop:
                     self._fill(results, inputs, *stop)
                 break
-            holder[0] = self._replace(worker)
+            self._replace(lease, results, inputs)
             first_attempt = False
-        final = [r if r is not None else CaseResult(inputs[i], None, CRASHED, "not run") for i, r in enumerate(results)]
+        self._fill(results, inputs, CRASHED, "not run")  # unreachable in practice: every path fills
+        final = [r for r in results if r is not None]
         if verdict is not None:
             return ExecutionReport(verdict[0], verdict[1], final)
         return ExecutionReport(None, None, final)
@@ -206,9 +221,9 @@ class SandboxPool:
         """Retire a worker that has used up much of its CPU or memory limit, or hit a memory error."""
         cpu_seconds, memory_mb = worker.key
         end = outcome.end
-        if end is None or end.cpu_seconds > cpu_seconds / 2 or end.rss_mb > memory_mb / 2:
-            worker.retire = True
-        elif worker.jobs_run >= MAX_JOBS_PER_WORKER or any(r.error == MEMORY for r in outcome.replies):
+        worn = end is None or end.cpu_seconds > cpu_seconds / 2 or end.rss_mb > memory_mb / 2
+        hit_memory_limit = any(error == MEMORY for _, error, _ in outcome.replies)
+        if worn or hit_memory_limit or worker.jobs_run >= MAX_JOBS_PER_WORKER:
             worker.retire = True
 
     # -- workers ----------------------------------------------------------------------------
@@ -243,12 +258,13 @@ class SandboxPool:
             worker = self._start(key)
         try:
             worker.wait_ready()
-        except SandboxUnavailable:
+        except SandboxUnavailableError:
             self._drop(worker)
             raise
         return worker
 
     def _start(self, key: tuple[int, int]) -> WorkerProcess:
+        """A new worker in a slot the caller has reserved; the slot is given back on failure."""
         try:
             worker = WorkerProcess(key, self.isolation)
         except BaseException:
@@ -257,8 +273,12 @@ class SandboxPool:
                 self._cond.notify()
             raise
         with self._cond:
-            self._busy.add(worker)
-        return worker
+            if not self._closed:
+                self._busy.add(worker)
+                return worker
+            self._slots -= 1
+        worker.dispose()
+        raise SandboxUnavailableError("the sandbox pool was closed")
 
     def _drop(self, worker: WorkerProcess) -> None:
         worker.dispose()
@@ -267,18 +287,29 @@ class SandboxPool:
             self._slots -= 1
             self._cond.notify()
 
-    def _replace(self, worker: WorkerProcess) -> WorkerProcess:
-        """A fresh, ready worker with the same limits in place of a killed one (same slot)."""
-        worker.dispose()
+    def _replace(self, lease: _Lease, results: list[CaseResult | None], inputs: list[str]) -> None:
+        """Put a fresh, ready worker with the same limits in place of a killed one (same slot).
+
+        If none can be started, the cases still open are marked crashed, and the lease is empty.
+        """
+        old = lease.worker
+        assert old is not None
+        lease.worker = None
+        old.dispose()
         with self._cond:
-            self._busy.discard(worker)
-        fresh = self._start(worker.key)
+            self._busy.discard(old)
+        try:
+            fresh = self._start(old.key)
+        except SandboxUnavailableError as exc:
+            self._fill(results, inputs, CRASHED, f"not run: {exc}")
+            return
         try:
             fresh.wait_ready()
-        except SandboxUnavailable:
+        except SandboxUnavailableError as exc:
             self._drop(fresh)
-            raise
-        return fresh
+            self._fill(results, inputs, CRASHED, f"not run: {exc}")
+            return
+        lease.worker = fresh
 
     def _release(self, worker: WorkerProcess) -> None:
         with self._cond:
@@ -299,7 +330,7 @@ class SandboxPool:
         """Start a replacement in a freed slot; its hand-shake is awaited when it is first used."""
         try:
             fresh = WorkerProcess(key, self.isolation)
-        except SandboxUnavailable:
+        except SandboxUnavailableError:
             with self._cond:
                 self._slots -= 1
                 self._cond.notify()

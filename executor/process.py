@@ -36,7 +36,7 @@ PENDING_INDEX = -2
 READ_CHUNK = 1 << 16
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailableError(RuntimeError):
     """A required isolation layer is missing, so the executor refuses to run solver code."""
 
 
@@ -67,26 +67,30 @@ class WorkerProcess:
         self.retire = False
         self._kill_lock = threading.Lock()
         self._reaped = False
+        self._disposed = False
         self._buffer = bytearray()
         self._flushed = False
         self._count = 0
         self._max_output_chars = 0
         cpu_seconds, memory_mb = key
+        self.cwd = tempfile.mkdtemp(prefix="solverlab-worker-")
+        os.chmod(self.cwd, 0o500)
         progress_fd = os.memfd_create("solverlab-progress")
         try:
             os.ftruncate(progress_fd, 8)
             self._mmap = mmap.mmap(progress_fd, 8)
             self.progress = memoryview(self._mmap).cast("q")
-            self.cwd = tempfile.mkdtemp(prefix="solverlab-worker-")
-            os.chmod(self.cwd, 0o500)
-            config = json.dumps({"cpu_seconds": cpu_seconds, "memory_mb": memory_mb, "progress_fd": progress_fd})
+            config = json.dumps({"cpu_seconds": cpu_seconds, "memory_mb": memory_mb,
+                                 "progress_fd": progress_fd})
             self._proc = subprocess.Popen(
                 [*isolation.launcher, sys.executable, "-I", "-c", BOOTSTRAP, config, PACKAGE_ROOT],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env={}, cwd=self.cwd, start_new_session=True, pass_fds=(progress_fd,), close_fds=True,
             )
         except OSError as exc:
-            raise SandboxUnavailable(f"cannot start a worker process: {exc}") from exc
+            self._release_memory()
+            os.rmdir(self.cwd)
+            raise SandboxUnavailableError(f"cannot start a worker process: {exc}") from exc
         finally:
             os.close(progress_fd)
         self.pid = self._proc.pid
@@ -99,7 +103,7 @@ class WorkerProcess:
     # -- life cycle -------------------------------------------------------------------------
 
     def wait_ready(self, seconds: float = STARTUP_SECONDS) -> None:
-        """Wait for the worker's hand-shake; raise SandboxUnavailable if it cannot run solvers."""
+        """Wait for the worker's hand-shake; raise SandboxUnavailableError if it cannot run solvers."""
         if self.ready:
             return
         deadline = time.monotonic() + seconds
@@ -110,9 +114,9 @@ class WorkerProcess:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self.terminate()
-                    raise SandboxUnavailable(f"worker did not start within {seconds:.0f} s")
+                    raise SandboxUnavailableError(f"worker did not start within {seconds:.0f} s")
                 if selector.select(remaining) and not self._read_some():
-                    raise SandboxUnavailable(f"worker failed to start: {self._startup_error()}")
+                    raise SandboxUnavailableError(f"worker failed to start: {self._startup_error()}")
         finally:
             selector.close()
         line, _, rest = bytes(self._buffer).partition(b"\n")
@@ -121,13 +125,13 @@ class WorkerProcess:
             message = parse_line(line)
         except ProtocolError as exc:
             self.terminate()
-            raise SandboxUnavailable(f"worker failed to start: {exc}") from None
+            raise SandboxUnavailableError(f"worker failed to start: {exc}") from None
         if message.get("k") == "fatal":
             self.terminate()
-            raise SandboxUnavailable(f"worker refused to start: {message.get('detail')}")
+            raise SandboxUnavailableError(f"worker refused to start: {message.get('detail')}")
         if message != {"k": "ready", "pid": self.pid}:
             self.terminate()
-            raise SandboxUnavailable("worker failed to start: unexpected hand-shake")
+            raise SandboxUnavailableError("worker failed to start: unexpected hand-shake")
         assert self._proc.stderr is not None
         self._proc.stderr.close()
         self.ready = True
@@ -165,19 +169,27 @@ class WorkerProcess:
     def dispose(self) -> None:
         """Terminate and release pipes, shared memory and the temporary directory (owner only)."""
         self.terminate()
+        if self._disposed:
+            return
+        self._disposed = True
         for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
             try:
                 if stream is not None:
                     stream.close()
             except OSError:
                 pass
-        self.progress.release()
-        self._mmap.close()
+        self._release_memory()
         try:
             os.rmdir(self.cwd)
         except OSError:
             os.chmod(self.cwd, 0o700)
             shutil.rmtree(self.cwd, ignore_errors=True)
+
+    def _release_memory(self) -> None:
+        if hasattr(self, "progress"):
+            self.progress.release()
+        if hasattr(self, "_mmap"):
+            self._mmap.close()
 
     def exit_description(self) -> tuple[str, str]:
         """(failure kind, detail) for a worker that has been reaped."""
@@ -229,7 +241,8 @@ class WorkerProcess:
                         if self._take_messages(outcome):
                             return outcome
                     except ProtocolError as exc:
-                        return self._fail(outcome, "protocol", index, count, f"malformed worker reply ({exc})")
+                        return self._fail(outcome, "protocol", index, count,
+                                          f"malformed worker reply ({exc})")
         except BrokenPipeError:
             self.terminate()
             kind, detail = self.exit_description()
@@ -277,8 +290,8 @@ class WorkerProcess:
                 done = len(outcome.replies)
                 outcome.replies.extend(read_cases(message, done, self._count - done, self._max_output_chars))
             elif kind == "end":
-                if outcome.start.error is None and len(outcome.replies) != self._count or self._buffer:
-                    raise ProtocolError("job ended with results missing or extra data")
+                if outcome.start.error is None and len(outcome.replies) != self._count:
+                    raise ProtocolError("job ended with results missing")
                 outcome.end = read_end(message)
                 return True
             else:
@@ -289,10 +302,13 @@ class WorkerProcess:
         if outcome.start is None or outcome.start.error is not None:
             return
         self._flushed = False
-        try:
-            os.kill(self.pid, signal.SIGUSR1)
-        except ProcessLookupError:
-            return
+        with self._kill_lock:
+            if self._reaped:
+                return
+            try:
+                os.kill(self.pid, signal.SIGUSR1)  # safe: the pid is not reaped, so not reused
+            except ProcessLookupError:
+                return
         deadline = time.monotonic() + DRAIN_SECONDS
         selector = selectors.DefaultSelector()
         selector.register(self._out_fd, selectors.EVENT_READ)

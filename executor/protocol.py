@@ -8,9 +8,12 @@ Worker -> parent, one JSON object per line:
     {"k": "start", "error": str|null, "detail": ...}  the source compiled and defines `solver`, or why not
     {"k": "cases", "i": int, "r": [[output, error, detail], ...]}   results from case i on
     {"k": "end", "cpu": float, "rss_mb": float}       the job is done; resources used so far
+    {"k": "flushed"}                                  answer to SIGUSR1: buffered results were sent
 
-The worker also writes the index of the case it is running into a shared 8-byte memory cell, so
-that the parent knows which case is stuck without the worker writing to the pipe per case.
+The worker sends results in batches (every few milliseconds), not per case, and writes the index
+of the case it is running into a shared 8-byte memory cell instead, so the parent knows which case
+is stuck. Before killing a worker for a deadline the parent sends SIGUSR1, and the worker hands
+over the results it has finished.
 Everything the parent reads is treated as untrusted: size-capped, type-checked, and any
 deviation is a protocol error that ends the worker.
 """
@@ -78,11 +81,8 @@ class End:
     rss_mb: float
 
 
-@dataclass(frozen=True)
-class CaseReply:
-    output: str | None
-    error: str | None
-    detail: str | None
+# (output, error, detail) for one case; a plain tuple, as thousands are made per call
+CaseReply = tuple[str | None, str | None, str | None]
 
 
 def read_start(message: dict[str, Any]) -> Start:
@@ -125,5 +125,5 @@ def read_cases(message: dict[str, Any], expected_index: int, remaining: int,
                 raise ProtocolError("output in result row is not valid Unicode") from None
         elif error not in CASE_CATEGORIES or output is not None:
             raise ProtocolError("bad error in result row")
-        replies.append(CaseReply(output, error, _detail(detail)))
+        replies.append((output, error, _detail(detail)))
     return replies

@@ -42,7 +42,3 @@ class ExecutionReport:
     verdict: str | None
     detail: str | None
     results: list[CaseResult]
-
-    @property
-    def outputs(self) -> list[str | None]:
-        return [result.output for result in self.results]

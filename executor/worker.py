@@ -83,7 +83,8 @@ def main() -> None:
     try:
         from . import policy
     except Exception as exc:  # RestrictedPython missing or broken: refuse, never fall back
-        channel.send({"k": "fatal", "detail": clip(f"cannot load the restricted policy: {type(exc).__name__}: {exc}")})
+        detail = clip(f"cannot load the restricted policy: {type(exc).__name__}: {exc}")
+        channel.send({"k": "fatal", "detail": detail})
         sys.exit(4)
     runner = JobRunner(policy, channel, progress, int(config["memory_mb"]))
     # The parent sends SIGUSR1 just before it kills this worker for a deadline: hand over
@@ -122,9 +123,10 @@ class JobRunner:
         solver, error, detail = self.define(source)
         self.channel.send({"k": "start", "error": error, "detail": detail})
         if solver is not None:
-            self.run_cases(solver, source, inputs, max_output_chars)
+            self.run_cases(solver, inputs, max_output_chars)
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        self.channel.send({"k": "end", "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024})
+        cpu_seconds = usage.ru_utime + usage.ru_stime
+        self.channel.send({"k": "end", "cpu": cpu_seconds, "rss_mb": usage.ru_maxrss / 1024})
 
     def define(self, source: str) -> tuple[Callable[[str], Any] | None, str | None, str | None]:
         compiled = self.policy.compile_solver(source)
@@ -146,7 +148,7 @@ class JobRunner:
         exec(self.code, namespace)
         return namespace.get(self.policy.SOLVER_NAME)
 
-    def run_cases(self, solver: Callable[[str], Any], source: str, inputs: list[str], max_output_chars: int) -> None:
+    def run_cases(self, solver: Callable[[str], Any], inputs: list[str], max_output_chars: int) -> None:
         self.rows, self.first, self.buffered_chars, self.last_flush = [], 0, 0, time.monotonic()
         for index, text in enumerate(inputs):
             self.progress[0] = index
@@ -200,8 +202,8 @@ class JobRunner:
 
     def describe(self, exc: BaseException) -> tuple[str, str]:
         if isinstance(exc, MemoryError):
-            return MEMORY, f"MemoryError: the solver needed more memory than the {self.memory_mb} MB limit allows"
-        category = RESTRICTED if isinstance(exc, self.policy.RestrictedAccess) else RUNTIME_ERROR
+            return MEMORY, f"MemoryError: the solver needed more than the {self.memory_mb} MB memory limit"
+        category = RESTRICTED if isinstance(exc, self.policy.RestrictedAccessError) else RUNTIME_ERROR
         try:
             message = str(exc)
         except BaseException:
@@ -231,6 +233,6 @@ def arity_problem(solver: Any) -> str | None:
         inspect.signature(solver).bind("input")
     except TypeError as exc:
         return clip(f"`solver` must take exactly one argument: {exc}")
-    except ValueError:
-        return None  # no signature available (a builtin): the call itself will tell
+    except Exception:
+        return None  # no signature to read (a builtin, say): the call itself will tell
     return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -98,3 +99,16 @@ def page(frame: pd.DataFrame, number: int, size: int) -> pd.DataFrame:
     """Rows of page `number` (1-based, clamped to the pages there are)."""
     number = min(max(1, number), page_count(len(frame), size))
     return frame.iloc[(number - 1) * size: number * size]
+
+
+def item_record(row: pd.Series) -> dict[str, Any]:
+    """One row as plain Python values (missing ids as None), the shape `study.item_detail` takes."""
+    record: dict[str, Any] = {}
+    for name, value in row.items():
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            record[str(name)] = None
+        elif hasattr(value, "item"):
+            record[str(name)] = value.item()
+        else:
+            record[str(name)] = value
+    return record

@@ -31,8 +31,8 @@ MODE_COLOURS: dict[str, str] = {
 CHART_MODE_ORDER: tuple[str, ...] = ("solverlearner", "deductive", "io", "io_rule", "deductive_code")
 
 ACCURACY_AXIS = "accuracy (% of items correct)"
-GAP_AXIS = "inductive − deductive accuracy (percentage points)"
-DROP_AXIS = "default world − counterfactual accuracy (percentage points)"
+GAP_AXIS = "inductive − deductive (percentage points)"
+DROP_AXIS = "accuracy drop (percentage points)"
 DEFAULT_WORLD = "default world"
 DEFAULT_MARK = "★"
 DEFAULT_BAND_COLOUR = "rgba(110, 110, 110, 0.13)"
@@ -76,7 +76,7 @@ class SettingAxis:
     title: str
     ticks: dict[str, str]  # setting label -> tick text (the default world's bold, with a star)
     order: tuple[str, ...]  # setting labels in display order
-    default: str | None  # the default-world setting, if present
+    defaults: tuple[str, ...]  # the default-world setting(s) present, usually one
 
     def tick_order(self) -> list[str]:
         return [self.ticks[setting] for setting in self.order]
@@ -121,13 +121,13 @@ def setting_axis(frame: pd.DataFrame, *, by_value: bool = False) -> SettingAxis:
     else:
         plain = {s: s for s in settings}
         title = "setting"
-    default = next((s for s in settings if worlds[s]), None)
-    ticks = {s: f"<b>{plain[s]} {DEFAULT_MARK}</b>" if s == default else plain[s] for s in settings}
+    defaults = tuple(sorted((s for s in settings if worlds[s]), key=_natural_key))
+    ticks = {s: f"<b>{plain[s]} {DEFAULT_MARK}</b>" if s in defaults else plain[s] for s in settings}
     if by_value:
         order = sorted(settings, key=lambda s: _natural_key(plain[s]))
     else:
-        order = sorted(settings, key=lambda s: (s != default, _natural_key(s)))
-    return SettingAxis(title, ticks, tuple(order), default)
+        order = sorted(settings, key=lambda s: (s not in defaults, _natural_key(s)))
+    return SettingAxis(title, ticks, tuple(order), defaults)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,26 +160,33 @@ def _short_model(model: str, limit: int = 38) -> str:
     return model if len(model) <= limit else model[: limit - 1] + "…"
 
 
-def _finish(fig: go.Figure, title: str, subtitle: str, rows: int, *, legend_title: str = "mode") -> go.Figure:
+def _finish(fig: go.Figure, title: str, subtitle: str, rows: int, *, legend_title: str = "mode",
+            height: int | None = None) -> go.Figure:
+    height = height or 140 + 290 * rows + _BOTTOM
+    plot_height = height - _TOP - _BOTTOM
     fig.update_layout(
         title={"text": f"{html.escape(title)}<br><sup>{html.escape(subtitle)}</sup>", "x": 0.0,
-               "xanchor": "left"},
-        height=190 + 300 * rows,
-        margin={"l": 70, "r": 40, "t": 150, "b": 70},
+               "xanchor": "left", "yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": 14}},
+        height=height,
+        margin={"l": 80, "r": 40, "t": _TOP, "b": _BOTTOM},
         font={"family": _FONT, "size": 13},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0, "xanchor": "left",
+        # Below the x-axis titles, where a long legend can wrap onto a second row without hiding anything.
+        legend={"orientation": "h", "yanchor": "top", "y": -78 / plot_height, "x": 0.0, "xanchor": "left",
                 "title": {"text": f"<b>{legend_title}</b>"}, "traceorder": "normal"},
         plot_bgcolor="white",
         paper_bgcolor="white",
         hoverlabel={"namelength": -1},
     )
     fig.update_xaxes(showline=True, linecolor="#888", ticks="outside", type="category")
-    fig.update_yaxes(showline=True, linecolor="#888", gridcolor="#e6e6e6", zeroline=True, zerolinecolor="#888")
-    # Subplot titles sit too close to the plots for a two-line figure title; lift them a little.
-    for annotation in fig.layout.annotations:
-        if annotation.yref == "paper" and annotation.text and annotation.text.startswith("<b>"):
-            annotation.update(yshift=6)
+    fig.update_yaxes(showline=True, linecolor="#888", gridcolor="#e6e6e6", zeroline=True,
+                     zerolinecolor="#888")
     return fig
+
+
+_TOP = 92
+_BOTTOM = 150
+_POINTS_TICKS = {"tickvals": [-1, -0.5, 0, 0.5, 1],
+                 "ticktext": ["−100 pp", "−50 pp", "0", "+50 pp", "+100 pp"]}
 
 
 def _accuracy_axis(fig: go.Figure, *, headroom: bool) -> None:
@@ -187,18 +194,25 @@ def _accuracy_axis(fig: go.Figure, *, headroom: bool) -> None:
                      tickformat=".0%")
 
 
-def _mark_default(fig: go.Figure, axis: SettingAxis, row: int, col: int) -> None:
-    if axis.default is None:
-        return
-    x = axis.position(axis.default)
-    fig.add_vrect(x0=x - 0.5, x1=x + 0.5, row=row, col=col, fillcolor=DEFAULT_BAND_COLOUR, line_width=0,
-                  layer="below", annotation_text=DEFAULT_WORLD, annotation_position="top",
-                  annotation_font={"size": 11, "color": "#444"})
+def _mark_default(fig: go.Figure, axis: SettingAxis, row: int, col: int, *, line: bool = False) -> None:
+    """A grey band behind the default world's column (a dotted line through its point in line charts)."""
+    for default in axis.defaults:
+        x = axis.position(default)
+        label = {"annotation_text": DEFAULT_WORLD, "annotation_position": "top",
+                 "annotation_font": {"size": 11, "color": "#444"}}
+        if line:
+            # Inside the plot's headroom, so the label never meets the column title above.
+            fig.add_vline(x=x, row=row, col=col, line={"color": "#777", "dash": "dot", "width": 1.5},
+                          layer="below", **label, annotation_yanchor="top")
+        else:
+            fig.add_vrect(x0=x - 0.5, x1=x + 0.5, row=row, col=col, fillcolor=DEFAULT_BAND_COLOUR,
+                          line_width=0, layer="below", **label)
 
 
-def _interval(low: pd.Series, value: pd.Series, high: pd.Series) -> dict[str, object]:
+def _interval(low: pd.Series, value: pd.Series, high: pd.Series, colour: str = _ERROR_BAR_COLOUR
+              ) -> dict[str, object]:
     return {"type": "data", "symmetric": False, "array": (high - value).clip(lower=0).tolist(),
-            "arrayminus": (value - low).clip(lower=0).tolist(), "color": _ERROR_BAR_COLOUR,
+            "arrayminus": (value - low).clip(lower=0).tolist(), "color": colour,
             "thickness": 1.4, "width": 4, "visible": True}
 
 
@@ -219,6 +233,17 @@ _ACCURACY_HOVER = (
     "<b>%{fullData.name}</b><br>%{customdata[0]}<br>accuracy %{y:.1%} "
     "(95% interval %{customdata[1]:.1%} to %{customdata[2]:.1%})<br>%{customdata[3]} of %{customdata[4]} "
     "items correct<extra></extra>"
+)
+
+
+_GAP_HOVER_COLUMNS = ("ci_low", "ci_high", "inductive_accuracy", "deductive_accuracy")
+_GAP_HOVER = (
+    "<b>%{fullData.name}</b><br>gap %{y:+.1%} (95% interval %{customdata[0]:+.1%} to %{customdata[1]:+.1%})"
+    "<br>inductive %{customdata[2]:.1%}, deductive %{customdata[3]:.1%}<extra></extra>"
+)
+_DROP_HOVER = (
+    "<b>%{fullData.name}</b><br>drop %{y:+.1%}<br>default world %{customdata[0]:.1%}, counterfactual mean "
+    "%{customdata[1]:.1%} over %{customdata[2]} setting(s)<extra></extra>"
 )
 
 
@@ -283,22 +308,26 @@ def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
             axis = axes[probe]
             for mode in _present_modes(part):
                 rows = part[part["mode"] == mode]
-                rows = rows.iloc[sorted(range(len(rows)), key=lambda i: axis.position(rows["setting"].iloc[i]))]
+                rows = rows.sort_values("setting", key=lambda s: s.map(axis.position))
                 defaults = rows["default_world"].astype(bool).tolist()
                 fig.add_trace(go.Scatter(
-                    x=[axis.ticks[s] for s in rows["setting"]], y=rows["accuracy"].tolist(), mode="lines+markers",
-                    error_y=_interval(rows["ci_low"], rows["accuracy"], rows["ci_high"]),
-                    name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown,
+                    x=[axis.ticks[s] for s in rows["setting"]], y=rows["accuracy"].tolist(),
+                    mode="lines+markers",
+                    error_y=_interval(rows["ci_low"], rows["accuracy"], rows["ci_high"], MODE_COLOURS[mode]),
+                    name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown, offsetgroup=mode,
                     line={"color": MODE_COLOURS[mode], "width": 2.4},
-                    marker={"color": MODE_COLOURS[mode], "size": [15 if d else 8 for d in defaults],
+                    marker={"color": MODE_COLOURS[mode], "size": [16 if d else 9 for d in defaults],
                             "symbol": ["star" if d else "circle" for d in defaults],
                             "line": {"color": "white", "width": 1}},
                     customdata=_accuracy_customdata(rows), hovertemplate=_ACCURACY_HOVER,
                 ), row=row, col=col)
                 shown.add(mode)
             fig.update_xaxes(categoryorder="array", categoryarray=axis.tick_order(), row=row, col=col,
+                             range=[-0.5, len(axis.order) - 0.5],
                              title_text=axis.title if row == len(models) else None)
-            _mark_default(fig, axis, row, col)
+            _mark_default(fig, axis, row, col, line=True)
+    # Modes measured at the same setting sit side by side, so their error bars do not hide each other.
+    fig.update_layout(scattermode="group", scattergap=0.6)
     _accuracy_axis(fig, headroom=True)
     fig.update_yaxes(title_text=ACCURACY_AXIS, col=1)
     return _finish(fig, "Accuracy against the counterfactual parameter",
@@ -353,9 +382,9 @@ def accuracy_heatmap(summary: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(autorange="reversed", title_text="model · mode" if many_models else "mode")
     fig.update_xaxes(title_text="probe and setting", tickangle=0)
     fig = _finish(fig, "Accuracy by model, mode and setting",
-                  f"{DEFAULT_MARK} default world · {_model_subtitle(models)}", 1)
-    fig.update_layout(height=230 + 42 * len(rows) + 40, showlegend=False,
-                      margin={"l": 70, "r": 40, "t": 110, "b": 80})
+                  f"{DEFAULT_MARK} default world · {_model_subtitle(models)}", 1,
+                  height=max(380, _TOP + 130 + 52 * len(rows)))
+    fig.update_layout(showlegend=False, margin={"b": 110})
     return fig
 
 
@@ -387,20 +416,15 @@ def gap_chart(gaps: pd.DataFrame) -> go.Figure:
                     name=comparison.replace(" - ", " − "), legendgroup=comparison,
                     showlegend=comparison not in shown, offsetgroup=comparison,
                     marker={"color": MODE_COLOURS.get(inductive, "#777")},
-                    customdata=[[lo, hi, ind, ded] for lo, hi, ind, ded in zip(
-                        rows["ci_low"], rows["ci_high"], rows["inductive_accuracy"], rows["deductive_accuracy"],
-                        strict=True)],
-                    hovertemplate=("<b>%{fullData.name}</b><br>gap %{y:+.1%} (95% interval %{customdata[0]:+.1%} "
-                                   "to %{customdata[1]:+.1%})<br>inductive %{customdata[2]:.1%}, deductive "
-                                   "%{customdata[3]:.1%}<extra></extra>"),
+                    customdata=rows[list(_GAP_HOVER_COLUMNS)].to_numpy(),
+                    hovertemplate=_GAP_HOVER,
                 ), row=row, col=col)
                 shown.add(comparison)
             fig.update_xaxes(categoryorder="array", categoryarray=axis.tick_order(), row=row, col=col,
                              title_text=axis.title if row == len(models) else None)
             _mark_default(fig, axis, row, col)
     fig.update_layout(barmode="group", bargap=0.3)
-    fig.update_yaxes(range=[-1.05, 1.18], tickvals=[-1, -0.5, 0, 0.5, 1], tickformat="+.0%",
-                     zerolinewidth=1.5)
+    fig.update_yaxes(range=[-1.05, 1.18], zerolinewidth=1.5, **_POINTS_TICKS)
     fig.update_yaxes(title_text=GAP_AXIS, col=1)
     return _finish(fig, "Inductive minus deductive accuracy",
                    f"above zero: better when the rule must be induced · bars: 95% Newcombe interval · "
@@ -426,16 +450,13 @@ def drop_chart(drops: pd.DataFrame) -> go.Figure:
                     error_y=_interval(rows["ci_low"], rows["drop"], rows["ci_high"]),
                     name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown,
                     marker={"color": MODE_COLOURS[mode]},
-                    customdata=[[d, c, k] for d, c, k in zip(rows["default_accuracy"], rows["counterfactual_accuracy"],
-                                                             rows["n_settings"], strict=True)],
-                    hovertemplate=("<b>%{fullData.name}</b><br>drop %{y:+.1%}<br>default world %{customdata[0]:.1%}, "
-                                   "counterfactual mean %{customdata[1]:.1%} over %{customdata[2]} setting(s)"
-                                   "<extra></extra>"),
+                    customdata=rows[["default_accuracy", "counterfactual_accuracy", "n_settings"]].to_numpy(),
+                    hovertemplate=_DROP_HOVER,
                 ), row=row, col=col)
                 shown.add(mode)
             fig.update_xaxes(categoryorder="array", categoryarray=_present_modes(drops), row=row, col=col,
-                             showticklabels=False)
-    fig.update_yaxes(range=[-1.05, 1.05], tickvals=[-1, -0.5, 0, 0.5, 1], tickformat="+.0%", zerolinewidth=1.5)
+                             title_text="mode" if row == len(models) else None)
+    fig.update_yaxes(range=[-1.05, 1.05], zerolinewidth=1.5, **_POINTS_TICKS)
     fig.update_yaxes(title_text=DROP_AXIS, col=1)
     return _finish(fig, "Drop from the default world to counterfactual settings",
                    f"above zero: worse away from the familiar world · bars: 95% MOVER-Wilson interval · "

@@ -49,8 +49,16 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
 
 def cmd_prompt(args: argparse.Namespace) -> int:
-    plan = RunPlan(models=(ModelSpec(DEFAULT_MODEL),), probes=tuple(args.probe), modes=(args.mode,),
-                   shots=args.shots, n=args.n, instances=args.instance + 1, seed=args.seed, cot=args.cot)
+    plan = RunPlan(
+        models=(ModelSpec(DEFAULT_MODEL),),
+        probes=tuple(args.probe),
+        modes=(args.mode,),
+        shots=args.shots,
+        n=args.n,
+        instances=args.instance + 1,
+        seed=args.seed,
+        cot=args.cot,
+    )
     for setting in plan.settings():
         held_out, example_sets = setting_cases(plan, setting)
         if not 0 <= args.case < len(held_out):
@@ -66,23 +74,39 @@ def _plan_from_args(args: argparse.Namespace) -> RunPlan:
         return quick_plan()
     models = tuple(ModelSpec(m, args.api_base, args.api_key_env) for m in (args.model or [DEFAULT_MODEL]))
     if not args.probe:
-        raise CliError("give at least one --probe (or neither --model nor --probe for the quick default study)")
-    return RunPlan(models=models, probes=tuple(args.probe), modes=tuple(args.mode.split(",")), shots=args.shots,
-                   n=args.n, instances=args.instances, seed=args.seed, temperature=args.temperature,
-                   max_tokens=args.max_tokens, cot=args.cot, concurrency=args.concurrency,
-                   max_failures=args.max_failures)
+        raise CliError(
+            "give at least one --probe (or neither --model nor --probe for the quick default study)"
+        )
+    return RunPlan(
+        models=models,
+        probes=tuple(args.probe),
+        modes=tuple(args.mode.split(",")),
+        shots=args.shots,
+        n=args.n,
+        instances=args.instances,
+        seed=args.seed,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        cot=args.cot,
+        concurrency=args.concurrency,
+        max_failures=args.max_failures,
+    )
 
 
-def _progress_bar():  # noqa: ANN202
+def _progress_bar():
     from tqdm import tqdm
 
     bar = tqdm(total=0, unit="item", file=sys.stderr, dynamic_ncols=True)
 
-    def update(p) -> None:  # noqa: ANN001
+    def update(p) -> None:
         bar.total = p.total
         bar.n = p.done
-        bar.set_postfix(failures=p.failures, tokens=p.prompt_tokens + p.completion_tokens,
-                        cost=f"${p.cost:.4f}", refresh=False)
+        bar.set_postfix(
+            failures=p.failures,
+            tokens=p.prompt_tokens + p.completion_tokens,
+            cost=f"${p.cost:.4f}",
+            refresh=False,
+        )
         bar.refresh()
 
     return bar, update
@@ -126,8 +150,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     store = study.Store(args.db)
     record = study.get_run(store, args.run)
-    print(json.dumps({"id": record.id, "status": study.effective_status(record), "reason": record.reason,
-                      "plan": record.plan, "versions": record.versions}, indent=2))
+    print(
+        json.dumps(
+            {
+                "id": record.id,
+                "status": study.effective_status(record),
+                "reason": record.reason,
+                "plan": record.plan,
+                "versions": record.versions,
+            },
+            indent=2,
+        )
+    )
     summary = study.summary_frame(store, [record.id])
     if not summary.empty:
         print(study.format_summary(summary))
@@ -153,7 +187,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lab", description="SolverLab: inductive vs deductive probes")
+    parser = argparse.ArgumentParser(
+        prog="python -m lab", description="SolverLab: inductive vs deductive probes"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def db_option(p: argparse.ArgumentParser) -> None:
@@ -201,8 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_option(p)
     p.set_defaults(func=cmd_list)
 
-    for name, func, text in (("show", cmd_show, "show a run's plan and summary"),
-                             ("delete", cmd_delete, "delete a run and its items")):
+    for name, func, text in (
+        ("show", cmd_show, "show a run's plan and summary"),
+        ("delete", cmd_delete, "delete a run and its items"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("run")
         db_option(p)

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import litellm  # noqa: E402
+import litellm
 
-from lab.plan import DEFAULT_MODEL, ModelSpec  # noqa: E402
+from lab.plan import DEFAULT_MODEL, ModelSpec
 
 NO_KEY = "sk-no-key-needed"
 
@@ -111,13 +111,26 @@ def _cost(response: object) -> float:
         return 0.0
 
 
-def call_once(model: ModelSpec, messages: list[dict[str, str]], *, temperature: float, max_tokens: int,
-              seed: int | None, timeout: float) -> Completion:
+def call_once(
+    model: ModelSpec,
+    messages: list[dict[str, str]],
+    *,
+    temperature: float,
+    max_tokens: int,
+    seed: int | None,
+    timeout: float,
+) -> Completion:
     start = time.monotonic()
     try:
         response = litellm.completion(
-            messages=messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
-            timeout=timeout, num_retries=0, max_retries=0, **_call_arguments(model),
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            timeout=timeout,
+            num_retries=0,
+            max_retries=0,
+            **_call_arguments(model),
         )
     except Exception as exc:
         raise classify(exc) from None
@@ -138,16 +151,32 @@ def call_once(model: ModelSpec, messages: list[dict[str, str]], *, temperature: 
     )
 
 
-def complete(model: ModelSpec, messages: list[dict[str, str]], *, temperature: float = 0.0,
-             max_tokens: int = 1024, seed: int | None = None, retry: RetryPolicy = RetryPolicy(),
-             sleep: Callable[[float], None] = time.sleep, should_stop: Callable[[], bool] = lambda: False,
-             ) -> Completion:
+DEFAULT_RETRY = RetryPolicy()
+
+
+def complete(
+    model: ModelSpec,
+    messages: list[dict[str, str]],
+    *,
+    temperature: float = 0.0,
+    max_tokens: int = 1024,
+    seed: int | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sleep: Callable[[float], None] = time.sleep,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Completion:
     """One completion, retried with exponential backoff on rate limits, server errors and timeouts."""
     attempt = 0
     while True:
         try:
-            return call_once(model, messages, temperature=temperature, max_tokens=max_tokens, seed=seed,
-                             timeout=retry.timeout)
+            return call_once(
+                model,
+                messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=seed,
+                timeout=retry.timeout,
+            )
         except ModelCallError as exc:
             attempt += 1
             if not exc.retryable or attempt >= retry.attempts or should_stop():
@@ -156,17 +185,17 @@ def complete(model: ModelSpec, messages: list[dict[str, str]], *, temperature: f
             sleep(delay * random.uniform(0.5, 1.0))
 
 
-class ModelUnavailable(Exception):
+class ModelUnavailableError(Exception):
     """Raised before a run starts, with one message a user can act on."""
 
 
 _ADVICE = {
     "auth": "the provider refused the key: set the right API key in the environment (e.g. OPENAI_API_KEY "
-            "for openai/..., ANTHROPIC_API_KEY for anthropic/...) or name the variable that holds it",
+    "for openai/..., ANTHROPIC_API_KEY for anthropic/...) or name the variable that holds it",
     "not_found": "the provider does not know this model: check the model string",
     "bad_request": "litellm cannot use this model string: write provider/model (e.g. openai/gpt-4o-mini, "
-                   "anthropic/claude-3-5-haiku-latest, ollama_chat/llama3), or give --api-base for an "
-                   "OpenAI-compatible server",
+    "anthropic/claude-3-5-haiku-latest, ollama_chat/llama3), or give --api-base for an "
+    "OpenAI-compatible server",
     "connection": "the server cannot be reached: check --api-base and that the server is running",
     "timeout": "the server did not answer in time",
     "server": "the server answered with an error",
@@ -180,14 +209,22 @@ def check_model(model: ModelSpec, timeout: float = 120.0) -> None:
     if model.api_base:
         parts = urlsplit(model.api_base)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ModelUnavailable(f"{model.label}: --api-base must be an http(s) URL, got {model.api_base!r}")
+            raise ModelUnavailableError(
+                f"{model.label}: --api-base must be an http(s) URL, got {model.api_base!r}"
+            )
     if model.key_env and not os.environ.get(model.key_env):
-        raise ModelUnavailable(f"{model.label}: the environment variable {model.key_env} is not set")
+        raise ModelUnavailableError(f"{model.label}: the environment variable {model.key_env} is not set")
     try:
-        call_once(model, [{"role": "user", "content": "Reply with OK."}], temperature=0.0, max_tokens=4,
-                  seed=0, timeout=timeout)
+        call_once(
+            model,
+            [{"role": "user", "content": "Reply with OK."}],
+            temperature=0.0,
+            max_tokens=4,
+            seed=0,
+            timeout=timeout,
+        )
     except ModelCallError as exc:
         advice = _ADVICE.get(exc.category, "the probe call failed")
-        raise ModelUnavailable(f"{model.label}: {advice}. ({exc.category}: {exc})") from None
+        raise ModelUnavailableError(f"{model.label}: {advice}. ({exc.category}: {exc})") from None
     except Exception as exc:  # the embedded model's own errors (missing wheels, wrong file) say what to do
-        raise ModelUnavailable(f"{model.label}: {exc}") from None
+        raise ModelUnavailableError(f"{model.label}: {exc}") from None

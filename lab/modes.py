@@ -24,8 +24,20 @@ MODES: dict[str, Mode] = {
         Mode("deductive", True, False, False, "rule stated, no examples; the model answers"),
         Mode("io_rule", True, True, False, "rule stated with k examples; the model answers"),
         Mode("io", False, True, False, "rule unknown, k examples; the model answers"),
-        Mode("solverlearner", False, True, True, "rule unknown, k examples; the model writes solver(), we run it"),
-        Mode("deductive_code", True, False, True, "rule stated, no examples; the model writes solver(), we run it"),
+        Mode(
+            "solverlearner",
+            False,
+            True,
+            True,
+            "rule unknown, k examples; the model writes solver(), we run it",
+        ),
+        Mode(
+            "deductive_code",
+            True,
+            False,
+            True,
+            "rule stated, no examples; the model writes solver(), we run it",
+        ),
     )
 }
 MODE_ORDER: tuple[str, ...] = tuple(MODES)

@@ -16,6 +16,8 @@ DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"
 
 class RunError(Exception):
     """A run that cannot start or go on; the message says why and what to do."""
+
+
 QUICK_MODES = ("deductive", "solverlearner")
 
 
@@ -56,8 +58,13 @@ class RunPlan:
         if not self.probes:
             raise ValueError("a plan needs at least one probe")
         object.__setattr__(self, "modes", tuple(parse_modes(list(self.modes))))
-        for name, value, low in (("shots", self.shots, 1), ("n", self.n, 1), ("instances", self.instances, 1),
-                                 ("max_tokens", self.max_tokens, 1), ("concurrency", self.concurrency, 1)):
+        for name, value, low in (
+            ("shots", self.shots, 1),
+            ("n", self.n, 1),
+            ("instances", self.instances, 1),
+            ("max_tokens", self.max_tokens, 1),
+            ("concurrency", self.concurrency, 1),
+        ):
             if value < low:
                 raise ValueError(f"{name} must be at least {low}, got {value}")
         if not 0.0 <= self.temperature <= 2.0:
@@ -103,8 +110,15 @@ def quick_plan() -> RunPlan:
         default = next(s for s in settings if s.default_world)
         counterfactual = next(s for s in settings if not s.default_world)
         probes += [default.spec, counterfactual.spec]
-    return RunPlan(models=(ModelSpec(DEFAULT_MODEL),), probes=tuple(probes), modes=QUICK_MODES,
-                   shots=8, n=5, instances=1, max_tokens=384)
+    return RunPlan(
+        models=(ModelSpec(DEFAULT_MODEL),),
+        probes=tuple(probes),
+        modes=QUICK_MODES,
+        shots=8,
+        n=5,
+        instances=1,
+        max_tokens=384,
+    )
 
 
 @dataclass(frozen=True)
@@ -120,8 +134,10 @@ class WorkUnit:
     messages: list[dict[str, str]] = field(hash=False)
 
     def item_keys(self) -> list[tuple[str, str, str, str, int, int]]:
-        return [(self.model.label, self.setting.family, self.setting.label, self.mode, self.instance, i)
-                for i, _ in self.cases]
+        return [
+            (self.model.label, self.setting.family, self.setting.label, self.mode, self.instance, i)
+            for i, _ in self.cases
+        ]
 
 
 def setting_cases(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[list[Case]]]:
@@ -129,7 +145,9 @@ def setting_cases(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[lis
     family = get_family(setting.family)
     pool = family.cases(setting, plan.n + plan.shots * plan.instances, plan.seed)
     held_out = pool[: plan.n]
-    example_sets = [pool[plan.n + i * plan.shots: plan.n + (i + 1) * plan.shots] for i in range(plan.instances)]
+    example_sets = [
+        pool[plan.n + i * plan.shots : plan.n + (i + 1) * plan.shots] for i in range(plan.instances)
+    ]
     return held_out, example_sets
 
 
@@ -148,12 +166,26 @@ def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
                 for instance in range(instances_for(plan, mode)):
                     examples = tuple(example_sets[instance]) if spec.shows_examples else ()
                     if spec.returns_code:
-                        yield WorkUnit(model, setting, mode, instance, examples, indexed,
-                                       build_messages(setting, mode, examples, cot=plan.cot))
+                        yield WorkUnit(
+                            model,
+                            setting,
+                            mode,
+                            instance,
+                            examples,
+                            indexed,
+                            build_messages(setting, mode, examples, cot=plan.cot),
+                        )
                         continue
                     for index, case in indexed:
-                        yield WorkUnit(model, setting, mode, instance, examples, ((index, case),),
-                                       build_messages(setting, mode, examples, case.input, cot=plan.cot))
+                        yield WorkUnit(
+                            model,
+                            setting,
+                            mode,
+                            instance,
+                            examples,
+                            ((index, case),),
+                            build_messages(setting, mode, examples, case.input, cot=plan.cot),
+                        )
 
 
 def total_items(plan: RunPlan) -> int:

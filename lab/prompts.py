@@ -1,4 +1,4 @@
-"""Every word a model is sent lives here: one pure function from (setting, mode, examples, query) to messages."""
+"""Every word a model is sent lives here: pure functions from (setting, mode, examples, query) to messages."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _wu_arithmetic_question(setting: Setting, query: str, cot: bool) -> str:
     base = int(setting["base"])
     ending = ANSWER_FORMAT_COT if cot else ANSWER_FORMAT
     return (
-        f'You are a mathematician. Assuming that all numbers are in base-{base} where the digits are '
+        f"You are a mathematician. Assuming that all numbers are in base-{base} where the digits are "
         f'"{DIGITS[:base]}", what is {query}? {ending}'
     )
 

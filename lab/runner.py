@@ -16,9 +16,9 @@ from importlib import metadata
 from typing import Any
 
 from executor import ExecutionReport, SandboxPool
-from lab.models import ModelCallError, ModelSpec, RetryPolicy, check_model, complete
+from lab.models import DEFAULT_RETRY, ModelCallError, RetryPolicy, check_model, complete
 from lab.modes import MODES
-from lab.plan import RunError, RunPlan, WorkUnit, total_items, work_units
+from lab.plan import ModelSpec, RunError, RunPlan, WorkUnit, total_items, work_units
 from lab.scoring import NO_CODE, extract_code, looks_memorised, score_direct
 from lab.store import RunRecord, Store
 from probes import Case, ProbeFamily, get_family
@@ -67,8 +67,13 @@ def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
 
 
 def cache_key(model: ModelSpec, messages: list[dict[str, str]], params: dict[str, Any], sample: int) -> str:
-    payload = {"model": model.name, "api_base": model.api_base, "messages": messages, "params": params,
-               "sample": sample}
+    payload = {
+        "model": model.name,
+        "api_base": model.api_base,
+        "messages": messages,
+        "params": params,
+        "sample": sample,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -80,8 +85,9 @@ def direct_items(unit: WorkUnit, family: ProbeFamily, reply: str) -> list[dict[s
     return items
 
 
-def code_items(unit: WorkUnit, family: ProbeFamily, reply: str,
-               run: Callable[[str, list[str]], ExecutionReport]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def code_items(
+    unit: WorkUnit, family: ProbeFamily, reply: str, run: Callable[[str, list[str]], ExecutionReport]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run the model's solver on the shown examples and the held-out cases in one sandbox round trip."""
     code = extract_code(reply)
     examples = list(unit.examples)
@@ -89,18 +95,31 @@ def code_items(unit: WorkUnit, family: ProbeFamily, reply: str,
     if code is None:
         function.update(verdict=NO_CODE, detail="the reply holds no Python block defining solver")
         items = [_item(unit, i, case, None, False, NO_CODE, None) for i, case in unit.cases]
-        function.update(examples=json.dumps([]), fits_examples=None if not examples else 0,
-                        held_out_failed=json.dumps([i for i, _ in unit.cases]))
+        function.update(
+            examples=json.dumps([]),
+            fits_examples=None if not examples else 0,
+            held_out_failed=json.dumps([i for i, _ in unit.cases]),
+        )
         return items, function
     report = run(code, [c.input for c in examples] + [c.input for _, c in unit.cases])
-    function.update(verdict=report.verdict, detail=report.detail, memorised=int(looks_memorised(code, examples)))
+    function.update(
+        verdict=report.verdict, detail=report.detail, memorised=int(looks_memorised(code, examples))
+    )
     shown = []
-    for case, result in zip(examples, report.results[: len(examples)]):
+    for case, result in zip(examples, report.results[: len(examples)], strict=True):
         ok = result.output is not None and family.normalise(result.output) == family.normalise(case.output)
-        shown.append({"input": case.input, "expected": case.output, "output": result.output,
-                      "error": result.error, "detail": result.detail, "correct": ok})
+        shown.append(
+            {
+                "input": case.input,
+                "expected": case.output,
+                "output": result.output,
+                "error": result.error,
+                "detail": result.detail,
+                "correct": ok,
+            }
+        )
     items = []
-    for (index, case), result in zip(unit.cases, report.results[len(examples):]):
+    for (index, case), result in zip(unit.cases, report.results[len(examples) :], strict=True):
         predicted = family.normalise(result.output) if result.output is not None else None
         correct = predicted is not None and predicted == family.normalise(case.output)
         items.append(_item(unit, index, case, predicted, correct, result.error, result.detail))
@@ -112,13 +131,29 @@ def code_items(unit: WorkUnit, family: ProbeFamily, reply: str,
     return items, function
 
 
-def _item(unit: WorkUnit, index: int, case: Case, predicted: str | None, correct: bool, error: str | None,
-          detail: str | None) -> dict[str, Any]:
+def _item(
+    unit: WorkUnit,
+    index: int,
+    case: Case,
+    predicted: str | None,
+    correct: bool,
+    error: str | None,
+    detail: str | None,
+) -> dict[str, Any]:
     return {
-        "model": unit.model.label, "probe": unit.setting.family, "setting": unit.setting.label,
-        "default_world": int(unit.setting.default_world), "mode": unit.mode, "instance": unit.instance,
-        "case_index": index, "input": case.input, "expected": case.output, "predicted": predicted,
-        "correct": int(correct), "error": error, "detail": detail,
+        "model": unit.model.label,
+        "probe": unit.setting.family,
+        "setting": unit.setting.label,
+        "default_world": int(unit.setting.default_world),
+        "mode": unit.mode,
+        "instance": unit.instance,
+        "case_index": index,
+        "input": case.input,
+        "expected": case.output,
+        "predicted": predicted,
+        "correct": int(correct),
+        "error": error,
+        "detail": detail,
     }
 
 
@@ -138,13 +173,29 @@ class _RunState:
 
     def report(self) -> None:
         if self.progress is not None:
-            self.progress(Progress(self.run_id, self.done, self.total, self.failures, self.prompt_tokens,
-                                   self.completion_tokens, self.cost))
+            self.progress(
+                Progress(
+                    self.run_id,
+                    self.done,
+                    self.total,
+                    self.failures,
+                    self.prompt_tokens,
+                    self.completion_tokens,
+                    self.cost,
+                )
+            )
 
 
-def execute_run(store: Store, run_id: str, *, progress: ProgressCallback | None = None,
-                stop: threading.Event | None = None, retry: RetryPolicy = RetryPolicy(),
-                sandbox: SandboxPool | None = None, preflight: bool = True) -> RunRecord:
+def execute_run(
+    store: Store,
+    run_id: str,
+    *,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    sandbox: SandboxPool | None = None,
+    preflight: bool = True,
+) -> RunRecord:
     """Finish every item of the run that is not stored yet; safe to call again after any crash."""
     record = store.get_run(run_id)
     if record is None:
@@ -179,16 +230,36 @@ def execute_run(store: Store, run_id: str, *, progress: ProgressCallback | None 
         cached = store.cached_response(key)
         if cached is not None:
             reply = cached.response
-            call_id = store.record_call(run_id=run_id, cache_key=key, model=unit.model.label,
-                                        messages=unit.messages, params=params, response=reply, cached=True)
+            call_id = store.record_call(
+                run_id=run_id,
+                cache_key=key,
+                model=unit.model.label,
+                messages=unit.messages,
+                params=params,
+                response=reply,
+                cached=True,
+            )
         else:
             try:
-                completion = complete(unit.model, unit.messages, temperature=plan.temperature,
-                                      max_tokens=plan.max_tokens, seed=plan.seed, retry=retry,
-                                      should_stop=should_stop)
+                completion = complete(
+                    unit.model,
+                    unit.messages,
+                    temperature=plan.temperature,
+                    max_tokens=plan.max_tokens,
+                    seed=plan.seed,
+                    retry=retry,
+                    should_stop=should_stop,
+                )
             except ModelCallError as exc:
-                store.record_call(run_id=run_id, cache_key=key, model=unit.model.label, messages=unit.messages,
-                                  params=params, response=None, error=f"{exc.category}: {exc}")
+                store.record_call(
+                    run_id=run_id,
+                    cache_key=key,
+                    model=unit.model.label,
+                    messages=unit.messages,
+                    params=params,
+                    response=None,
+                    error=f"{exc.category}: {exc}",
+                )
                 with state.lock:
                     state.failures += 1
                     state.last_error = f"{exc.category}: {exc}"
@@ -198,9 +269,16 @@ def execute_run(store: Store, run_id: str, *, progress: ProgressCallback | None 
                 return
             reply = completion.text
             call_id = store.record_call(
-                run_id=run_id, cache_key=key, model=unit.model.label, messages=unit.messages, params=params,
-                response=reply, prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens, cost=completion.cost, latency=completion.latency,
+                run_id=run_id,
+                cache_key=key,
+                model=unit.model.label,
+                messages=unit.messages,
+                params=params,
+                response=reply,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                cost=completion.cost,
+                latency=completion.latency,
             )
             with state.lock:
                 state.prompt_tokens += completion.prompt_tokens
@@ -209,8 +287,15 @@ def execute_run(store: Store, run_id: str, *, progress: ProgressCallback | None 
         if MODES[unit.mode].returns_code:
             assert pool is not None
             items, function = code_items(unit, family, reply, pool.run)
-            function.update(run_id=run_id, model=unit.model.label, probe=unit.setting.family,
-                            setting=unit.setting.label, mode=unit.mode, instance=unit.instance, call_id=call_id)
+            function.update(
+                run_id=run_id,
+                model=unit.model.label,
+                probe=unit.setting.family,
+                setting=unit.setting.label,
+                mode=unit.mode,
+                instance=unit.instance,
+                call_id=call_id,
+            )
         else:
             items, function = direct_items(unit, family, reply), None
         for item in items:
@@ -234,8 +319,11 @@ def execute_run(store: Store, run_id: str, *, progress: ProgressCallback | None 
             for future in in_flight:
                 future.result()
     except BaseException as exc:
-        store.set_status(run_id, "stopped" if isinstance(exc, KeyboardInterrupt) else "failed",
-                         reason=f"{type(exc).__name__}: {exc}")
+        store.set_status(
+            run_id,
+            "stopped" if isinstance(exc, KeyboardInterrupt) else "failed",
+            reason=f"{type(exc).__name__}: {exc}",
+        )
         raise
     finally:
         if own_sandbox and pool is not None:
@@ -245,13 +333,23 @@ def execute_run(store: Store, run_id: str, *, progress: ProgressCallback | None 
     if stop.is_set():
         store.set_status(run_id, "stopped", reason=f"stopped by the user; {missing} items left to resume")
     elif budget_exceeded.is_set():
-        store.set_status(run_id, "failed", reason=(
-            f"stopped after {state.failures} failed model calls (budget {plan.max_failures}); "
-            f"last: {state.last_error}; {missing} items left to resume"))
+        store.set_status(
+            run_id,
+            "failed",
+            reason=(
+                f"stopped after {state.failures} failed model calls (budget {plan.max_failures}); "
+                f"last: {state.last_error}; {missing} items left to resume"
+            ),
+        )
     elif missing:
-        store.set_status(run_id, "incomplete", reason=(
-            f"{missing} items not scored because their model calls failed (last: {state.last_error}); "
-            "resume to retry them"))
+        store.set_status(
+            run_id,
+            "incomplete",
+            reason=(
+                f"{missing} items not scored because their model calls failed (last: {state.last_error}); "
+                "resume to retry them"
+            ),
+        )
     else:
         store.set_status(run_id, "finished")
     final = store.get_run(run_id)

@@ -14,7 +14,9 @@ NO_CODE = "no_code"
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _LATEX_WRAPPERS = re.compile(r"\\(?:text|mathrm|textbf|mathbf|texttt|mathtt|operatorname)\s*\{([^{}]*)\}")
-_BASE_SUBSCRIPT = re.compile(r"_\s*(?:\{\s*\(?\s*(?:\\text\s*\{)?\s*\d{1,2}\s*\}?\s*\)?\s*\}|\(\s*\d{1,2}\s*\)|\d{1,2})\s*$")
+_BASE_SUBSCRIPT = re.compile(
+    r"_\s*(?:\{\s*\(?\s*(?:\\text\s*\{)?\s*\d{1,2}\s*\}?\s*\)?\s*\}|\(\s*\d{1,2}\s*\)|\d{1,2})\s*$"
+)
 _ANSWER_LABEL = re.compile(
     r"^\s*(?:\*\*)?(?:final answer|answer|output|result|the answer is|the output is|the result is)"
     r"(?:\*\*)?\s*(?::|is|=)?\s*(?:\*\*)?\s*(.+?)\s*(?:\*\*)?\s*$",
@@ -111,7 +113,11 @@ def string_literals(code: str) -> set[str]:
         tree = ast.parse(code)
     except SyntaxError:
         return set()
-    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
 
 
 def memorised_outputs(code: str, examples: Sequence[Case]) -> int:

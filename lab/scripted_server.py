@@ -84,10 +84,10 @@ class ScriptedServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
@@ -101,27 +101,48 @@ class ScriptedServer:
                 if server.delay:
                     time.sleep(server.delay)
                 if failure is not None:
-                    self._send(failure, {"error": {"message": f"injected {failure}", "type": "server_error",
-                                                   "code": failure}})
+                    self._send(
+                        failure,
+                        {
+                            "error": {
+                                "message": f"injected {failure}",
+                                "type": "server_error",
+                                "code": failure,
+                            }
+                        },
+                    )
                     return
                 messages = body.get("messages") or []
                 try:
                     text = server.responder(messages)
                 except Exception as exc:  # a responder bug must show up as a server error, not a hang
-                    self._send(500, {"error": {"message": f"responder failed: {exc}", "type": "server_error"}})
+                    self._send(
+                        500, {"error": {"message": f"responder failed: {exc}", "type": "server_error"}}
+                    )
                     return
                 prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
                 completion_tokens = len(text.split())
-                self._send(200, {
-                    "id": f"chatcmpl-{len(server.requests)}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": body.get("model", "scripted"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
-                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                              "total_tokens": prompt_tokens + completion_tokens},
-                })
+                self._send(
+                    200,
+                    {
+                        "id": f"chatcmpl-{len(server.requests)}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "scripted"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": text},
+                            }
+                        ],
+                        "usage": {
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": completion_tokens,
+                            "total_tokens": prompt_tokens + completion_tokens,
+                        },
+                    },
+                )
 
         return Handler
 

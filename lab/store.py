@@ -93,8 +93,22 @@ CREATE INDEX IF NOT EXISTS items_function ON items (function_id);
 """
 
 ITEM_FIELDS = (
-    "run_id", "model", "probe", "setting", "default_world", "mode", "instance", "case_index",
-    "input", "expected", "predicted", "correct", "error", "detail", "call_id", "function_id",
+    "run_id",
+    "model",
+    "probe",
+    "setting",
+    "default_world",
+    "mode",
+    "instance",
+    "case_index",
+    "input",
+    "expected",
+    "predicted",
+    "correct",
+    "error",
+    "detail",
+    "call_id",
+    "function_id",
 )
 
 
@@ -175,14 +189,26 @@ class Store:
             return self._db.execute(sql, tuple(args)).fetchall()
 
     # runs
-    def create_run(self, run_id: str, plan: Mapping[str, Any], plan_hash: str, total_items: int,
-                   versions: Mapping[str, str]) -> None:
+    def create_run(
+        self,
+        run_id: str,
+        plan: Mapping[str, Any],
+        plan_hash: str,
+        total_items: int,
+        versions: Mapping[str, str],
+    ) -> None:
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO runs (id, plan, plan_hash, status, total_items, created, versions) "
                 "VALUES (?, ?, ?, 'pending', ?, ?, ?)",
-                (run_id, json.dumps(plan, sort_keys=True), plan_hash, total_items, time.time(),
-                 json.dumps(dict(versions), sort_keys=True)),
+                (
+                    run_id,
+                    json.dumps(plan, sort_keys=True),
+                    plan_hash,
+                    total_items,
+                    time.time(),
+                    json.dumps(dict(versions), sort_keys=True),
+                ),
             )
 
     def get_run(self, run_id: str) -> RunRecord | None:
@@ -225,17 +251,42 @@ class Store:
         r = rows[0]
         return CachedResponse(r["id"], r["response"], r["prompt_tokens"], r["completion_tokens"], r["cost"])
 
-    def record_call(self, *, run_id: str, cache_key: str, model: str, messages: list[dict[str, str]],
-                    params: Mapping[str, Any], response: str | None, prompt_tokens: int = 0,
-                    completion_tokens: int = 0, cost: float = 0.0, latency: float = 0.0,
-                    error: str | None = None, cached: bool = False) -> int:
+    def record_call(
+        self,
+        *,
+        run_id: str,
+        cache_key: str,
+        model: str,
+        messages: list[dict[str, str]],
+        params: Mapping[str, Any],
+        response: str | None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        cost: float = 0.0,
+        latency: float = 0.0,
+        error: str | None = None,
+        cached: bool = False,
+    ) -> int:
         with self._transaction() as db:
             cur = db.execute(
                 "INSERT INTO calls (run_id, cache_key, model, messages, params, response, prompt_tokens, "
                 "completion_tokens, cost, latency, error, cached, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, cache_key, model, json.dumps(messages), json.dumps(dict(params), sort_keys=True),
-                 response, prompt_tokens, completion_tokens, cost, latency, error, int(cached), time.time()),
+                (
+                    run_id,
+                    cache_key,
+                    model,
+                    json.dumps(messages),
+                    json.dumps(dict(params), sort_keys=True),
+                    response,
+                    prompt_tokens,
+                    completion_tokens,
+                    cost,
+                    latency,
+                    error,
+                    int(cached),
+                    time.time(),
+                ),
             )
             return int(cur.lastrowid or 0)
 
@@ -255,8 +306,8 @@ class Store:
             function_id = None
             if function is not None:
                 cur = db.execute(
-                    "INSERT OR IGNORE INTO functions (run_id, model, probe, setting, mode, instance, call_id, "
-                    "code, verdict, detail, examples, fits_examples, memorised, held_out_failed) "
+                    "INSERT OR IGNORE INTO functions (run_id, model, probe, setting, mode, instance, "
+                    "call_id, code, verdict, detail, examples, fits_examples, memorised, held_out_failed) "
                     "VALUES (:run_id, :model, :probe, :setting, :mode, :instance, :call_id, :code, :verdict, "
                     ":detail, :examples, :fits_examples, :memorised, :held_out_failed)",
                     dict(function),
@@ -266,8 +317,14 @@ class Store:
             db.executemany(
                 f"INSERT OR IGNORE INTO items ({', '.join(ITEM_FIELDS)}, created) "
                 f"VALUES ({', '.join(':' + f for f in ITEM_FIELDS)}, :created)",
-                [{**{f: item.get(f) for f in ITEM_FIELDS}, "function_id": item.get("function_id", function_id),
-                  "created": now} for item in items],
+                [
+                    {
+                        **{f: item.get(f) for f in ITEM_FIELDS},
+                        "function_id": item.get("function_id", function_id),
+                        "created": now,
+                    }
+                    for item in items
+                ],
             )
 
     def done_keys(self, run_id: str) -> set[tuple[str, str, str, str, int, int]]:
@@ -290,7 +347,8 @@ class Store:
 
     def function_items(self, function_id: int) -> list[dict[str, Any]]:
         rows = self._query(
-            f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE function_id = ? ORDER BY case_index", (function_id,)
+            f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE function_id = ? ORDER BY case_index",
+            (function_id,),
         )
         return [dict(r) for r in rows]
 
@@ -308,19 +366,35 @@ class Store:
             "SELECT COUNT(*) AS n, COALESCE(SUM(correct), 0) AS c FROM items WHERE run_id = ?", (run_id,)
         )[0]
         call_row = self._query(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(cached), 0) AS cached, COALESCE(SUM(error IS NOT NULL), 0) AS failed, "
+            "SELECT COUNT(*) AS n, COALESCE(SUM(cached), 0) AS cached, "
+            "COALESCE(SUM(error IS NOT NULL), 0) AS failed, "
             "COALESCE(SUM(prompt_tokens), 0) AS pt, COALESCE(SUM(completion_tokens), 0) AS ct, "
             "COALESCE(SUM(cost), 0) AS cost FROM calls WHERE run_id = ?",
             (run_id,),
         )[0]
-        return RunTotals(item_row["n"], item_row["c"], call_row["n"], call_row["cached"], call_row["failed"],
-                         call_row["pt"],
-                         call_row["ct"], float(call_row["cost"]))
+        return RunTotals(
+            item_row["n"],
+            item_row["c"],
+            call_row["n"],
+            call_row["cached"],
+            call_row["failed"],
+            call_row["pt"],
+            call_row["ct"],
+            float(call_row["cost"]),
+        )
 
 
 def _run_record(row: sqlite3.Row) -> RunRecord:
     return RunRecord(
-        id=row["id"], plan=json.loads(row["plan"]), plan_hash=row["plan_hash"], status=row["status"],
-        reason=row["reason"], total_items=row["total_items"], created=row["created"], started=row["started"],
-        finished=row["finished"], versions=json.loads(row["versions"] or "{}"), pid=row["pid"],
+        id=row["id"],
+        plan=json.loads(row["plan"]),
+        plan_hash=row["plan_hash"],
+        status=row["status"],
+        reason=row["reason"],
+        total_items=row["total_items"],
+        created=row["created"],
+        started=row["started"],
+        finished=row["finished"],
+        versions=json.loads(row["versions"] or "{}"),
+        pid=row["pid"],
     )

@@ -20,10 +20,28 @@ from lab.runner import Progress, execute_run, prepare_run
 from lab.store import RunRecord, Store
 
 __all__ = [
-    "RunPlan", "RunError", "Progress", "prepare_run", "execute_run", "estimated_calls", "total_items",
-    "get_run", "effective_status", "runs_frame", "items_frame", "summary_frame", "format_summary",
-    "export_items", "export_summary", "delete_run", "start_background_run", "stop_run", "run_progress",
-    "item_detail", "ItemDetail", "Store",
+    "ItemDetail",
+    "Progress",
+    "RunError",
+    "RunPlan",
+    "Store",
+    "delete_run",
+    "effective_status",
+    "estimated_calls",
+    "execute_run",
+    "export_items",
+    "export_summary",
+    "format_summary",
+    "get_run",
+    "item_detail",
+    "items_frame",
+    "prepare_run",
+    "run_progress",
+    "runs_frame",
+    "start_background_run",
+    "stop_run",
+    "summary_frame",
+    "total_items",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,28 +82,37 @@ def runs_frame(store: Store) -> pd.DataFrame:
     for record in store.list_runs():
         totals = store.totals(record.id)
         plan = record.plan
-        rows.append({
-            "run_id": record.id,
-            "status": effective_status(record),
-            "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created)),
-            "models": ", ".join(m["name"] for m in plan["models"]),
-            "probes": ", ".join(plan["probes"]),
-            "modes": ", ".join(plan["modes"]),
-            "items": f"{totals.items}/{record.total_items}",
-            "accuracy": round(totals.correct / totals.items, 3) if totals.items else None,
-            "calls": totals.calls,
-            "tokens": totals.prompt_tokens + totals.completion_tokens,
-            "cost_usd": round(totals.cost, 4),
-            "reason": record.reason or "",
-        })
+        rows.append(
+            {
+                "run_id": record.id,
+                "status": effective_status(record),
+                "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created)),
+                "models": ", ".join(m["name"] for m in plan["models"]),
+                "probes": ", ".join(plan["probes"]),
+                "modes": ", ".join(plan["modes"]),
+                "items": f"{totals.items}/{record.total_items}",
+                "accuracy": round(totals.correct / totals.items, 3) if totals.items else None,
+                "calls": totals.calls,
+                "tokens": totals.prompt_tokens + totals.completion_tokens,
+                "cost_usd": round(totals.cost, 4),
+                "reason": record.reason or "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def run_progress(store: Store, run_id: str) -> Progress:
     record = get_run(store, run_id)
     totals = store.totals(run_id)
-    return Progress(run_id, totals.items, record.total_items, totals.failed_calls, totals.prompt_tokens,
-                    totals.completion_tokens, totals.cost)
+    return Progress(
+        run_id,
+        totals.items,
+        record.total_items,
+        totals.failed_calls,
+        totals.prompt_tokens,
+        totals.completion_tokens,
+        totals.cost,
+    )
 
 
 def items_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
@@ -131,8 +158,12 @@ def start_background_run(store: Store, run_id: str, env: Mapping[str, str] | Non
     with open(log_dir / f"{run_id}.log", "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "lab", "run", "--resume", run_id, "--db", str(store.path)],
-            cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=log, start_new_session=True,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
     store.set_status(run_id, "running", pid=process.pid)
     return process.pid
@@ -160,15 +191,24 @@ class ItemDetail:
 
 
 def item_detail(store: Store, item: Mapping[str, Any]) -> ItemDetail:
-    """Everything behind one item: the exact prompt, the raw reply, and for code modes the function's cases."""
+    """Everything behind one item: exact prompt, raw reply, and for code modes the function's cases."""
     call = store.get_call(int(item["call_id"])) if item.get("call_id") is not None else None
     function = store.function(int(item["function_id"])) if item.get("function_id") is not None else None
     held_out: list[dict[str, Any]] = []
     if function is not None:
         siblings = store.function_items(int(item["function_id"]))
-        held_out = [{"case": i["case_index"], "input": i["input"], "expected": i["expected"],
-                     "output": i["predicted"], "correct": bool(i["correct"]), "error": i["error"],
-                     "detail": i["detail"]} for i in siblings]
+        held_out = [
+            {
+                "case": i["case_index"],
+                "input": i["input"],
+                "expected": i["expected"],
+                "output": i["predicted"],
+                "correct": bool(i["correct"]),
+                "error": i["error"],
+                "detail": i["detail"],
+            }
+            for i in siblings
+        ]
     return ItemDetail(
         item=dict(item),
         messages=call["messages"] if call else [],

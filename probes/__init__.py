@@ -15,7 +15,16 @@ REGISTRY: dict[str, ProbeFamily] = {
     cipher.FAMILY.name: cipher.FAMILY,
 }
 
-__all__ = ["Case", "Parameter", "ProbeError", "ProbeFamily", "Setting", "REGISTRY", "get_family", "parse_spec"]
+__all__ = [
+    "REGISTRY",
+    "Case",
+    "Parameter",
+    "ProbeError",
+    "ProbeFamily",
+    "Setting",
+    "get_family",
+    "parse_spec",
+]
 
 
 def get_family(name: str) -> ProbeFamily:
@@ -35,6 +44,8 @@ def parse_spec(spec: str) -> list[Setting]:
     for part in rest.split(","):
         key, eq, value = part.partition("=")
         if not eq or not key.strip() or not value.strip():
-            raise ProbeError(f"cannot read {part!r} in {spec!r}: write key=value, e.g. {family.default_setting().spec}")
+            raise ProbeError(
+                f"cannot read {part!r} in {spec!r}: write key=value, e.g. {family.default_setting().spec}"
+            )
         raw[key.strip().lower()] = value.strip()
     return [family.setting(**raw)]

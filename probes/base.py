@@ -163,7 +163,5 @@ class ProbeFamily:
                 break
             out.append(case)
         if len(out) < n:
-            raise ProbeError(
-                f"{setting.spec} has only {len(out)} distinct cases; asked for {n}"
-            )
+            raise ProbeError(f"{setting.spec} has only {len(out)} distinct cases; asked for {n}")
         return out

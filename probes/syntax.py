@@ -124,7 +124,7 @@ def is_default_world(params: Mapping[str, ParamValue]) -> bool:
 
 FAMILY = ProbeFamily(
     name="syntax",
-    description="Word order: rewrite a sentence given in SVO, SOV, VSO, VOS, OSV or OVS order as SVO (SVO familiar).",
+    description="Word order: rewrite a sentence given in SVO, SOV, VSO, VOS, OSV or OVS order as SVO.",
     parameters=(
         Parameter("order", str, ORDERS, DEFAULT_ORDER, "the order of subject, verb and object in the input"),
         Parameter(

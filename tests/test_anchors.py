@@ -19,7 +19,9 @@ PUBLISHED = {  # ../shared/anchors/README.md, zero-shot without chain of thought
     "gpt3.5": (1.000, 0.083, 0.066, 0.038, 0.177),
 }
 
-pytestmark = pytest.mark.skipif(not ARITHMETIC.is_dir(), reason="../shared/anchors is not beside the checkout")
+pytestmark = pytest.mark.skipif(
+    not ARITHMETIC.is_dir(), reason="../shared/anchors is not beside the checkout"
+)
 
 
 def transcript(model: str, base: int, variant: str = "without_0cot") -> Path:
@@ -29,7 +31,7 @@ def transcript(model: str, base: int, variant: str = "without_0cot") -> Path:
 @pytest.mark.parametrize("model", sorted(PUBLISHED))
 def test_recorded_replies_reproduce_published_accuracy(model: str) -> None:
     family = get_family("arithmetic")
-    for base, published in zip(BASES, PUBLISHED[model]):
+    for base, published in zip(BASES, PUBLISHED[model], strict=True):
         setting = family.setting(base=base)
         records = read_wu_tsv(transcript(model, base))
         assert len(records) == 1000

@@ -27,12 +27,21 @@ def test_cases_prints_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "names"),
-    [("geometry", "arithmetic"), ("arithmetic:radix=8", "base"), ("arithmetic:base=99", "2..36"),
-     ("syntax:order=xyz", "osv")],
+    [
+        ("geometry", "arithmetic"),
+        ("arithmetic:radix=8", "base"),
+        ("arithmetic:base=99", "2..36"),
+        ("syntax:order=xyz", "osv"),
+    ],
 )
 def test_bad_probe_specs_exit_non_zero_naming_the_choices(spec: str, names: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "lab", "cases", "--probe", spec], cwd=ROOT,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "lab", "cases", "--probe", spec],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode != 0
     assert names in result.stderr and "Traceback" not in result.stderr
 
@@ -45,4 +54,6 @@ def test_prompt_prints_the_exact_messages(capsys: pytest.CaptureFixture[str]) ->
     assert content.count("Output:") == 8 and "base" not in content and content.endswith('"\\boxed{result}".')
     assert main(["prompt", "--probe", "arithmetic:base=8", "--mode", "deductive"]) == 0
     wu = json.loads(capsys.readouterr().out)["messages"][0]["content"]
-    assert wu.startswith('You are a mathematician. Assuming that all numbers are in base-8 where the digits are "01234567"')
+    assert wu.startswith(
+        'You are a mathematician. Assuming that all numbers are in base-8 where the digits are "01234567"'
+    )

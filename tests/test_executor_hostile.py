@@ -303,6 +303,24 @@ def solver(x):
         return obj.upper
     return str(peek(x))
 """), "restricted", verdict=True),
+    Hostile("match_class_pattern_reads_attributes", prog("""
+def solver(x):
+    match x:
+        case str(__class__=found):
+            return str(found)
+    return x
+"""), "restricted", verdict=True),
+    Hostile("print_to_a_file_object", prog("""
+def solver(x):
+    print('escaped', file=open('TMP/printed', 'w'))
+    return x
+"""), "restricted"),
+    Hostile("delete_module_attribute", prog("""
+import string
+def solver(x):
+    del string.digits
+    return x
+"""), "restricted"),
     Hostile("nonlocal_statement", prog("""
 def solver(x):
     n = 0
@@ -355,7 +373,8 @@ def solver(x):
         nest = [nest]
     return str(nest)
 """), "runtime_error"),
-    Hostile("deep_nesting_in_source", "x = " + "(" * 300 + "1" + ")" * 300 + "\ndef solver(x):\n    return x\n",
+    Hostile("deep_nesting_in_source",
+            "x = " + "(" * 300 + "1" + ")" * 300 + "\ndef solver(x):\n    return x\n",
             "syntax_error", verdict=True),
     Hostile("deep_unary_nesting_in_source", "x = " + "-" * 100_000 + "1\ndef solver(x):\n    return x\n",
             "syntax_error", verdict=True),

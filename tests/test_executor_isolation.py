@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import executor.process
-from executor import Limits, SandboxPool, SandboxUnavailable, isolation_info, network_isolation_available
+from executor import Limits, SandboxPool, SandboxUnavailableError, isolation_info, network_isolation_available
 from executor.isolation import PACKAGE_ROOT
 
 LIMITS = Limits(case_seconds=2.0, batch_seconds=10.0, cpu_seconds=7, memory_mb=200)
@@ -130,10 +130,10 @@ def test_unrestricted_code_in_the_worker_launcher_cannot_reach_out(tmp_path: Pat
     server.settimeout(0.5)
     port = server.getsockname()[1]
     try:
-        completed = subprocess.run(
-            [*isolation_info().launcher, sys.executable, "-I", "-c", RAW_PROBE, PACKAGE_ROOT, str(port), str(tmp_path)],
-            env={}, capture_output=True, text=True, timeout=60, start_new_session=True,
-        )
+        command = [*isolation_info().launcher, sys.executable, "-I", "-c", RAW_PROBE, PACKAGE_ROOT,
+                   str(port), str(tmp_path)]
+        completed = subprocess.run(command, env={}, capture_output=True, text=True, timeout=60,
+                                   start_new_session=True, check=False)
         try:
             server.accept()[0].close()
             connections = 1
@@ -157,7 +157,7 @@ def test_refuses_to_run_without_restricted_python(monkeypatch: pytest.MonkeyPatc
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "RestrictedPython" else real_find_spec(name, *a))
-    with pytest.raises(SandboxUnavailable, match="RestrictedPython"):
+    with pytest.raises(SandboxUnavailableError, match="RestrictedPython"):
         SandboxPool(size=1, limits=LIMITS)
 
 
@@ -165,7 +165,8 @@ def test_worker_refuses_when_its_policy_cannot_load(tmp_path: Path, monkeypatch:
     """A worker that cannot import RestrictedPython says so and the pool refuses; no fallback."""
     (tmp_path / "executor").symlink_to(Path(PACKAGE_ROOT) / "executor")
     (tmp_path / "RestrictedPython").mkdir()
-    (tmp_path / "RestrictedPython" / "__init__.py").write_text("raise ImportError('simulated: not installed')\n")
+    fake = tmp_path / "RestrictedPython" / "__init__.py"
+    fake.write_text("raise ImportError('simulated: not installed')\n")
     monkeypatch.setattr(executor.process, "PACKAGE_ROOT", str(tmp_path))
-    with pytest.raises(SandboxUnavailable, match="simulated: not installed"):
+    with pytest.raises(SandboxUnavailableError, match="simulated: not installed"):
         SandboxPool(size=1, limits=LIMITS)

@@ -14,23 +14,36 @@ import pytest
 from lab import study
 from lab.models import ModelSpec, RetryPolicy
 from lab.modes import MODE_ORDER
-from lab.plan import RunPlan, estimated_calls, total_items, work_units
-from lab.plan import RunError
+from lab.plan import RunError, RunPlan, estimated_calls, total_items, work_units
 from lab.scripted_server import ScriptedServer
 from lab.store import Store
 from tests.scripted import plan_responder
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=20)
-EVERY_FAMILY = ("arithmetic:base=10", "arithmetic:base=9", "syntax:order=osv", "syntax:order=vso,phrase=det",
-                "cipher:cipher=caesar,shift=3", "cipher:cipher=atbash", "cipher:cipher=keyboard")
+EVERY_FAMILY = (
+    "arithmetic:base=10",
+    "arithmetic:base=9",
+    "syntax:order=osv",
+    "syntax:order=vso,phrase=det",
+    "cipher:cipher=caesar,shift=3",
+    "cipher:cipher=atbash",
+    "cipher:cipher=keyboard",
+)
 
 
 def scripted_plan(base_url: str, **overrides: object) -> RunPlan:
-    values: dict[str, object] = dict(
-        models=(ModelSpec("openai/scripted", api_base=base_url),), probes=EVERY_FAMILY, modes=MODE_ORDER,
-        shots=3, n=4, instances=2, seed=1, max_tokens=64, concurrency=4,
-    )
+    values: dict[str, object] = {
+        "models": (ModelSpec("openai/scripted", api_base=base_url),),
+        "probes": EVERY_FAMILY,
+        "modes": MODE_ORDER,
+        "shots": 3,
+        "n": 4,
+        "instances": 2,
+        "seed": 1,
+        "max_tokens": 64,
+        "concurrency": 4,
+    }
     values.update(overrides)
     return RunPlan(**values)  # type: ignore[arg-type]
 
@@ -45,7 +58,10 @@ def test_every_mode_of_every_family_scores_exactly(db_path: Path) -> None:
     with ScriptedServer() as server:
         plan = scripted_plan(server.base_url)
         server.responder = plan_responder(
-            plan, lambda u: u.instance == 0 if u.mode in ("solverlearner", "deductive_code") else u.cases[0][0] % 2 == 0
+            plan,
+            lambda u: (
+                u.instance == 0 if u.mode in ("solverlearner", "deductive_code") else u.cases[0][0] % 2 == 0
+            ),
         )
         store = Store(db_path)
         record = run(store, plan)
@@ -71,10 +87,14 @@ def test_every_mode_of_every_family_scores_exactly(db_path: Path) -> None:
 def test_code_mode_diagnostics_are_stored(db_path: Path) -> None:
     lookup = "def solver(x):\n    table = {%s}\n    return table.get(x, '')\n"
     with ScriptedServer() as server:
-        plan = scripted_plan(server.base_url, probes=("arithmetic:base=8",), modes=("solverlearner",), instances=1)
+        plan = scripted_plan(
+            server.base_url, probes=("arithmetic:base=8",), modes=("solverlearner",), instances=1
+        )
         unit = next(iter(work_units(plan)))
         pairs = ", ".join(f"{c.input!r}: {c.output!r}" for c in unit.examples)
-        server.responder = lambda m: "OK" if "Reply with OK" in m[-1]["content"] else f"```python\n{lookup % pairs}```"
+        server.responder = lambda m: (
+            "OK" if "Reply with OK" in m[-1]["content"] else f"```python\n{lookup % pairs}```"
+        )
         store = Store(db_path)
         record = run(store, plan)
     item = store.items([record.id])[0]
@@ -89,7 +109,9 @@ def test_code_mode_diagnostics_are_stored(db_path: Path) -> None:
 
 def test_retries_rate_limits_and_server_errors(db_path: Path) -> None:
     with ScriptedServer() as server:
-        plan = scripted_plan(server.base_url, probes=("cipher:cipher=atbash",), modes=("deductive",), concurrency=1)
+        plan = scripted_plan(
+            server.base_url, probes=("cipher:cipher=atbash",), modes=("deductive",), concurrency=1
+        )
         server.responder = plan_responder(plan, lambda u: True)
         store = Store(db_path)
         run_id = study.prepare_run(store, plan)
@@ -103,7 +125,9 @@ def test_retries_rate_limits_and_server_errors(db_path: Path) -> None:
 
 def test_failure_budget_stops_the_run_with_a_reason_and_caches_no_error(db_path: Path) -> None:
     with ScriptedServer() as server:
-        plan = scripted_plan(server.base_url, probes=("syntax",), modes=("io",), max_failures=2, concurrency=1)
+        plan = scripted_plan(
+            server.base_url, probes=("syntax",), modes=("io",), max_failures=2, concurrency=1
+        )
         server.responder = plan_responder(plan, lambda u: True)
         store = Store(db_path)
         run_id = study.prepare_run(store, plan)
@@ -121,7 +145,9 @@ def test_failure_budget_stops_the_run_with_a_reason_and_caches_no_error(db_path:
 
 def test_a_finished_plan_rerun_costs_no_model_calls(db_path: Path) -> None:
     with ScriptedServer() as server:
-        plan = scripted_plan(server.base_url, probes=("arithmetic:base=16",), modes=("deductive", "solverlearner"))
+        plan = scripted_plan(
+            server.base_url, probes=("arithmetic:base=16",), modes=("deductive", "solverlearner")
+        )
         server.responder = plan_responder(plan, lambda u: True)
         store = Store(db_path)
         first = run(store, plan)
@@ -134,7 +160,9 @@ def test_a_finished_plan_rerun_costs_no_model_calls(db_path: Path) -> None:
 
 def test_unknown_model_and_unreachable_server_fail_once_before_the_run(db_path: Path) -> None:
     store = Store(db_path)
-    plan = RunPlan(models=(ModelSpec("nosuchprovider/model-x"),), probes=("arithmetic:base=8",), modes=("io",))
+    plan = RunPlan(
+        models=(ModelSpec("nosuchprovider/model-x"),), probes=("arithmetic:base=8",), modes=("io",)
+    )
     run_id = study.prepare_run(store, plan)
     with pytest.raises(RunError, match="model string"):
         study.execute_run(store, run_id, retry=FAST_RETRY)
@@ -147,19 +175,27 @@ def test_unknown_model_and_unreachable_server_fail_once_before_the_run(db_path: 
         study.execute_run(store, run_id, retry=FAST_RETRY)
 
 
-def test_keys_reach_the_server_but_never_the_store_or_csv(db_path: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keys_reach_the_server_but_never_the_store_or_csv(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "sk-test-SECRET-7f3a9c"
     monkeypatch.setenv("SCRIPTED_KEY", secret)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-MUST-NOT-LEAK")
     with ScriptedServer() as server:
-        plan = scripted_plan(server.base_url, probes=("cipher:cipher=caesar,shift=1",), modes=("io", "solverlearner"))
-        keyed = RunPlan(**{**plan.__dict__, "models": (ModelSpec("openai/scripted", server.base_url, "SCRIPTED_KEY"),)})
+        plan = scripted_plan(
+            server.base_url, probes=("cipher:cipher=caesar,shift=1",), modes=("io", "solverlearner")
+        )
+        keyed = RunPlan(
+            **{**plan.__dict__, "models": (ModelSpec("openai/scripted", server.base_url, "SCRIPTED_KEY"),)}
+        )
         server.responder = plan_responder(keyed, lambda u: True)
         store = Store(db_path)
         record = run(store, keyed)
         unkeyed = run(store, plan)
-        assert {h.get("Authorization") for h in server.headers} == {f"Bearer {secret}", "Bearer sk-no-key-needed"}
+        assert {h.get("Authorization") for h in server.headers} == {
+            f"Bearer {secret}",
+            "Bearer sk-no-key-needed",
+        }
     csv_path = tmp_path / "items.csv"
     study.export_items(store, [record.id, unkeyed.id], csv_path)
     store.close()
@@ -171,24 +207,58 @@ def test_keys_reach_the_server_but_never_the_store_or_csv(db_path: Path, tmp_pat
 
 def _start_cli_run(db: Path, base_url: str, run_id: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "lab", "run", "--model", "openai/scripted", "--api-base", base_url,
-         "--probe", "arithmetic:base=9", "--probe", "cipher:cipher=atbash", "--mode", "io,solverlearner",
-         "--shots", "3", "--n", "6", "--instances", "2", "--concurrency", "2", "--db", str(db),
-         "--run-id", run_id],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "lab",
+            "run",
+            "--model",
+            "openai/scripted",
+            "--api-base",
+            base_url,
+            "--probe",
+            "arithmetic:base=9",
+            "--probe",
+            "cipher:cipher=atbash",
+            "--mode",
+            "io,solverlearner",
+            "--shots",
+            "3",
+            "--n",
+            "6",
+            "--instances",
+            "2",
+            "--concurrency",
+            "2",
+            "--db",
+            str(db),
+            "--run-id",
+            run_id,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
 
 
 def test_resume_after_kill_9_loses_and_duplicates_nothing(db_path: Path) -> None:
     with ScriptedServer(delay=0.05) as server:
-        plan = RunPlan(models=(ModelSpec("openai/scripted", server.base_url),),
-                       probes=("arithmetic:base=9", "cipher:cipher=atbash"), modes=("io", "solverlearner"),
-                       shots=3, n=6, instances=2)
+        plan = RunPlan(
+            models=(ModelSpec("openai/scripted", server.base_url),),
+            probes=("arithmetic:base=9", "cipher:cipher=atbash"),
+            modes=("io", "solverlearner"),
+            shots=3,
+            n=6,
+            instances=2,
+        )
         server.responder = plan_responder(plan, lambda u: True)
         process = _start_cli_run(db_path, server.base_url, "killed")
         store = Store(db_path)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (store.get_run("killed") is None or store.totals("killed").items < 8):
+        while time.monotonic() < deadline and (
+            store.get_run("killed") is None or store.totals("killed").items < 8
+        ):
             time.sleep(0.02)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
@@ -197,8 +267,14 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(db_path: Path) -> None
         assert study.effective_status(store.get_run("killed")) == "interrupted"  # type: ignore[arg-type]
         before = server.chat_requests
 
-        resumed = subprocess.run([sys.executable, "-m", "lab", "run", "--resume", "killed", "--db", str(db_path)],
-                                 cwd=ROOT, capture_output=True, text=True, timeout=120)
+        resumed = subprocess.run(
+            [sys.executable, "-m", "lab", "run", "--resume", "killed", "--db", str(db_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert resumed.returncode == 0, resumed.stderr
         assert "run_id: killed" in resumed.stdout
         # One probe call, then exactly the calls whose items were not stored.
@@ -212,7 +288,9 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(db_path: Path) -> None
 
 def test_same_run_id_with_another_plan_is_refused(db_path: Path) -> None:
     store = Store(db_path)
-    first = RunPlan(models=(ModelSpec("openai/x", "http://127.0.0.1:9/v1"),), probes=("syntax",), modes=("io",))
+    first = RunPlan(
+        models=(ModelSpec("openai/x", "http://127.0.0.1:9/v1"),), probes=("syntax",), modes=("io",)
+    )
     study.prepare_run(store, first, "named")
     assert study.prepare_run(store, first, "named") == "named"
     with pytest.raises(RunError, match="different plan"):

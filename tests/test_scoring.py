@@ -41,7 +41,9 @@ def test_answers_are_extracted(reply: str, answer: str) -> None:
     assert extract_answer(reply) == answer
 
 
-@pytest.mark.parametrize("reply", ["", "I cannot do this.\nSorry, the digits are invalid here.", "\\boxed{12"])
+@pytest.mark.parametrize(
+    "reply", ["", "I cannot do this.\nSorry, the digits are invalid here.", "\\boxed{12"]
+)
 def test_unreadable_replies_are_unparsed(reply: str) -> None:
     score = score_direct(ARITHMETIC, reply, "12")
     assert (score.predicted, score.correct, score.error) == (None, False, UNPARSED)

@@ -1,0 +1,88 @@
+"""lab/browse.py: what the app's Inspect and Results pages read, filter and page through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lab import browse, stats
+from lab.store import Store
+
+
+def item(run_id: str, model: str, setting: str, mode: str, case: int, correct: bool, error: str | None = None,
+         call_id: int | None = 1, function_id: int | None = None) -> dict[str, object]:
+    return {"run_id": run_id, "model": model, "probe": "arithmetic", "setting": setting,
+            "default_world": int(setting.startswith("base=10")), "mode": mode, "instance": 0,
+            "case_index": case,
+            "input": f"{case}+1", "expected": str(case + 1), "predicted": str(case + 1) if correct else None,
+            "correct": int(correct), "error": error, "detail": "boom" if error else None, "call_id": call_id,
+            "function_id": function_id}
+
+
+@pytest.fixture
+def store(db_path: Path) -> Store:
+    store = Store(db_path)
+    for run_id in ("r1", "r2"):
+        store.create_run(run_id, {"models": []}, "hash", 8, {})
+    rows = [item("r1", "m", "base=10,digits=2", "deductive", c, c % 2 == 0,
+                 None if c % 2 == 0 else "unparsed") for c in range(4)]
+    rows += [item("r1", "m", "base=8,digits=2", "solverlearner", c, c == 0,
+                  None if c == 0 else "runtime_error", call_id=None, function_id=7) for c in range(4)]
+    rows += [item("r2", "m", "base=8,digits=2", "deductive", c, True) for c in range(3)]
+    store.save_items(rows)
+    return store
+
+
+def test_browse_frame_is_the_item_frame_plus_ids(store: Store) -> None:
+    frame = browse.browse_frame(store, ["r1"])
+    assert list(frame.columns) == [*stats.ITEM_COLUMNS, *browse.EXTRA_COLUMNS]
+    assert len(frame) == 8 and frame["function_id"].dtype == "Int64"
+    assert frame["function_id"].isna().sum() == 4 and frame["call_id"].isna().sum() == 4
+    # lab.stats reads it as it is.
+    assert stats.summary(frame)["n"].tolist() == [4, 4]
+
+
+def test_change_marker_follows_the_item_counts(store: Store) -> None:
+    assert browse.change_marker(store, ["r1", "r2"]) == (8, 3)
+    store.save_items([item("r2", "m", "base=8,digits=2", "deductive", 3, True)])
+    assert browse.change_marker(store, ["r1", "r2"]) == (8, 4)
+
+
+def test_a_model_in_several_runs_is_named_by_run(store: Store) -> None:
+    one = browse.browse_frame(store, ["r1"])
+    assert browse.label_models_by_run(one) is one
+    both = browse.label_models_by_run(browse.browse_frame(store, ["r1", "r2"]))
+    assert set(both["model"]) == {"m [r1]", "m [r2]"}
+    assert stats.summary(both)["model"].nunique() == 2
+
+
+def test_filters_combine_and_an_empty_filter_keeps_everything(store: Store) -> None:
+    frame = browse.browse_frame(store, ["r1", "r2"])
+    assert len(browse.filter_items(frame)) == 11
+    assert len(browse.filter_items(frame, modes=["solverlearner"], outcome="wrong")) == 3
+    assert len(browse.filter_items(frame, settings=["arithmetic:base=8,digits=2"], outcome="correct")) == 4
+    assert len(browse.filter_items(frame, errors=[browse.NO_ERROR])) == 6
+    assert len(browse.filter_items(frame, errors=["unparsed", "runtime_error"])) == 5
+    assert len(browse.filter_items(frame, models=["other"])) == 0
+    assert browse.error_categories(frame) == [browse.NO_ERROR, "runtime_error", "unparsed"]
+    with pytest.raises(ValueError, match="outcome must be one of"):
+        browse.filter_items(frame, outcome="maybe")
+
+
+def test_pages_are_clamped_and_cover_every_row() -> None:
+    frame = pd.DataFrame({"x": range(7)})
+    assert browse.page_count(7, 3) == 3 and browse.page_count(0, 3) == 1
+    assert [browse.page(frame, n, 3)["x"].tolist() for n in (1, 2, 3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert browse.page(frame, 9, 3)["x"].tolist() == [6]
+    assert browse.page(frame, 0, 3)["x"].tolist() == [0, 1, 2]
+    with pytest.raises(ValueError):
+        browse.page_count(7, 0)
+
+
+def test_item_record_gives_plain_values_for_item_detail(store: Store) -> None:
+    frame = browse.browse_frame(store, ["r1"])
+    record = browse.item_record(frame.iloc[5])
+    assert record["call_id"] is None and record["function_id"] == 7 and isinstance(record["function_id"], int)
+    assert record["correct"] is False and record["predicted"] is None and record["case_index"] == 1

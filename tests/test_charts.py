@@ -1,0 +1,180 @@
+"""The plotly figure builders of lab/charts.py, on summaries computed by lab.stats."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from lab import charts, stats
+from lab.modes import MODE_ORDER
+
+SETTINGS = {
+    "arithmetic": [("base=10,digits=2", True), ("base=8,digits=2", False), ("base=16,digits=2", False),
+                   ("base=9,digits=2", False)],
+    "cipher": [("cipher=caesar,shift=13", True), ("cipher=caesar,shift=3", False), ("cipher=atbash", False)],
+}
+
+
+def items(modes: tuple[str, ...] = MODE_ORDER, models: tuple[str, ...] = ("m1",), n: int = 6) -> pd.DataFrame:
+    """Synthetic scored items: accuracy falls with the setting's position and differs by mode."""
+    rows = []
+    for model in models:
+        for probe, settings in SETTINGS.items():
+            for position, (setting, default_world) in enumerate(settings):
+                for rank, mode in enumerate(modes):
+                    right = max(0, n - position - rank % 3)
+                    for case in range(n):
+                        rows.append({
+                            "run_id": "r1", "model": model, "probe": probe, "setting": setting,
+                            "default_world": default_world, "mode": mode, "instance": 0, "case_index": case,
+                            "input": f"x{case}", "expected": "y", "predicted": "y" if case < right else "z",
+                            "correct": case < right, "error": None,
+                        })
+    return stats.item_frame(rows)
+
+
+def traces_by_mode(figure: go.Figure) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for trace in figure.data:
+        out.setdefault(trace.legendgroup, []).append(trace)
+    return out
+
+
+def colour(trace) -> str:
+    return trace.marker.color if trace.type == "bar" else trace.line.color
+
+
+def test_every_mode_has_its_own_fixed_colour() -> None:
+    assert set(charts.MODE_COLOURS) == set(MODE_ORDER)
+    assert len(set(charts.MODE_COLOURS.values())) == len(MODE_ORDER)
+    assert set(charts.CHART_MODE_ORDER) == set(MODE_ORDER)
+
+
+@pytest.mark.parametrize("modes", [MODE_ORDER, ("deductive", "solverlearner"), ("io_rule", "io"),
+                                   ("deductive_code",)])
+def test_a_mode_keeps_its_colour_whatever_else_is_shown_and_in_every_chart(modes: tuple[str, ...]) -> None:
+    summary = stats.summary(items(modes))
+    figures = [charts.accuracy_by_setting(summary), charts.accuracy_by_parameter(summary),
+               charts.drop_chart(stats.counterfactual_drop(items(modes)))]
+    for figure in figures:
+        by_mode = traces_by_mode(figure)
+        assert set(by_mode) == set(modes)
+        for mode, traces in by_mode.items():
+            assert {colour(t) for t in traces} == {charts.MODE_COLOURS[mode]}, figure.layout.title.text
+    heatmap = charts.accuracy_heatmap(summary)
+    for mode in modes:
+        assert any(charts.MODE_COLOURS[mode] in label and mode in label for label in heatmap.data[0].y)
+
+
+def test_the_headline_has_bars_side_by_side_with_95_percent_intervals() -> None:
+    summary = stats.summary(items())
+    figure = charts.accuracy_by_setting(summary)
+    assert figure.layout.barmode == "group"
+    bars = [t for t in figure.data if t.type == "bar"]
+    assert len(bars) == len(SETTINGS) * len(MODE_ORDER)  # one trace per probe column and mode
+    for trace in bars:
+        rows = summary[(summary["mode"] == trace.legendgroup)]
+        assert trace.error_y.visible and trace.error_y.symmetric is False
+        probe_rows = rows[rows["accuracy"].isin(trace.y)]
+        assert not probe_rows.empty
+        for y, plus, minus in zip(trace.y, trace.error_y.array, trace.error_y.arrayminus, strict=True):
+            match = rows[(rows["accuracy"] - y).abs() < 1e-12].iloc[0]
+            assert math.isclose(y + plus, match["ci_high"]) and math.isclose(y - minus, match["ci_low"])
+    # The legend says which modes are inductive and which state the rule.
+    names = {t.legendgroup: t.name for t in bars}
+    assert names["solverlearner"] == "solverlearner (inductive, writes code)"
+    assert names["deductive"] == "deductive (rule stated)"
+    assert names["io_rule"] == "io_rule (rule + examples)"
+    assert sum(t.showlegend is not False for t in bars) == len(MODE_ORDER)
+    assert figure.layout.yaxis.title.text == charts.ACCURACY_AXIS
+    assert figure.layout.yaxis.tickformat == ".0%"
+
+
+def test_the_default_world_is_marked_apart() -> None:
+    figure = charts.accuracy_by_setting(stats.summary(items()))
+    # First column (arithmetic): the default world's tick leads, in bold with a star, on a grey band.
+    assert list(figure.layout.xaxis.categoryarray) == ["<b>10 ★</b>", "8", "9", "16"]
+    assert list(figure.layout.xaxis2.categoryarray) == ["<b>caesar 13 ★</b>", "atbash", "caesar 3"]
+    bands = [s for s in figure.layout.shapes if s.type == "rect"]
+    assert [(s.xref, s.x0, s.x1) for s in bands] == [("x", -0.5, 0.5), ("x2", -0.5, 0.5)]
+    assert sum(a.text == charts.DEFAULT_WORLD for a in figure.layout.annotations) == 2
+    assert figure.layout.xaxis.title.text == "base" and figure.layout.xaxis2.title.text == "cipher, shift"
+
+
+def test_accuracy_against_the_parameter_runs_in_value_order_with_the_default_as_a_star() -> None:
+    figure = charts.accuracy_by_parameter(stats.summary(items(("deductive", "solverlearner"))))
+    assert list(figure.layout.xaxis.categoryarray) == ["8", "9", "<b>10 ★</b>", "16"]
+    line = next(t for t in figure.data if t.legendgroup == "deductive" and t.xaxis == "x")
+    assert line.mode == "lines+markers" and list(line.x) == ["8", "9", "<b>10 ★</b>", "16"]
+    assert list(line.marker.symbol) == ["circle", "circle", "star", "circle"]
+    assert line.error_y.visible
+    lines = [s for s in figure.layout.shapes if s.type == "line"]
+    assert [(s.xref, s.x0) for s in lines] == [("x", 2), ("x2", 2)]
+
+
+def test_several_models_get_one_row_each() -> None:
+    figure = charts.accuracy_by_setting(stats.summary(items(("deductive",), models=("m1", "m2"))))
+    assert {t.yaxis for t in figure.data} == {"y", "y2", "y3", "y4"}
+    assert {a.text for a in figure.layout.annotations} >= {"m1", "m2"}
+
+
+def test_the_gap_chart_shows_each_comparison_with_its_interval_in_its_inductive_colour() -> None:
+    gaps = stats.gaps(items())
+    figure = charts.gap_chart(gaps)
+    by_comparison = traces_by_mode(figure)
+    assert set(by_comparison) == {"solverlearner - deductive", "io - io_rule"}
+    for comparison, traces in by_comparison.items():
+        inductive = comparison.split(" - ")[0]
+        for trace in traces:
+            assert trace.marker.color == charts.MODE_COLOURS[inductive]
+            assert trace.error_y.visible
+            for y, plus, minus in zip(trace.y, trace.error_y.array, trace.error_y.arrayminus, strict=True):
+                assert minus >= 0 and plus >= 0 and -1 <= y - minus <= y + plus <= 1
+    assert figure.layout.yaxis.title.text == charts.GAP_AXIS
+    assert "+50 pp" in figure.layout.yaxis.ticktext
+
+
+def test_the_heatmap_holds_every_accuracy_of_the_summary() -> None:
+    summary = stats.summary(items(("deductive", "io")))
+    heatmap = charts.accuracy_heatmap(summary).data[0]
+    assert len(heatmap.y) == 2 and len(heatmap.x) == len(summary) // 2
+    values = sorted(v for row in heatmap.z for v in row)
+    assert values == sorted(summary["accuracy"].tolist())
+    assert heatmap.zmin == 0 and heatmap.zmax == 1
+    assert any("★" in label for label in heatmap.x)
+
+
+def test_two_default_worlds_of_one_family_are_both_marked() -> None:
+    frame = items(("deductive",))
+    frame.loc[frame["setting"] == "base=8,digits=2", "default_world"] = True
+    axis = charts.setting_axis(stats.summary(frame)[lambda s: s["probe"] == "arithmetic"])
+    assert axis.defaults == ("base=8,digits=2", "base=10,digits=2")
+    assert axis.tick_order() == ["<b>8 ★</b>", "<b>10 ★</b>", "9", "16"]
+    figure = charts.accuracy_by_setting(stats.summary(frame))
+    assert [s.x0 for s in figure.layout.shapes if s.xref == "x"] == [-0.5, 0.5]
+
+
+def test_empty_tables_give_a_figure_that_says_so() -> None:
+    empty = stats.summary(items().iloc[0:0])
+    for figure in (charts.accuracy_by_setting(empty), charts.accuracy_by_parameter(empty),
+                   charts.accuracy_heatmap(empty), charts.gap_chart(stats.gaps(items().iloc[0:0])),
+                   charts.drop_chart(stats.counterfactual_drop(items().iloc[0:0]))):
+        assert not figure.data and figure.layout.annotations[0].text
+
+
+def test_figures_html_is_one_offline_page_with_every_chart() -> None:
+    summary = stats.summary(items(("deductive", "solverlearner")))
+    page = charts.figures_html({"Accuracy per setting": charts.accuracy_by_setting(summary),
+                                "Heatmap": charts.accuracy_heatmap(summary)}, "Run <r1>")
+    assert page.startswith("<!DOCTYPE html>") and "<title>Run &lt;r1&gt;</title>" in page
+    assert page.count("<h2>") == 2 and page.count('class="plotly-graph-div"') == 2
+    assert page.count("plotly.js v") == 1  # the library is embedded once, so the file works offline
+    assert "cdn.plot.ly" not in page.split("plotly.js v")[0]
+
+
+def test_chart_config_names_the_png_file() -> None:
+    config = charts.chart_config("solverlab-headline")
+    assert config["toImageButtonOptions"] == {"format": "png", "filename": "solverlab-headline", "scale": 2}
