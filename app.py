@@ -133,11 +133,9 @@ def watched_run() -> RunRecord | None:
     return record
 
 
-def run_label(runs: pd.DataFrame, run_id: str) -> str:
-    row = runs.set_index("run_id").loc[run_id] if run_id in set(runs["run_id"]) else None
-    if row is None:
-        return run_id
-    return f"{run_id} · {row['models']} · {row['status']} · {row['items']} items"
+def run_labels(runs: pd.DataFrame) -> dict[str, str]:
+    return {row.run_id: f"{row.run_id} · {row.models} · {row.status} · {row.items} items"
+            for row in runs.itertuples()}
 
 
 def run_picker(runs: pd.DataFrame, label: str) -> tuple[str, ...]:
@@ -149,7 +147,7 @@ def run_picker(runs: pd.DataFrame, label: str) -> tuple[str, ...]:
         scored = list(runs.loc[~runs["items"].str.startswith("0/"), "run_id"])
         watched = st.session_state.get("watch_run")
         st.session_state["runs"] = [watched] if watched in scored else scored[:1]
-    chosen = st.multiselect(label, options, key="runs", format_func=lambda r: run_label(runs, r),
+    chosen = st.multiselect(label, options, key="runs", format_func=run_labels(runs).get,
                             placeholder="Choose one or more runs", persist_state="session",
                             help="Several runs compare models (or runs of one model, named model [run]).")
     return tuple(chosen)
@@ -311,12 +309,17 @@ def add_model() -> None:
         return
     if typed:
         key_env = f"{SESSION_KEY_PREFIX}{len(session_keys()) + 1}"
-        session_keys()[key_env] = typed
-    spec = ModelSpec(name, api_base, key_env).as_dict()
+    try:
+        spec = ModelSpec(name, api_base, key_env).as_dict()
+    except ValueError as exc:  # e.g. credentials written into the api_base
+        st.session_state["model_problem"] = f"Cannot add {name}: {exc}."
+        return
     models = st.session_state.setdefault("models", [ModelSpec(DEFAULT_MODEL).as_dict()])
     if any(m["name"] == name and m.get("api_base") == api_base for m in models):
         st.session_state["model_problem"] = f"{name} is already in the study."
         return
+    if typed and key_env:
+        session_keys()[key_env] = typed
     models.append(spec)
     st.session_state.pop("model_problem", None)
 
@@ -337,8 +340,7 @@ def models_section() -> list[dict[str, Any]]:
     if not any(m["name"] == DEFAULT_MODEL for m in models):
         st.button(f"Add the embedded model ({DEFAULT_MODEL})", key="add_default",
                   on_click=lambda: models.insert(0, ModelSpec(DEFAULT_MODEL).as_dict()))
-    with st.expander("Add a model (any litellm string, optionally an OpenAI-compatible api_base)",
-                     expanded=not models):
+    with st.expander("Add a model (any litellm string, optionally an OpenAI-compatible api_base)"):
         with st.form("add_model_form", clear_on_submit=True, border=False):
             columns = st.columns(2)
             columns[0].text_input("litellm model string", key="new_model",
@@ -509,8 +511,12 @@ def results_page() -> None:
     if (statuses == "running").any():
         st.info("Still running: these results grow as items arrive (the Run page shows them live).")
         st.button("Refresh", key="refresh_results", icon=":material/refresh:")
-    summary, gaps, _, drop_problem = load_tables(db_path(), run_ids, marker)
-    figures = load_figures(db_path(), run_ids, marker)
+    try:
+        summary, gaps, _, drop_problem = load_tables(db_path(), run_ids, marker)
+        figures = load_figures(db_path(), run_ids, marker)
+    except ValueError as exc:  # items lab.stats refuses, e.g. one setting both default and counterfactual
+        st.error(f"Cannot summarise these runs: {exc}")
+        return
     names = list(figures)
     st.plotly_chart(figures[names[0]], config=charts.chart_config("solverlab-accuracy-per-setting"),
                     key="chart_headline")
@@ -535,12 +541,14 @@ def results_page() -> None:
     icon = ":material/download:"
     # The big files are built when their button is pressed (and cached), not on every rerun.
     downloads.download_button("Items CSV", data=lambda: items_csv(db, run_ids, marker), mime="text/csv",
-                              file_name=f"{stem}-items.csv", icon=icon, key="download_items")
+                              file_name=f"{stem}-items.csv", icon=icon, key="download_items",
+                              on_click="ignore")
     downloads.download_button("Summary CSV", data=export.summary_csv(summary), mime="text/csv",
-                              file_name=f"{stem}-summary.csv", icon=icon, key="download_summary")
+                              file_name=f"{stem}-summary.csv", icon=icon, key="download_summary",
+                              on_click="ignore")
     downloads.download_button("Charts (HTML)", data=lambda: charts_html(db, run_ids, marker),
                               mime="text/html", file_name=f"{stem}-charts.html", icon=icon,
-                              key="download_charts")
+                              key="download_charts", on_click="ignore")
     st.caption("A chart as PNG: the camera icon in its toolbar (top right of the chart, on hover). The HTML "
                "file holds every chart, interactive, and opens offline.")
 
@@ -629,6 +637,8 @@ def item_view(item: dict[str, Any]) -> None:
         st.warning(f"Error category: **{item['error']}**{detail_text}")
     if detail.call_error:
         st.error(f"The model call failed: {detail.call_error}")
+    if spec.returns_code:
+        code_view(detail)
     prompt_tab, reply_tab = st.tabs(["Prompt (exact messages)", "Raw reply"])
     with prompt_tab:
         for message in detail.messages:
@@ -639,8 +649,6 @@ def item_view(item: dict[str, Any]) -> None:
     with reply_tab:
         reply = detail.reply if detail.reply is not None else "(no reply)"
         st.code(reply, language="markdown", wrap_lines=True)
-    if spec.returns_code:
-        code_view(detail)
 
 
 def code_view(detail: study.ItemDetail) -> None:
@@ -702,7 +710,7 @@ def history_page() -> None:
     options = list(runs["run_id"])
     if st.session_state.get("history_run") not in options:
         st.session_state.pop("history_run", None)
-    run_id = st.selectbox("Run", options, key="history_run", format_func=lambda r: run_label(runs, r))
+    run_id = st.selectbox("Run", options, key="history_run", format_func=run_labels(runs).get)
     record = study.get_run(store(), run_id)
     status = study.effective_status(record)
     reason = f" — {record.reason}" if record.reason else ""

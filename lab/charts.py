@@ -216,6 +216,11 @@ def _interval(low: pd.Series, value: pd.Series, high: pd.Series, colour: str = _
             "thickness": 1.4, "width": 4, "visible": True}
 
 
+def _bar_marker(colour: str) -> dict[str, object]:
+    # An outline in the fill colour keeps a bar of height 0 (0% accuracy, no gap) visible as a line.
+    return {"color": colour, "line": {"width": 2.5, "color": colour}}
+
+
 def _empty_figure(message: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
@@ -279,7 +284,7 @@ def accuracy_by_setting(summary: pd.DataFrame) -> go.Figure:
                     x=[axis.ticks[s] for s in rows["setting"]], y=rows["accuracy"].tolist(),
                     error_y=_interval(rows["ci_low"], rows["accuracy"], rows["ci_high"]),
                     name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown, offsetgroup=mode,
-                    marker={"color": MODE_COLOURS[mode], "line": {"width": 0}},
+                    marker=_bar_marker(MODE_COLOURS[mode]),
                     customdata=_accuracy_customdata(rows), hovertemplate=_ACCURACY_HOVER,
                 ), row=row, col=col)
                 shown.add(mode)
@@ -415,7 +420,7 @@ def gap_chart(gaps: pd.DataFrame) -> go.Figure:
                     error_y=_interval(rows["ci_low"], rows["gap"], rows["ci_high"]),
                     name=comparison.replace(" - ", " − "), legendgroup=comparison,
                     showlegend=comparison not in shown, offsetgroup=comparison,
-                    marker={"color": MODE_COLOURS.get(inductive, "#777")},
+                    marker=_bar_marker(MODE_COLOURS.get(inductive, "#777")),
                     customdata=rows[list(_GAP_HOVER_COLUMNS)].to_numpy(),
                     hovertemplate=_GAP_HOVER,
                 ), row=row, col=col)
@@ -449,7 +454,7 @@ def drop_chart(drops: pd.DataFrame) -> go.Figure:
                     x=[mode] * len(rows), y=rows["drop"].tolist(),
                     error_y=_interval(rows["ci_low"], rows["drop"], rows["ci_high"]),
                     name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown,
-                    marker={"color": MODE_COLOURS[mode]},
+                    marker=_bar_marker(MODE_COLOURS[mode]),
                     customdata=rows[["default_accuracy", "counterfactual_accuracy", "n_settings"]].to_numpy(),
                     hovertemplate=_DROP_HOVER,
                 ), row=row, col=col)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from urllib.parse import urlsplit
 
 from lab.modes import MODES, parse_modes
 from lab.prompts import build_messages
@@ -28,6 +29,18 @@ class ModelSpec:
     name: str
     api_base: str | None = None
     key_env: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("a model needs a name, e.g. openai/gpt-4o-mini")
+        if self.api_base:
+            parts = urlsplit(self.api_base)
+            if parts.username or parts.password or "key=" in parts.query.lower():
+                # The spec is stored with the run; a secret must come from the environment instead.
+                raise ValueError(
+                    "--api-base must not carry credentials; put the key in an environment variable "
+                    "and name it with --api-key-env"
+                )
 
     @property
     def label(self) -> str:

@@ -294,6 +294,23 @@ def test_an_unreachable_model_fails_the_run_with_a_readable_message(
     assert at.button(key="resume_run")
 
 
+def test_a_missing_provider_key_fails_the_run_with_a_readable_message(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    at = new_app(tmp_path / "solverlab.db", monkeypatch)
+    at.run()
+    at.button(key="remove_model_0").click().run()
+    add_model(at, "openai/gpt-4o-mini")
+    assert "provider's usual variable" in texts(at.caption)
+    at.button(key="start").click().run()
+    run_id = at.session_state["watch_run"]
+    wait_until(at, lambda: run_status(tmp_path / "solverlab.db", run_id) != "running", "the run to fail")
+    at.run()
+    assert_no_exception(at)
+    message = texts(at.error)
+    assert "The run failed" in message and "OPENAI_API_KEY" in message and "Traceback" not in message
+
+
 def test_an_empty_selection_shows_a_readable_message_and_no_start_button(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = new_app(tmp_path / "solverlab.db", monkeypatch)
@@ -329,6 +346,9 @@ def test_a_bad_setting_and_a_missing_key_are_reported_before_starting(
     assert at.button(key="start").disabled
     add_model(at, "")
     assert "Type a litellm model string" in texts(at.error)
+    add_model(at, "openai/other", api_base="http://user:hunter2@127.0.0.1:9/v1")
+    assert "Cannot add openai/other" in texts(at.error) and "credentials" in texts(at.error)
+    assert "openai/other" not in [m["name"] for m in at.session_state["models"]]
     assert_no_exception(at)
 
 

@@ -84,9 +84,14 @@ def assert_no_exception(page: Page, where: str) -> None:
 
 def screenshot(page: Page, name: str) -> None:
     """The whole page: Streamlit scrolls its main block, so the viewport is grown to fit it first."""
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": 1400, "height": max(900, min(int(height) + 40, 9000))})
-    page.wait_for_timeout(800)  # let plotly redraw at the new size
+    height = 0
+    for _ in range(5):  # growing the viewport can reflow the page: repeat until its height settles
+        needed = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        if needed <= height:
+            break
+        height = min(int(needed) + 40, 12_000)
+        page.set_viewport_size({"width": 1400, "height": max(900, height)})
+        page.wait_for_timeout(800)  # let plotly redraw at the new size
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 900})
 
@@ -115,9 +120,9 @@ def test_a_study_in_the_browser(app_url: str, tmp_path: Path) -> None:
 
             # The scripted model instead of the embedded one; the preselected quick study otherwise.
             page.locator(".st-key-remove_model_0 button:visible").first.click()
+            page.get_by_role("button", name="Add the embedded model").wait_for(timeout=WAIT_MS)
             wait_idle(page)
-            if not page.get_by_role("textbox", name="litellm model string").is_visible():
-                page.get_by_text("Add a model", exact=False).click()
+            page.get_by_text("Add a model (any litellm string", exact=False).click()
             page.get_by_role("textbox", name="litellm model string").fill("openai/scripted")
             page.get_by_role("textbox", name="api_base (optional)").fill(server.base_url)
             page.get_by_role("button", name="Add model").click()
@@ -127,6 +132,10 @@ def test_a_study_in_the_browser(app_url: str, tmp_path: Path) -> None:
             assert_no_exception(page, "Run page, configured")
 
             page.get_by_role("button", name="Start the study").click()
+            page.get_by_text("items scored (").wait_for(timeout=WAIT_MS)
+            # A reload loses the session, not the run: the page finds it again through the URL.
+            assert "run=" in page.url
+            page.reload()
             page.get_by_text("Finished: every item is scored.").wait_for(timeout=WAIT_MS)
             page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT_MS)
             assert_no_exception(page, "Run page, finished")
@@ -142,6 +151,7 @@ def test_a_study_in_the_browser(app_url: str, tmp_path: Path) -> None:
             items_csv = Path(download.value.path()).read_bytes().decode("utf-8")
             assert items_csv.startswith("run_id,model,probe,setting,default_world,mode")
             assert items_csv.count("\r\n") == study.total_items(plan) + 1
+            wait_idle(page)
             with page.expect_download(timeout=WAIT_MS) as download:
                 page.get_by_role("button", name="Charts (HTML)").click()
             charts_html = Path(download.value.path()).read_text(encoding="utf-8")

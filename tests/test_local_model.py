@@ -313,9 +313,13 @@ def test_max_tokens_stop_and_seed_are_honoured(engine: local_model.LocalEngine) 
     assert "6" in stopped.choices[0].message.content
     assert "7" not in stopped.choices[0].message.content
 
-    poem = "Write a four-line poem about the sea."
-    first, second = (ask(poem, temperature=1.0, seed=11, max_tokens=24) for _ in range(2))
-    assert first.choices[0].message.content == second.choices[0].message.content
+    fruit = "Invent a name for a new fruit and describe its taste in one sentence."
+    # llama.cpp's logits differ in the last bits between a fresh and a cached prompt, so every sampled call
+    # below starts from the same state: the prompt cached by this first call.
+    ask(fruit, temperature=1.0, seed=0, max_tokens=32)
+    first, again, other = (ask(fruit, temperature=1.0, seed=seed, max_tokens=32) for seed in (11, 11, 12))
+    assert first.choices[0].message.content == again.choices[0].message.content
+    assert first.choices[0].message.content != other.choices[0].message.content
 
 
 @pytest.mark.embedded
