@@ -113,6 +113,10 @@ def _progress_bar():
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # First, so a stop that arrives while the libraries load still ends the run cleanly.
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     store = study.Store(args.db)
     if args.resume:
         run_id = args.resume
@@ -120,9 +124,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CliError(f"no run {run_id!r} in {store.path}")
     else:
         run_id = study.prepare_run(store, _plan_from_args(args), args.run_id)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     bar, update = _progress_bar()
     print(f"run {run_id} (database {store.path})", file=sys.stderr)
     try:

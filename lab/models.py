@@ -22,6 +22,7 @@ from lab.plan import DEFAULT_MODEL, ModelSpec
 NO_KEY = "sk-no-key-needed"
 
 litellm.suppress_debug_info = True
+litellm.drop_params = True  # e.g. `seed` is sent only to providers that take it
 litellm.telemetry = False
 
 
@@ -70,7 +71,10 @@ def classify(exc: BaseException) -> ModelCallError:
     if isinstance(exc, ModelCallError):
         return exc
     message = _short(str(exc))
-    if "connection error" in message.lower() or "connection refused" in message.lower():
+    lowered = message.lower()
+    if "missing credentials" in lowered or ("api_key" in lowered and "must be set" in lowered):
+        return ModelCallError("auth", message, False)
+    if "connection error" in lowered or "connection refused" in lowered:
         return ModelCallError("connection", message, True)
     for kind, category, retryable in _CLASSIFIED:
         if isinstance(exc, kind):
@@ -190,7 +194,7 @@ class ModelUnavailableError(Exception):
 
 
 _ADVICE = {
-    "auth": "the provider refused the key: set the right API key in the environment (e.g. OPENAI_API_KEY "
+    "auth": "no valid key for this provider: set the API key in the environment (e.g. OPENAI_API_KEY "
     "for openai/..., ANTHROPIC_API_KEY for anthropic/...) or name the variable that holds it",
     "not_found": "the provider does not know this model: check the model string",
     "bad_request": "litellm cannot use this model string: write provider/model (e.g. openai/gpt-4o-mini, "

@@ -38,8 +38,8 @@ class ModelSpec:
             if parts.username or parts.password or "key=" in parts.query.lower():
                 # The spec is stored with the run; a secret must come from the environment instead.
                 raise ValueError(
-                    "--api-base must not carry credentials; put the key in an environment variable "
-                    "and name it with --api-key-env"
+                    "the api_base URL must not carry credentials: put the key in an environment "
+                    "variable and name it (--api-key-env on the command line, the key field in the app)"
                 )
 
     @property

@@ -13,15 +13,17 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from executor import ExecutionReport, SandboxPool
-from lab.models import DEFAULT_RETRY, ModelCallError, RetryPolicy, check_model, complete
 from lab.modes import MODES
 from lab.plan import ModelSpec, RunError, RunPlan, WorkUnit, total_items, work_units
 from lab.scoring import NO_CODE, extract_code, looks_memorised, score_direct
 from lab.store import RunRecord, Store
 from probes import Case, ProbeFamily, get_family
+
+if TYPE_CHECKING:
+    from lab.models import RetryPolicy
 
 VERSIONED_PACKAGES = ("litellm", "RestrictedPython", "xllamacpp", "pandas", "streamlit")
 
@@ -192,11 +194,15 @@ def execute_run(
     *,
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
-    retry: RetryPolicy = DEFAULT_RETRY,
+    retry: RetryPolicy | None = None,
     sandbox: SandboxPool | None = None,
     preflight: bool = True,
 ) -> RunRecord:
     """Finish every item of the run that is not stored yet; safe to call again after any crash."""
+    # litellm takes seconds to import; only running a plan needs it.
+    from lab.models import DEFAULT_RETRY, ModelCallError, check_model, complete
+
+    retry = retry or DEFAULT_RETRY
     record = store.get_run(run_id)
     if record is None:
         raise RunError(f"no run {run_id!r} in {store.path}")
