@@ -216,7 +216,7 @@ def cpu_count() -> int:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Slots x ctx_per_slot is the KV cache: 4 x 4096 tokens is about 0.45 GiB at f16."""
+    """Slots x ctx_per_slot is the KV cache: 4 x 4096 tokens is about 0.44 GiB at f16."""
 
     n_parallel: int = 4
     ctx_per_slot: int = 4096
@@ -272,10 +272,6 @@ class LocalEngine:
 
 
 def _import_xllamacpp() -> ModuleType:
-    # llama.cpp's OpenMP threads busy-wait at every barrier by default; when another process holds one of the
-    # cores, generation collapses (2 instead of 12 tokens/s measured on 2 cores). Passive waits yield instead.
-    # libgomp reads this once, when xllamacpp first loads it.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import xllamacpp
     except (ImportError, OSError) as error:

@@ -128,7 +128,7 @@ def quick_plan() -> RunPlan:
         probes=tuple(probes),
         modes=QUICK_MODES,
         shots=8,
-        n=5,
+        n=4,
         instances=1,
         max_tokens=384,
     )
