@@ -34,10 +34,33 @@ STATUS_BADGES = {
     "incomplete": ":orange-badge[incomplete]",
     "pending": ":gray-badge[not started]",
 }
-ITEM_COLUMNS = ["probe", "setting", "mode", "instance", "case_index", "input", "expected", "predicted",
-                "correct", "error", "model"]
-HISTORY_COLUMNS = ["run_id", "status", "created", "items", "accuracy", "calls", "tokens", "cost_usd",
-                   "models", "modes", "probes", "reason"]
+ITEM_COLUMNS = [
+    "probe",
+    "setting",
+    "mode",
+    "instance",
+    "case_index",
+    "input",
+    "expected",
+    "predicted",
+    "correct",
+    "error",
+    "model",
+]
+HISTORY_COLUMNS = [
+    "run_id",
+    "status",
+    "created",
+    "items",
+    "accuracy",
+    "calls",
+    "tokens",
+    "cost_usd",
+    "models",
+    "modes",
+    "probes",
+    "reason",
+]
 
 st.set_page_config(page_title="SolverLab", page_icon=":material/science:", layout="wide")
 
@@ -65,8 +88,9 @@ def load_items(db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]) -> pd
 
 
 @st.cache_data(show_spinner="Computing the summary…", max_entries=32)
-def load_tables(db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]
-                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str | None]:
+def load_tables(
+    db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str | None]:
     items = load_items(db, run_ids, marker)
     try:
         drops, drop_problem = stats.counterfactual_drop(items), None
@@ -108,8 +132,11 @@ def run_env(models: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def missing_session_keys(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [m for m in models if (m.get("key_env") or "").startswith(SESSION_KEY_PREFIX)
-            and m["key_env"] not in session_keys()]
+    return [
+        m
+        for m in models
+        if (m.get("key_env") or "").startswith(SESSION_KEY_PREFIX) and m["key_env"] not in session_keys()
+    ]
 
 
 def go_to(page: str, **state: Any) -> None:
@@ -134,8 +161,10 @@ def watched_run() -> RunRecord | None:
 
 
 def run_labels(runs: pd.DataFrame) -> dict[str, str]:
-    return {row.run_id: f"{row.run_id} · {row.models} · {row.status} · {row.items} items"
-            for row in runs.itertuples()}
+    return {
+        row.run_id: f"{row.run_id} · {row.models} · {row.status} · {row.items} items"
+        for row in runs.itertuples()
+    }
 
 
 def run_picker(runs: pd.DataFrame, label: str) -> tuple[str, ...]:
@@ -147,9 +176,15 @@ def run_picker(runs: pd.DataFrame, label: str) -> tuple[str, ...]:
         scored = list(runs.loc[~runs["items"].str.startswith("0/"), "run_id"])
         watched = st.session_state.get("watch_run")
         st.session_state["runs"] = [watched] if watched in scored else scored[:1]
-    chosen = st.multiselect(label, options, key="runs", format_func=run_labels(runs).get,
-                            placeholder="Choose one or more runs", persist_state="session",
-                            help="Several runs compare models (or runs of one model, named model [run]).")
+    chosen = st.multiselect(
+        label,
+        options,
+        key="runs",
+        format_func=run_labels(runs).get,
+        placeholder="Choose one or more runs",
+        persist_state="session",
+        help="Several runs compare models (or runs of one model, named model [run]).",
+    )
     return tuple(chosen)
 
 
@@ -184,16 +219,23 @@ def run_monitor(run_id: str, was_live: bool) -> None:
         st.subheader(f"Run `{run_id}` {STATUS_BADGES.get(status, status)}")
         st.caption(plan_text(record.plan))
         share = progress.done / progress.total if progress.total else 0.0
-        st.progress(min(1.0, share),
-                    text=f"{progress.done:,} of {progress.total:,} items scored ({share:.0%})")
+        st.progress(
+            min(1.0, share), text=f"{progress.done:,} of {progress.total:,} items scored ({share:.0%})"
+        )
         tokens = progress.prompt_tokens + progress.completion_tokens
         columns = st.columns(4)
         columns[0].metric("Items scored", f"{progress.done:,} / {progress.total:,}")
         columns[1].metric("Failed model calls", f"{progress.failures:,}")
-        columns[2].metric("Tokens", f"{tokens:,}",
-                          help=f"{progress.prompt_tokens:,} prompt + {progress.completion_tokens:,} reply")
-        columns[3].metric("Cost (USD)", f"${progress.cost:,.4f}",
-                          help="as litellm prices the calls; the embedded model costs nothing")
+        columns[2].metric(
+            "Tokens",
+            f"{tokens:,}",
+            help=f"{progress.prompt_tokens:,} prompt + {progress.completion_tokens:,} reply",
+        )
+        columns[3].metric(
+            "Cost (USD)",
+            f"${progress.cost:,.4f}",
+            help="as litellm prices the calls; the embedded model costs nothing",
+        )
         run_status_message(record, status)
         run_actions(record, status)
         if progress.done:
@@ -201,9 +243,11 @@ def run_monitor(run_id: str, was_live: bool) -> None:
 
 
 def plan_text(plan: dict[str, Any]) -> str:
-    return (f"{', '.join(m['name'] for m in plan['models'])} · {', '.join(plan['probes'])} · "
-            f"{', '.join(plan['modes'])} · {plan['n']} held-out cases, {plan['shots']} shots, "
-            f"{plan['instances']} instance(s), seed {plan['seed']}, temperature {plan['temperature']}")
+    return (
+        f"{', '.join(m['name'] for m in plan['models'])} · {', '.join(plan['probes'])} · "
+        f"{', '.join(plan['modes'])} · {plan['n']} held-out cases, {plan['shots']} shots, "
+        f"{plan['instances']} instance(s), seed {plan['seed']}, temperature {plan['temperature']}"
+    )
 
 
 def run_status_message(record: RunRecord, status: str) -> None:
@@ -212,18 +256,24 @@ def run_status_message(record: RunRecord, status: str) -> None:
         if st.session_state.get("stopping") == record.id:
             st.info("Stopping: the calls already sent finish and are kept; then you can resume.")
         else:
-            st.caption("The run executes in its own process: switch pages or reload the browser as you like; "
-                       "progress is read back from the store.")
+            st.caption(
+                "The run executes in its own process: switch pages or reload the browser as you like; "
+                "progress is read back from the store."
+            )
     elif status == "finished":
         st.success("Finished: every item is scored.")
     elif status == "failed":
-        st.error(f"The run failed: {reason or 'no reason was recorded'}. Fix the cause, then resume it: "
-                 "items already scored are kept.")
+        st.error(
+            f"The run failed: {reason or 'no reason was recorded'}. Fix the cause, then resume it: "
+            "items already scored are kept."
+        )
     elif status == "stopped":
         st.info(f"Stopped. {reason}")
     elif status == "interrupted":
-        st.warning("The run's process ended without finishing (it was killed or crashed). Resume finishes "
-                   "the items that are left.")
+        st.warning(
+            "The run's process ended without finishing (it was killed or crashed). Resume finishes "
+            "the items that are left."
+        )
     elif status == "incomplete":
         st.warning(f"Incomplete: {reason}")
     else:
@@ -237,17 +287,32 @@ def stop_run(run_id: str) -> None:
 
 def run_actions(record: RunRecord, status: str) -> None:
     if status == "running":
-        st.button("Stop", key="stop_run", icon=":material/stop:", on_click=stop_run, args=(record.id,),
-                  help="The calls in flight finish and are kept; then the run stops and can be resumed.")
+        st.button(
+            "Stop",
+            key="stop_run",
+            icon=":material/stop:",
+            on_click=stop_run,
+            args=(record.id,),
+            help="The calls in flight finish and are kept; then the run stops and can be resumed.",
+        )
         return
     if status == "finished":
-        st.button("See the results", key="open_results", type="primary", on_click=go_to, args=("Results",),
-                  kwargs={"runs": [record.id]})
+        st.button(
+            "See the results",
+            key="open_results",
+            type="primary",
+            on_click=go_to,
+            args=("Results",),
+            kwargs={"runs": [record.id]},
+        )
         return
     models = record.plan["models"]
     for model in missing_session_keys(models):
-        st.text_input(f"Key for {model['name']} (typed in an earlier session, never stored: type it again)",
-                      type="password", key=f"retype:{model['key_env']}")
+        st.text_input(
+            f"Key for {model['name']} (typed in an earlier session, never stored: type it again)",
+            type="password",
+            key=f"retype:{model['key_env']}",
+        )
     label = "Start" if status == "pending" else "Resume"
     if not st.button(label, key="resume_run", type="primary", icon=":material/play_arrow:"):
         return
@@ -276,8 +341,11 @@ def live_results(run_id: str, done: int, total: int, *, final: bool) -> None:
         return
     summary = load_tables(db_path(), (run_id,), marker)[0]
     with st.expander("Results so far" if not final else "Results", expanded=True):
-        st.plotly_chart(load_figures(db_path(), (run_id,), marker)["Accuracy per setting"],
-                        config=charts.chart_config(f"solverlab-{run_id}-accuracy"), key="live_chart")
+        st.plotly_chart(
+            load_figures(db_path(), (run_id,), marker)["Accuracy per setting"],
+            config=charts.chart_config(f"solverlab-{run_id}-accuracy"),
+            key="live_chart",
+        )
         summary_table(summary, key="live_summary")
 
 
@@ -287,8 +355,11 @@ def model_description(model: dict[str, Any]) -> str:
     where = f"at `{model['api_base']}`" if model.get("api_base") else "through the provider's own endpoint"
     key_env = model.get("key_env")
     if key_env and key_env.startswith(SESSION_KEY_PREFIX):
-        key = "key typed for this session (memory only)" if key_env in session_keys() else \
-            "key typed in an earlier session: type it again"
+        key = (
+            "key typed for this session (memory only)"
+            if key_env in session_keys()
+            else "key typed in an earlier session: type it again"
+        )
     elif key_env:
         key = f"key from `${key_env}`" + ("" if os.environ.get(key_env) else " (**not set** for this app)")
     elif model.get("api_base"):
@@ -335,29 +406,50 @@ def models_section() -> list[dict[str, Any]]:
         columns = st.columns([4, 8, 1], vertical_alignment="center")
         columns[0].markdown(f"**`{model['name']}`**")
         columns[1].caption(model_description(model))
-        columns[2].button("", key=f"remove_model_{index}", on_click=remove_model, args=(index,),
-                          icon=":material/close:", help=f"Remove {model['name']} from the study")
+        columns[2].button(
+            "",
+            key=f"remove_model_{index}",
+            on_click=remove_model,
+            args=(index,),
+            icon=":material/close:",
+            help=f"Remove {model['name']} from the study",
+        )
     if not any(m["name"] == DEFAULT_MODEL for m in models):
-        st.button(f"Add the embedded model ({DEFAULT_MODEL})", key="add_default",
-                  on_click=lambda: models.insert(0, ModelSpec(DEFAULT_MODEL).as_dict()))
+        st.button(
+            f"Add the embedded model ({DEFAULT_MODEL})",
+            key="add_default",
+            on_click=lambda: models.insert(0, ModelSpec(DEFAULT_MODEL).as_dict()),
+        )
     with st.expander("Add a model (any litellm string, optionally an OpenAI-compatible api_base)"):
         with st.form("add_model_form", clear_on_submit=True, border=False):
             columns = st.columns(2)
-            columns[0].text_input("litellm model string", key="new_model",
-                                  placeholder="openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, "
-                                              "ollama_chat/llama3")
-            columns[1].text_input("api_base (optional)", key="new_api_base",
-                                  placeholder="http://127.0.0.1:8000/v1",
-                                  help="An OpenAI-compatible server. Without it litellm calls the provider.")
+            columns[0].text_input(
+                "litellm model string",
+                key="new_model",
+                placeholder="openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, ollama_chat/llama3",
+            )
+            columns[1].text_input(
+                "api_base (optional)",
+                key="new_api_base",
+                placeholder="http://127.0.0.1:8000/v1",
+                help="An OpenAI-compatible server. Without it litellm calls the provider.",
+            )
             columns = st.columns(2)
-            columns[0].text_input("Environment variable holding its key (optional)", key="new_key_env",
-                                  placeholder="OPENAI_API_KEY",
-                                  help="Blank: litellm's usual variable for the provider (OPENAI_API_KEY for "
-                                       "openai/..., ANTHROPIC_API_KEY for anthropic/...); with an api_base, "
-                                       "no key.")
-            columns[1].text_input("…or type the key for this session", key="new_key", type="password",
-                                  help="Kept in this browser session's memory and handed to the run's "
-                                       "process as an environment variable; never stored, logged, exported.")
+            columns[0].text_input(
+                "Environment variable holding its key (optional)",
+                key="new_key_env",
+                placeholder="OPENAI_API_KEY",
+                help="Blank: litellm's usual variable for the provider (OPENAI_API_KEY for "
+                "openai/..., ANTHROPIC_API_KEY for anthropic/...); with an api_base, "
+                "no key.",
+            )
+            columns[1].text_input(
+                "…or type the key for this session",
+                key="new_key",
+                type="password",
+                help="Kept in this browser session's memory and handed to the run's "
+                "process as an environment variable; never stored, logged, exported.",
+            )
             st.form_submit_button("Add model", on_click=add_model)
     if st.session_state.get("model_problem"):
         st.error(st.session_state["model_problem"])
@@ -367,8 +459,10 @@ def models_section() -> list[dict[str, Any]]:
 def probes_section() -> tuple[list[str], list[str]]:
     """The chosen probe specs, and the problems with any extra settings typed in."""
     st.subheader("Probes and settings")
-    st.caption("Each family's familiar default world (★) and counterfactual worlds, with the rule the "
-               "deductive modes state.")
+    st.caption(
+        "Each family's familiar default world (★) and counterfactual worlds, with the rule the "
+        "deductive modes state."
+    )
     preselected = set(quick_plan().probes)
     specs: list[str] = []
     problems: list[str] = []
@@ -381,12 +475,18 @@ def probes_section() -> tuple[list[str], list[str]]:
             for index, setting in enumerate(settings):
                 with columns[index % 2]:
                     world = "default world ★" if setting.default_world else "counterfactual"
-                    if st.checkbox(f"`{setting.label}` · {world}", value=setting.spec in preselected,
-                                   key=f"setting:{setting.spec}"):
+                    if st.checkbox(
+                        f"`{setting.label}` · {world}",
+                        value=setting.spec in preselected,
+                        key=f"setting:{setting.spec}",
+                    ):
                         specs.append(setting.spec)
                     st.caption(family.rule(setting))
-            extra = st.text_input("More settings: key=value,… (several: separate them with ;)",
-                                  key=f"extra:{family.name}", placeholder=family.default_setting().label)
+            extra = st.text_input(
+                "More settings: key=value,… (several: separate them with ;)",
+                key=f"extra:{family.name}",
+                placeholder=family.default_setting().label,
+            )
             for part in (p.strip() for p in extra.split(";")):
                 if not part:
                     continue
@@ -401,14 +501,22 @@ def probes_section() -> tuple[list[str], list[str]]:
 
 def modes_section() -> list[str]:
     st.subheader("Modes")
-    modes = st.multiselect("Modes", MODE_ORDER, default=list(QUICK_MODES), key="modes",
-                           format_func=charts.mode_label, label_visibility="collapsed",
-                           placeholder="Choose at least one mode")
+    modes = st.multiselect(
+        "Modes",
+        MODE_ORDER,
+        default=list(QUICK_MODES),
+        key="modes",
+        format_func=charts.mode_label,
+        label_visibility="collapsed",
+        placeholder="Choose at least one mode",
+    )
     lines = []
     for name in MODE_ORDER:
         kind = "inductive" if MODES[name].inductive else "deductive"
-        lines.append(f"<span style='color:{charts.MODE_COLOURS[name]}'>■</span> **{name}** ({kind}): "
-                     f"{MODES[name].description}")
+        lines.append(
+            f"<span style='color:{charts.MODE_COLOURS[name]}'>■</span> **{name}** ({kind}): "
+            f"{MODES[name].description}"
+        )
     st.markdown("  \n".join(lines), unsafe_allow_html=True)
     return modes
 
@@ -420,31 +528,57 @@ def study_form() -> RunPlan | None:
     st.subheader("Sizes and sampling")
     defaults = quick_plan()
     columns = st.columns(4)
-    shots = columns[0].number_input("Examples shown (shots)", 1, 64, defaults.shots, key="shots",
-                                    help="input → output pairs in the io, io_rule and solverlearner prompts")
+    shots = columns[0].number_input(
+        "Examples shown (shots)",
+        1,
+        64,
+        defaults.shots,
+        key="shots",
+        help="input → output pairs in the io, io_rule and solverlearner prompts",
+    )
     n = columns[1].number_input("Held-out cases per setting", 1, 1000, defaults.n, key="n")
-    instances = columns[2].number_input("Instances (example sets)", 1, 20, defaults.instances,
-                                        key="instances", help="Each instance shows another set of examples.")
+    instances = columns[2].number_input(
+        "Instances (example sets)",
+        1,
+        20,
+        defaults.instances,
+        key="instances",
+        help="Each instance shows another set of examples.",
+    )
     seed = columns[3].number_input("Seed", 0, 2**31 - 1, defaults.seed, key="seed")
     columns = st.columns(4)
-    temperature = columns[0].number_input("Temperature", 0.0, 2.0, defaults.temperature, step=0.1,
-                                          key="temperature")
-    max_tokens = columns[1].number_input("Max tokens per reply", 16, 32768, defaults.max_tokens,
-                                         key="max_tokens")
+    temperature = columns[0].number_input(
+        "Temperature", 0.0, 2.0, defaults.temperature, step=0.1, key="temperature"
+    )
+    max_tokens = columns[1].number_input(
+        "Max tokens per reply", 16, 32768, defaults.max_tokens, key="max_tokens"
+    )
     concurrency = columns[2].number_input("Calls at once", 1, 64, defaults.concurrency, key="concurrency")
-    max_failures = columns[3].number_input("Failed calls before the run stops", 0, 10000,
-                                           defaults.max_failures, key="max_failures")
-    cot = st.checkbox("Chain of thought: ask the direct modes to reason step by step", value=defaults.cot,
-                      key="cot")
+    max_failures = columns[3].number_input(
+        "Failed calls before the run stops", 0, 10000, defaults.max_failures, key="max_failures"
+    )
+    cot = st.checkbox(
+        "Chain of thought: ask the direct modes to reason step by step", value=defaults.cot, key="cot"
+    )
     for problem in probe_problems:
         st.error(problem)
     if probe_problems:
         return None
     try:
-        return RunPlan(models=tuple(ModelSpec(**m) for m in models), probes=tuple(specs), modes=tuple(modes),
-                       shots=int(shots), n=int(n), instances=int(instances), seed=int(seed),
-                       temperature=float(temperature), max_tokens=int(max_tokens), cot=cot,
-                       concurrency=int(concurrency), max_failures=int(max_failures))
+        return RunPlan(
+            models=tuple(ModelSpec(**m) for m in models),
+            probes=tuple(specs),
+            modes=tuple(modes),
+            shots=int(shots),
+            n=int(n),
+            instances=int(instances),
+            seed=int(seed),
+            temperature=float(temperature),
+            max_tokens=int(max_tokens),
+            cot=cot,
+            concurrency=int(concurrency),
+            max_failures=int(max_failures),
+        )
     except ValueError as exc:  # the plan's own checks: no model, no probe, no mode, a bad size
         st.error(f"Cannot start this study: {exc}.")
         return None
@@ -457,16 +591,26 @@ def start_section(plan: RunPlan) -> None:
     columns[1].metric("Items to score", f"{study.total_items(plan):,}")
     columns[2].metric("Settings", f"{len(plan.settings()):,}")
     columns[3].metric("Models", f"{len(plan.models):,}")
-    st.caption("A direct mode makes one call per held-out case; a code mode one call per instance, whose "
-               "solver() then runs on every case in the sandbox. Replies already in the store are reused.")
+    st.caption(
+        "A direct mode makes one call per held-out case; a code mode one call per instance, whose "
+        "solver() then runs on every case in the sandbox. Replies already in the store are reused."
+    )
     models = [m.as_dict() for m in plan.models]
-    unset = [m for m in models if m.get("key_env") and not m["key_env"].startswith(SESSION_KEY_PREFIX)
-             and not os.environ.get(m["key_env"])]
+    unset = [
+        m
+        for m in models
+        if m.get("key_env")
+        and not m["key_env"].startswith(SESSION_KEY_PREFIX)
+        and not os.environ.get(m["key_env"])
+    ]
     for model in unset:
-        st.error(f"{model['name']}: the environment variable {model['key_env']} is not set for this app. Set "
-                 "it before starting streamlit, or add the model again with the key typed in.")
-    if st.button("Start the study", type="primary", icon=":material/rocket_launch:", disabled=bool(unset),
-                 key="start"):
+        st.error(
+            f"{model['name']}: the environment variable {model['key_env']} is not set for this app. Set "
+            "it before starting streamlit, or add the model again with the key typed in."
+        )
+    if st.button(
+        "Start the study", type="primary", icon=":material/rocket_launch:", disabled=bool(unset), key="start"
+    ):
         try:
             run_id = study.prepare_run(store(), plan)
             study.start_background_run(store(), run_id, env=run_env(models))
@@ -483,14 +627,19 @@ def start_section(plan: RunPlan) -> None:
 
 
 def summary_table(summary: pd.DataFrame, key: str) -> None:
-    st.dataframe(summary, hide_index=True, key=key, column_config={
-        "default_world": st.column_config.CheckboxColumn("default world"),
-        "n": st.column_config.NumberColumn("items", help="held-out items scored"),
-        "correct": st.column_config.NumberColumn("correct"),
-        "accuracy": st.column_config.NumberColumn("accuracy", format="percent"),
-        "ci_low": st.column_config.NumberColumn("95% low", format="percent"),
-        "ci_high": st.column_config.NumberColumn("95% high", format="percent"),
-    })
+    st.dataframe(
+        summary,
+        hide_index=True,
+        key=key,
+        column_config={
+            "default_world": st.column_config.CheckboxColumn("default world"),
+            "n": st.column_config.NumberColumn("items", help="held-out items scored"),
+            "correct": st.column_config.NumberColumn("correct"),
+            "accuracy": st.column_config.NumberColumn("accuracy", format="percent"),
+            "ci_low": st.column_config.NumberColumn("95% low", format="percent"),
+            "ci_high": st.column_config.NumberColumn("95% high", format="percent"),
+        },
+    )
 
 
 def results_page() -> None:
@@ -518,18 +667,27 @@ def results_page() -> None:
         st.error(f"Cannot summarise these runs: {exc}")
         return
     names = list(figures)
-    st.plotly_chart(figures[names[0]], config=charts.chart_config("solverlab-accuracy-per-setting"),
-                    key="chart_headline")
-    tabs = st.tabs(["Against the parameter", "Heatmap", "Inductive − deductive", "Counterfactual drop",
-                    "Summary table"])
+    st.plotly_chart(
+        figures[names[0]], config=charts.chart_config("solverlab-accuracy-per-setting"), key="chart_headline"
+    )
+    tabs = st.tabs(
+        ["Against the parameter", "Heatmap", "Inductive − deductive", "Counterfactual drop", "Summary table"]
+    )
     for tab, name, slug in zip(tabs[:4], names[1:], ("parameter", "heatmap", "gap", "drop"), strict=True):
         with tab:
-            st.plotly_chart(figures[name], config=charts.chart_config(f"solverlab-{slug}"),
-                            key=f"chart_{slug}")
+            st.plotly_chart(
+                figures[name], config=charts.chart_config(f"solverlab-{slug}"), key=f"chart_{slug}"
+            )
             if slug == "gap" and not gaps.empty:
-                st.dataframe(gaps, hide_index=True, key="gap_table", column_config={
-                    c: st.column_config.NumberColumn(c, format="percent") for c in
-                    ("inductive_accuracy", "deductive_accuracy", "gap", "ci_low", "ci_high")})
+                st.dataframe(
+                    gaps,
+                    hide_index=True,
+                    key="gap_table",
+                    column_config={
+                        c: st.column_config.NumberColumn(c, format="percent")
+                        for c in ("inductive_accuracy", "deductive_accuracy", "gap", "ci_low", "ci_high")
+                    },
+                )
             if slug == "drop" and drop_problem:
                 st.warning(f"No drop computed: {drop_problem}")
     with tabs[4]:
@@ -540,17 +698,37 @@ def results_page() -> None:
     downloads = st.container(horizontal=True)
     icon = ":material/download:"
     # The big files are built when their button is pressed (and cached), not on every rerun.
-    downloads.download_button("Items CSV", data=lambda: items_csv(db, run_ids, marker), mime="text/csv",
-                              file_name=f"{stem}-items.csv", icon=icon, key="download_items",
-                              on_click="ignore")
-    downloads.download_button("Summary CSV", data=export.summary_csv(summary), mime="text/csv",
-                              file_name=f"{stem}-summary.csv", icon=icon, key="download_summary",
-                              on_click="ignore")
-    downloads.download_button("Charts (HTML)", data=lambda: charts_html(db, run_ids, marker),
-                              mime="text/html", file_name=f"{stem}-charts.html", icon=icon,
-                              key="download_charts", on_click="ignore")
-    st.caption("A chart as PNG: the camera icon in its toolbar (top right of the chart, on hover). The HTML "
-               "file holds every chart, interactive, and opens offline.")
+    downloads.download_button(
+        "Items CSV",
+        data=lambda: items_csv(db, run_ids, marker),
+        mime="text/csv",
+        file_name=f"{stem}-items.csv",
+        icon=icon,
+        key="download_items",
+        on_click="ignore",
+    )
+    downloads.download_button(
+        "Summary CSV",
+        data=export.summary_csv(summary),
+        mime="text/csv",
+        file_name=f"{stem}-summary.csv",
+        icon=icon,
+        key="download_summary",
+        on_click="ignore",
+    )
+    downloads.download_button(
+        "Charts (HTML)",
+        data=lambda: charts_html(db, run_ids, marker),
+        mime="text/html",
+        file_name=f"{stem}-charts.html",
+        icon=icon,
+        key="download_charts",
+        on_click="ignore",
+    )
+    st.caption(
+        "A chart as PNG: the camera icon in its toolbar (top right of the chart, on hover). The HTML "
+        "file holds every chart, interactive, and opens offline."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -561,8 +739,10 @@ def item_label(row: pd.Series) -> str:
     outcome = "✓" if row["correct"] else "✗"
     text = str(row["input"])
     text = text if len(text) <= 40 else text[:39] + "…"
-    return (f"{outcome} {row['probe']} {row['setting']} · {row['mode']} · instance {row['instance']} · "
-            f"case {row['case_index']} · {text}")
+    return (
+        f"{outcome} {row['probe']} {row['setting']} · {row['mode']} · instance {row['instance']} · "
+        f"case {row['case_index']} · {text}"
+    )
 
 
 def inspect_page() -> None:
@@ -581,21 +761,27 @@ def inspect_page() -> None:
         st.info("No item of these runs is scored yet.")
         return
     columns = st.columns(3)
-    models = columns[0].multiselect("Model", sorted(items["model"].unique()), key="filter_model",
-                                    placeholder="all")
-    probes = columns[1].multiselect("Probe", sorted(items["probe"].unique()), key="filter_probe",
-                                    placeholder="all")
+    models = columns[0].multiselect(
+        "Model", sorted(items["model"].unique()), key="filter_model", placeholder="all"
+    )
+    probes = columns[1].multiselect(
+        "Probe", sorted(items["probe"].unique()), key="filter_probe", placeholder="all"
+    )
     shown = items[items["probe"].isin(probes)] if probes else items
-    settings = columns[2].multiselect("Setting", sorted(browse.setting_specs(shown).unique()),
-                                      key="filter_setting", placeholder="all")
+    settings = columns[2].multiselect(
+        "Setting", sorted(browse.setting_specs(shown).unique()), key="filter_setting", placeholder="all"
+    )
     columns = st.columns(3)
-    modes = columns[0].multiselect("Mode", [m for m in MODE_ORDER if m in set(items["mode"])],
-                                   key="filter_mode", placeholder="all")
+    modes = columns[0].multiselect(
+        "Mode", [m for m in MODE_ORDER if m in set(items["mode"])], key="filter_mode", placeholder="all"
+    )
     outcome = columns[1].radio("Outcome", browse.OUTCOMES, key="filter_outcome", horizontal=True)
-    errors = columns[2].multiselect("Error category", browse.error_categories(items), key="filter_error",
-                                    placeholder="all")
-    chosen = browse.filter_items(items, models=models, probes=probes, settings=settings, modes=modes,
-                                 outcome=outcome, errors=errors)
+    errors = columns[2].multiselect(
+        "Error category", browse.error_categories(items), key="filter_error", placeholder="all"
+    )
+    chosen = browse.filter_items(
+        items, models=models, probes=probes, settings=settings, modes=modes, outcome=outcome, errors=errors
+    )
     st.caption(f"{len(chosen):,} of {len(items):,} items match.")
     if chosen.empty:
         st.info("No item matches these filters.")
@@ -606,12 +792,21 @@ def inspect_page() -> None:
     filters_key = abs(hash(filters))
     number = st.pagination(pages, key=f"inspect_page_{filters_key}") if pages > 1 else 1
     rows = browse.page(chosen, number, PAGE_SIZE)
-    st.dataframe(rows[ITEM_COLUMNS], hide_index=True, key="inspect_table", column_config={
-        "case_index": st.column_config.NumberColumn("case"),
-        "correct": st.column_config.CheckboxColumn("correct"),
-    })
-    index = st.selectbox("Item", list(rows.index), key=f"inspect_item_{filters_key}_{number}",
-                         format_func=lambda i: item_label(rows.loc[i]))
+    st.dataframe(
+        rows[ITEM_COLUMNS],
+        hide_index=True,
+        key="inspect_table",
+        column_config={
+            "case_index": st.column_config.NumberColumn("case"),
+            "correct": st.column_config.CheckboxColumn("correct"),
+        },
+    )
+    index = st.selectbox(
+        "Item",
+        list(rows.index),
+        key=f"inspect_item_{filters_key}_{number}",
+        format_func=lambda i: item_label(rows.loc[i]),
+    )
     item_view(browse.item_record(rows.loc[index]))
 
 
@@ -619,8 +814,10 @@ def item_view(item: dict[str, Any]) -> None:
     detail = study.item_detail(store(), item)
     spec = MODES[item["mode"]]
     verdict = ":green-badge[correct]" if item["correct"] else ":red-badge[wrong]"
-    st.subheader(f"{item['probe']} `{item['setting']}` · {item['mode']} · instance {item['instance']} · "
-                 f"case {item['case_index']} {verdict}")
+    st.subheader(
+        f"{item['probe']} `{item['setting']}` · {item['mode']} · instance {item['instance']} · "
+        f"case {item['case_index']} {verdict}"
+    )
     columns = st.columns(3)
     with columns[0]:
         st.markdown("**Input**")
@@ -660,12 +857,19 @@ def code_view(detail: study.ItemDetail) -> None:
     function = detail.function or {}
     fits = {None: "n/a (no examples)", 1: "yes", 0: "no"}.get(function.get("fits_examples"), "?")
     columns = st.columns(3)
-    columns[0].metric("Fits its own examples", fits,
-                      help="Does solver() reproduce every example shown in the prompt?")
-    columns[1].metric("Memorised lookup", "yes" if function.get("memorised") else "no",
-                      help="Does the code look like a table of the shown examples rather than a rule?")
-    columns[2].metric("Verdict", function.get("verdict") or "ran",
-                      help="Set when the code never ran on the inputs (syntax error, rejected, no solver…).")
+    columns[0].metric(
+        "Fits its own examples", fits, help="Does solver() reproduce every example shown in the prompt?"
+    )
+    columns[1].metric(
+        "Memorised lookup",
+        "yes" if function.get("memorised") else "no",
+        help="Does the code look like a table of the shown examples rather than a rule?",
+    )
+    columns[2].metric(
+        "Verdict",
+        function.get("verdict") or "ran",
+        help="Set when the code never ran on the inputs (syntax error, rejected, no solver…).",
+    )
     if function.get("detail"):
         st.caption(f"Executor: {function['detail']}")
     if function.get("examples"):
@@ -673,8 +877,12 @@ def code_view(detail: study.ItemDetail) -> None:
         st.dataframe(pd.DataFrame(function["examples"]), hide_index=True, key="examples_table")
     if detail.held_out:
         st.markdown("**Each held-out case**")
-        st.dataframe(pd.DataFrame(detail.held_out), hide_index=True, key="held_out_table", column_config={
-            "correct": st.column_config.CheckboxColumn("correct")})
+        st.dataframe(
+            pd.DataFrame(detail.held_out),
+            hide_index=True,
+            key="held_out_table",
+            column_config={"correct": st.column_config.CheckboxColumn("correct")},
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -702,11 +910,17 @@ def history_page() -> None:
     if runs.empty:
         st.info("No runs yet: start one on the Run page.")
         return
-    st.dataframe(runs, hide_index=True, key="history_table", column_order=HISTORY_COLUMNS, column_config={
-        "accuracy": st.column_config.NumberColumn("accuracy", format="percent"),
-        "cost_usd": st.column_config.NumberColumn("cost (USD)", format="dollar"),
-        "items": st.column_config.TextColumn("items (scored/planned)"),
-    })
+    st.dataframe(
+        runs,
+        hide_index=True,
+        key="history_table",
+        column_order=HISTORY_COLUMNS,
+        column_config={
+            "accuracy": st.column_config.NumberColumn("accuracy", format="percent"),
+            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="dollar"),
+            "items": st.column_config.TextColumn("items (scored/planned)"),
+        },
+    )
     options = list(runs["run_id"])
     if st.session_state.get("history_run") not in options:
         st.session_state.pop("history_run", None)
@@ -719,12 +933,23 @@ def history_page() -> None:
     with st.expander("Plan and versions (JSON)"):
         st.json({"plan": record.plan, "versions": record.versions}, expanded=2)
     actions = st.container(horizontal=True)
-    actions.button("Follow on the Run page", key="history_watch", on_click=go_to, args=("Run",),
-                   kwargs={"watch_run": run_id})
-    actions.button("Open in Results", key="history_results", on_click=go_to, args=("Results",),
-                   kwargs={"runs": [run_id]})
-    actions.button("Inspect its items", key="history_inspect", on_click=go_to, args=("Inspect",),
-                   kwargs={"runs": [run_id]})
+    actions.button(
+        "Follow on the Run page",
+        key="history_watch",
+        on_click=go_to,
+        args=("Run",),
+        kwargs={"watch_run": run_id},
+    )
+    actions.button(
+        "Open in Results", key="history_results", on_click=go_to, args=("Results",), kwargs={"runs": [run_id]}
+    )
+    actions.button(
+        "Inspect its items",
+        key="history_inspect",
+        on_click=go_to,
+        args=("Inspect",),
+        kwargs={"runs": [run_id]},
+    )
     if actions.button("Delete…", key="history_delete", icon=":material/delete:"):
         st.session_state["confirm_delete"] = run_id
         st.session_state.pop("delete_problem", None)
@@ -732,10 +957,12 @@ def history_page() -> None:
         items = runs.set_index("run_id").loc[run_id, "items"]
         st.warning(f"Delete run {run_id} with its {items} items and its model calls? This cannot be undone.")
         confirm = st.container(horizontal=True)
-        confirm.button("Yes, delete it", key="confirm_delete_yes", type="primary", on_click=delete_run,
-                       args=(run_id,))
-        confirm.button("Cancel", key="confirm_delete_no", on_click=st.session_state.pop,
-                       args=("confirm_delete", None))
+        confirm.button(
+            "Yes, delete it", key="confirm_delete_yes", type="primary", on_click=delete_run, args=(run_id,)
+        )
+        confirm.button(
+            "Cancel", key="confirm_delete_no", on_click=st.session_state.pop, args=("confirm_delete", None)
+        )
     if st.session_state.get("delete_problem"):
         st.error(f"Not deleted: {st.session_state.pop('delete_problem')}")
 
@@ -746,8 +973,10 @@ def history_page() -> None:
 def main() -> None:
     with st.sidebar:
         st.markdown("## :material/science: SolverLab")
-        st.caption("Does a model induce a rule from examples, or deduce from a rule it is told? "
-                   "SolverLearner probes on counterfactual tasks.")
+        st.caption(
+            "Does a model induce a rule from examples, or deduce from a rule it is told? "
+            "SolverLearner probes on counterfactual tasks."
+        )
         page = st.radio("Page", PAGES, key="page", bind="query-params", label_visibility="collapsed")
         st.divider()
         st.caption(f"Store: `{db_path()}`")

@@ -48,8 +48,9 @@ def unguarded_solver() -> Callable[[str], str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=31)
     rounds = parser.parse_args().rounds
     one = ["abc"]
@@ -68,15 +69,21 @@ def main() -> None:
         check = pool.run(TRIVIAL, many)
         assert [r.output for r in check.results] == [solver(x) for x in many]
 
-    print(f"executor benchmark: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"{rounds} rounds, medians; {isolation_info().describe()}")
+    print(
+        f"executor benchmark: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"{rounds} rounds, medians; {isolation_info().describe()}"
+    )
     print(f"{'measure':58} {'time':>12} {'ratio':>9}")
     print(f"{'start `python -I -c pass` (baseline)':58} {startup * 1e3:9.2f} ms {1:9.3f}")
-    print(f"{'overhead per function: run() on a warm pool, 1 input':58} {per_function * 1e3:9.2f} ms "
-          f"{per_function / startup:9.3f}")
+    print(
+        f"{'overhead per function: run() on a warm pool, 1 input':58} {per_function * 1e3:9.2f} ms "
+        f"{per_function / startup:9.3f}"
+    )
     print(f"{'per case unguarded, in-process (baseline)':58} {local_case * 1e6:9.3f} us {1:9.1f}")
-    print(f"{f'per case in the sandbox, {CASES} inputs in one run()':58} {sandbox_case * 1e6:9.3f} us "
-          f"{sandbox_case / local_case:9.1f}")
+    print(
+        f"{f'per case in the sandbox, {CASES} inputs in one run()':58} {sandbox_case * 1e6:9.3f} us "
+        f"{sandbox_case / local_case:9.1f}"
+    )
 
 
 if __name__ == "__main__":

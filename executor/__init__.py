@@ -20,8 +20,17 @@ from .process import SandboxUnavailableError
 from .results import ERROR_CATEGORIES, CaseResult, ExecutionReport
 
 __all__ = [
-    "DEFAULT_LIMITS", "ERROR_CATEGORIES", "CaseResult", "ExecutionReport", "Isolation", "Limits",
-    "SandboxPool", "SandboxUnavailableError", "isolation_info", "network_isolation_available", "run_solver",
+    "DEFAULT_LIMITS",
+    "ERROR_CATEGORIES",
+    "CaseResult",
+    "ExecutionReport",
+    "Isolation",
+    "Limits",
+    "SandboxPool",
+    "SandboxUnavailableError",
+    "isolation_info",
+    "network_isolation_available",
+    "run_solver",
 ]
 
 

@@ -22,18 +22,41 @@ def _parser() -> argparse.ArgumentParser:
         '{"input", "output", "error", "detail"}.',
     )
     parser.add_argument("solver_file", metavar="SOLVER.py", nargs="?", help="source defining solver(x)")
-    parser.add_argument("--case-seconds", type=float, default=defaults.case_seconds,
-                        help="wall-clock limit per input (default %(default)s)")
-    parser.add_argument("--batch-seconds", type=float, default=defaults.batch_seconds,
-                        help="wall-clock limit for all inputs (default %(default)s)")
-    parser.add_argument("--cpu-seconds", type=int, default=defaults.cpu_seconds,
-                        help="CPU-time limit of the worker process (default %(default)s)")
-    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
-                        help="address-space limit of the worker process (default %(default)s)")
-    parser.add_argument("--max-output-chars", type=int, default=defaults.max_output_chars,
-                        help="longest accepted output (default %(default)s)")
-    parser.add_argument("--isolation", action="store_true",
-                        help="describe the isolation this machine allows, as JSON, and exit")
+    parser.add_argument(
+        "--case-seconds",
+        type=float,
+        default=defaults.case_seconds,
+        help="wall-clock limit per input (default %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=defaults.batch_seconds,
+        help="wall-clock limit for all inputs (default %(default)s)",
+    )
+    parser.add_argument(
+        "--cpu-seconds",
+        type=int,
+        default=defaults.cpu_seconds,
+        help="CPU-time limit of the worker process (default %(default)s)",
+    )
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=defaults.memory_mb,
+        help="address-space limit of the worker process (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-output-chars",
+        type=int,
+        default=defaults.max_output_chars,
+        help="longest accepted output (default %(default)s)",
+    )
+    parser.add_argument(
+        "--isolation",
+        action="store_true",
+        help="describe the isolation this machine allows, as JSON, and exit",
+    )
     return parser
 
 
@@ -62,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.solver_file is None:
         parser.error("SOLVER.py is required")
     try:
-        limits = Limits(args.case_seconds, args.batch_seconds, args.cpu_seconds, args.memory_mb,
-                        args.max_output_chars)
+        limits = Limits(
+            args.case_seconds, args.batch_seconds, args.cpu_seconds, args.memory_mb, args.max_output_chars
+        )
     except ValueError as exc:
         parser.error(str(exc))
     try:

@@ -101,8 +101,9 @@ def _probe_all() -> Isolation:
             continue
         if (level == "nobody" and euid != NOBODY) or (level == "no capabilities" and caps != 0):
             continue
-        return Isolation(network_namespace=wants_net, privileges=_describe_level(level, launcher),
-                         launcher=launcher)
+        return Isolation(
+            network_namespace=wants_net, privileges=_describe_level(level, launcher), launcher=launcher
+        )
     return Isolation(network_namespace=False, privileges=_describe_level("unchanged", ()), launcher=())
 
 
@@ -118,8 +119,13 @@ def _probe(launcher: tuple[str, ...]) -> tuple[str, int, int] | None:
     try:
         completed = subprocess.run(
             [*launcher, sys.executable, "-I", "-c", _PROBE_CODE, PACKAGE_ROOT],
-            env={}, cwd="/", stdin=subprocess.DEVNULL, capture_output=True, timeout=PROBE_SECONDS,
-            start_new_session=True, check=False,
+            env={},
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=PROBE_SECONDS,
+            start_new_session=True,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -105,8 +105,18 @@ def _syntax_detail(exc: SyntaxError) -> str:
 # Attribute names no solver may read on any object, on top of names starting with "_".
 DENIED_ATTRIBUTES: frozenset[str] = INSPECT_ATTRIBUTES | {
     "mro",  # type.mro(): the road to object and its subclasses
-    "gi_running", "gi_suspended", "f_lasti", "f_lineno", "tb_lasti", "tb_lineno",
-    "func_globals", "func_code", "func_closure", "im_func", "im_self", "im_class",
+    "gi_running",
+    "gi_suspended",
+    "f_lasti",
+    "f_lineno",
+    "tb_lasti",
+    "tb_lineno",
+    "func_globals",
+    "func_code",
+    "func_closure",
+    "im_func",
+    "im_self",
+    "im_class",
 }
 _STR_FORMATTERS = frozenset({"format", "format_map"})
 _MISSING = object()
@@ -159,11 +169,19 @@ def make_class(name: str, bases: tuple[Any, ...], namespace: dict[str, Any], **k
 
 
 # Containers a solver creates and may fill; items and attributes of anything else are read-only.
-_WRITABLE_TYPES: frozenset[type] = frozenset({
-    dict, list, set, bytearray,
-    collections.defaultdict, collections.OrderedDict, collections.Counter,
-    collections.deque, collections.ChainMap,
-})
+_WRITABLE_TYPES: frozenset[type] = frozenset(
+    {
+        dict,
+        list,
+        set,
+        bytearray,
+        collections.defaultdict,
+        collections.OrderedDict,
+        collections.Counter,
+        collections.deque,
+        collections.ChainMap,
+    }
+)
 
 
 def guarded_write(obj: Any) -> Any:
@@ -175,9 +193,18 @@ def guarded_write(obj: Any) -> Any:
 
 
 _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
-    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
-    ">>=": operator.irshift, "|=": operator.ior, "^=": operator.ixor, "&=": operator.iand,
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "**=": operator.ipow,
+    "<<=": operator.ilshift,
+    ">>=": operator.irshift,
+    "|=": operator.ior,
+    "^=": operator.ixor,
+    "&=": operator.iand,
     "@=": operator.imatmul,
 }
 
@@ -204,8 +231,9 @@ class CappedPrintCollector(PrintCollector):
             self.txt.append(text[: self.cap - self.size])
             self.size += len(self.txt[-1])
 
-    def _call_print(self, *objects: Any, sep: str | None = " ", end: str | None = "\n",
-                    **kwargs: Any) -> None:
+    def _call_print(
+        self, *objects: Any, sep: str | None = " ", end: str | None = "\n", **kwargs: Any
+    ) -> None:
         if kwargs:
             raise RestrictedAccessError("print() takes no file or flush arguments in the sandbox")
         print(*objects, sep=sep, end=end, file=self)
@@ -253,36 +281,142 @@ class ModuleProxy:
         return f"<sandboxed module {self._name!r}>"
 
 
-_RE_FLAGS = ("A", "ASCII", "I", "IGNORECASE", "M", "MULTILINE", "S", "DOTALL", "X", "VERBOSE",
-             "U", "UNICODE", "NOFLAG")
+_RE_FLAGS = (
+    "A",
+    "ASCII",
+    "I",
+    "IGNORECASE",
+    "M",
+    "MULTILINE",
+    "S",
+    "DOTALL",
+    "X",
+    "VERBOSE",
+    "U",
+    "UNICODE",
+    "NOFLAG",
+)
 _OPERATOR_NAMES = (
-    "abs", "add", "and_", "concat", "contains", "countOf", "eq", "floordiv", "ge", "getitem", "gt",
-    "index", "indexOf", "inv", "invert", "is_", "is_not", "itemgetter", "le", "length_hint",
-    "lshift", "lt", "matmul", "mod", "mul", "ne", "neg", "not_", "or_", "pos", "pow", "rshift",
-    "sub", "truediv", "truth", "xor",
+    "abs",
+    "add",
+    "and_",
+    "concat",
+    "contains",
+    "countOf",
+    "eq",
+    "floordiv",
+    "ge",
+    "getitem",
+    "gt",
+    "index",
+    "indexOf",
+    "inv",
+    "invert",
+    "is_",
+    "is_not",
+    "itemgetter",
+    "le",
+    "length_hint",
+    "lshift",
+    "lt",
+    "matmul",
+    "mod",
+    "mul",
+    "ne",
+    "neg",
+    "not_",
+    "or_",
+    "pos",
+    "pow",
+    "rshift",
+    "sub",
+    "truediv",
+    "truth",
+    "xor",
 )
 
 # name -> (module, members handed over). Flags of `re` become plain ints so that no enum class
 # (and through it the `enum` module) is reachable.
 _MODULE_MEMBERS: dict[str, tuple[types.ModuleType, dict[str, Any]]] = {
     "math": (math, {n: getattr(math, n) for n in dir(math) if not n.startswith("_")}),
-    "string": (string, {n: getattr(string, n) for n in (
-        "ascii_letters", "ascii_lowercase", "ascii_uppercase", "digits", "hexdigits",
-        "octdigits", "printable", "punctuation", "whitespace", "capwords")}),
-    "re": (re, {
-        **{n: getattr(re, n) for n in (
-            "compile", "search", "match", "fullmatch", "split", "findall", "finditer", "sub",
-            "subn", "escape", "error")},
-        **{n: int(getattr(re, n)) for n in _RE_FLAGS},
-    }),
-    "itertools": (itertools, {n: getattr(itertools, n) for n in (
-        "accumulate", "chain", "combinations", "combinations_with_replacement", "compress",
-        "count", "cycle", "dropwhile", "filterfalse", "groupby", "islice", "pairwise",
-        "permutations", "product", "repeat", "starmap", "takewhile", "tee", "zip_longest")}),
-    "functools": (functools, {n: getattr(functools, n) for n in (
-        "reduce", "partial", "lru_cache", "cache", "cmp_to_key")}),
-    "collections": (collections, {n: getattr(collections, n) for n in (
-        "Counter", "OrderedDict", "defaultdict", "deque", "namedtuple", "ChainMap")}),
+    "string": (
+        string,
+        {
+            n: getattr(string, n)
+            for n in (
+                "ascii_letters",
+                "ascii_lowercase",
+                "ascii_uppercase",
+                "digits",
+                "hexdigits",
+                "octdigits",
+                "printable",
+                "punctuation",
+                "whitespace",
+                "capwords",
+            )
+        },
+    ),
+    "re": (
+        re,
+        {
+            **{
+                n: getattr(re, n)
+                for n in (
+                    "compile",
+                    "search",
+                    "match",
+                    "fullmatch",
+                    "split",
+                    "findall",
+                    "finditer",
+                    "sub",
+                    "subn",
+                    "escape",
+                    "error",
+                )
+            },
+            **{n: int(getattr(re, n)) for n in _RE_FLAGS},
+        },
+    ),
+    "itertools": (
+        itertools,
+        {
+            n: getattr(itertools, n)
+            for n in (
+                "accumulate",
+                "chain",
+                "combinations",
+                "combinations_with_replacement",
+                "compress",
+                "count",
+                "cycle",
+                "dropwhile",
+                "filterfalse",
+                "groupby",
+                "islice",
+                "pairwise",
+                "permutations",
+                "product",
+                "repeat",
+                "starmap",
+                "takewhile",
+                "tee",
+                "zip_longest",
+            )
+        },
+    ),
+    "functools": (
+        functools,
+        {n: getattr(functools, n) for n in ("reduce", "partial", "lru_cache", "cache", "cmp_to_key")},
+    ),
+    "collections": (
+        collections,
+        {
+            n: getattr(collections, n)
+            for n in ("Counter", "OrderedDict", "defaultdict", "deque", "namedtuple", "ChainMap")
+        },
+    ),
     "operator": (operator, {n: getattr(operator, n) for n in _OPERATOR_NAMES}),
 }
 
@@ -309,8 +443,9 @@ def _build_modules() -> dict[str, ModuleProxy]:
 ALLOWED_MODULES: dict[str, ModuleProxy] = _build_modules()
 
 
-def guarded_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
-                   level: int = 0) -> ModuleProxy:
+def guarded_import(
+    name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
+) -> ModuleProxy:
     """``__import__``: only the allow-listed modules, as proxies; no packages, no relative imports."""
     if level != 0 or type(name) is not str or name not in ALLOWED_MODULES:
         raise RestrictedImportError(
@@ -327,14 +462,55 @@ _DROPPED_SAFE_BUILTINS = frozenset({"setattr", "delattr", "id", "_getattr_"})
 # Plain builtins added back; each either takes no callbacks into attribute access or only
 # calls solver code, and none returns a module, frame, code object or class not already reachable.
 _ADDED_BUILTINS = (
-    "list", "dict", "set", "frozenset", "tuple", "sorted", "reversed", "enumerate", "zip", "min",
-    "max", "sum", "any", "all", "map", "filter", "iter", "next", "bin", "ascii", "bytes",
-    "staticmethod", "classmethod", "property", "StopAsyncIteration", "RecursionError",
+    "list",
+    "dict",
+    "set",
+    "frozenset",
+    "tuple",
+    "sorted",
+    "reversed",
+    "enumerate",
+    "zip",
+    "min",
+    "max",
+    "sum",
+    "any",
+    "all",
+    "map",
+    "filter",
+    "iter",
+    "next",
+    "bin",
+    "ascii",
+    "bytes",
+    "staticmethod",
+    "classmethod",
+    "property",
+    "StopAsyncIteration",
+    "RecursionError",
 )
 # Builtins that are deliberately absent; calling one names the reason instead of a NameError.
 _REFUSED_BUILTINS = (
-    "open", "exec", "eval", "compile", "globals", "locals", "vars", "dir", "input", "breakpoint",
-    "help", "exit", "quit", "memoryview", "type", "object", "super", "setattr", "delattr", "id",
+    "open",
+    "exec",
+    "eval",
+    "compile",
+    "globals",
+    "locals",
+    "vars",
+    "dir",
+    "input",
+    "breakpoint",
+    "help",
+    "exit",
+    "quit",
+    "memoryview",
+    "type",
+    "object",
+    "super",
+    "setattr",
+    "delattr",
+    "id",
 )
 
 
@@ -350,12 +526,14 @@ def _build_builtins() -> dict[str, Any]:
     table = {name: value for name, value in safe_builtins.items() if name not in _DROPPED_SAFE_BUILTINS}
     table.update({name: getattr(builtins, name) for name in _ADDED_BUILTINS})
     table.update({name: _refused(name) for name in _REFUSED_BUILTINS})
-    table.update({
-        "__import__": guarded_import,
-        "getattr": guarded_getattr,
-        "hasattr": guarded_hasattr,
-        "format": safe_format,
-    })
+    table.update(
+        {
+            "__import__": guarded_import,
+            "getattr": guarded_getattr,
+            "hasattr": guarded_hasattr,
+            "format": safe_format,
+        }
+    )
     return table
 
 

@@ -100,8 +100,9 @@ class SandboxPool:
             raise TypeError("inputs must be a list of str")
         if len(source) > MAX_SOURCE_CHARS:
             detail = f"source has {len(source)} characters; the sandbox accepts at most {MAX_SOURCE_CHARS}"
-            return ExecutionReport(RESTRICTED, detail,
-                                   [CaseResult(t, None, RESTRICTED, detail) for t in inputs])
+            return ExecutionReport(
+                RESTRICTED, detail, [CaseResult(t, None, RESTRICTED, detail) for t in inputs]
+            )
         lease = _Lease(self._acquire(limits.worker_key))
         try:
             return self._execute(lease, source, inputs, limits)
@@ -147,10 +148,16 @@ class SandboxPool:
         crashes = 0
         while lease.worker is not None:
             worker = lease.worker
-            job = encode({"source": source, "inputs": [inputs[i] for i in pending],
-                          "max_output_chars": limits.max_output_chars})
-            outcome = worker.run_job(job, len(pending), limits.case_seconds, deadline,
-                                     limits.max_output_chars)
+            job = encode(
+                {
+                    "source": source,
+                    "inputs": [inputs[i] for i in pending],
+                    "max_output_chars": limits.max_output_chars,
+                }
+            )
+            outcome = worker.run_job(
+                job, len(pending), limits.case_seconds, deadline, limits.max_output_chars
+            )
             # replies arrive in order for a prefix of the pending cases
             for index, (output, error, why) in zip(pending, outcome.replies, strict=False):
                 results[index] = CaseResult(inputs[index], output, error, why)

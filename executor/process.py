@@ -80,12 +80,19 @@ class WorkerProcess:
             os.ftruncate(progress_fd, 8)
             self._mmap = mmap.mmap(progress_fd, 8)
             self.progress = memoryview(self._mmap).cast("q")
-            config = json.dumps({"cpu_seconds": cpu_seconds, "memory_mb": memory_mb,
-                                 "progress_fd": progress_fd})
+            config = json.dumps(
+                {"cpu_seconds": cpu_seconds, "memory_mb": memory_mb, "progress_fd": progress_fd}
+            )
             self._proc = subprocess.Popen(
                 [*isolation.launcher, sys.executable, "-I", "-c", BOOTSTRAP, config, PACKAGE_ROOT],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env={}, cwd=self.cwd, start_new_session=True, pass_fds=(progress_fd,), close_fds=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={},
+                cwd=self.cwd,
+                start_new_session=True,
+                pass_fds=(progress_fd,),
+                close_fds=True,
             )
         except OSError as exc:
             self._release_memory()
@@ -203,8 +210,9 @@ class WorkerProcess:
 
     # -- jobs -------------------------------------------------------------------------------
 
-    def run_job(self, job: bytes, count: int, case_seconds: float, deadline: float,
-                max_output_chars: int) -> JobOutcome:
+    def run_job(
+        self, job: bytes, count: int, case_seconds: float, deadline: float, max_output_chars: int
+    ) -> JobOutcome:
         """Send one job and collect its results, killing the worker on any deadline or fault."""
         outcome = JobOutcome()
         self.jobs_run += 1
@@ -224,8 +232,13 @@ class WorkerProcess:
                 if now >= deadline:
                     return self._fail(outcome, "batch_timeout", index, count, "batch time limit reached")
                 if now - seen_since >= case_seconds:
-                    return self._fail(outcome, "case_timeout", index, count,
-                                      f"no result within the {case_seconds:g} s wall-clock limit")
+                    return self._fail(
+                        outcome,
+                        "case_timeout",
+                        index,
+                        count,
+                        f"no result within the {case_seconds:g} s wall-clock limit",
+                    )
                 wait = min(POLL_SECONDS, deadline - now, seen_since + case_seconds - now)
                 for key, _ in selector.select(max(wait, 0.0)):
                     if key.fd == self._in_fd:
@@ -241,8 +254,9 @@ class WorkerProcess:
                         if self._take_messages(outcome):
                             return outcome
                     except ProtocolError as exc:
-                        return self._fail(outcome, "protocol", index, count,
-                                          f"malformed worker reply ({exc})")
+                        return self._fail(
+                            outcome, "protocol", index, count, f"malformed worker reply ({exc})"
+                        )
         except BrokenPipeError:
             self.terminate()
             kind, detail = self.exit_description()

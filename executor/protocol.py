@@ -103,10 +103,15 @@ def read_end(message: dict[str, Any]) -> End:
     return End(float(cpu), float(rss))
 
 
-def read_cases(message: dict[str, Any], expected_index: int, remaining: int,
-               max_output_chars: int) -> list[CaseReply]:
-    if (set(message) != {"k", "i", "r"} or type(message["i"]) is not int or message["i"] != expected_index
-            or type(message["r"]) is not list):
+def read_cases(
+    message: dict[str, Any], expected_index: int, remaining: int, max_output_chars: int
+) -> list[CaseReply]:
+    if (
+        set(message) != {"k", "i", "r"}
+        or type(message["i"]) is not int
+        or message["i"] != expected_index
+        or type(message["r"]) is not list
+    ):
         raise ProtocolError("bad cases message")
     rows = message["r"]
     if not 0 < len(rows) <= remaining:

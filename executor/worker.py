@@ -59,7 +59,7 @@ class Channel:
         self.sending = True
         try:
             while data:
-                data = data[os.write(self.out_fd, data):]
+                data = data[os.write(self.out_fd, data) :]
         finally:
             self.sending = False
 
@@ -210,7 +210,7 @@ class JobRunner:
             message = "<unprintable message>"
         line = solver_line(exc)
         where = f" (line {line})" if line else ""
-        return category, clip(f"{type(exc).__name__}: {message}"[: 400] + where)
+        return category, clip(f"{type(exc).__name__}: {message}"[:400] + where)
 
 
 def solver_line(exc: BaseException) -> int | None:

@@ -62,9 +62,16 @@ def error_categories(frame: pd.DataFrame) -> list[str]:
     return ([NO_ERROR] if errors.isna().any() else []) + categories
 
 
-def filter_items(frame: pd.DataFrame, *, models: Collection[str] = (), probes: Collection[str] = (),
-                 settings: Collection[str] = (), modes: Collection[str] = (), outcome: str = "all",
-                 errors: Collection[str] = ()) -> pd.DataFrame:
+def filter_items(
+    frame: pd.DataFrame,
+    *,
+    models: Collection[str] = (),
+    probes: Collection[str] = (),
+    settings: Collection[str] = (),
+    modes: Collection[str] = (),
+    outcome: str = "all",
+    errors: Collection[str] = (),
+) -> pd.DataFrame:
     """Rows matching every filter given; an empty collection means no filter on that column.
 
     `settings` holds `probe:setting` specs; `outcome` is one of `OUTCOMES`; `errors` holds error
@@ -98,7 +105,7 @@ def page_count(rows: int, size: int) -> int:
 def page(frame: pd.DataFrame, number: int, size: int) -> pd.DataFrame:
     """Rows of page `number` (1-based, clamped to the pages there are)."""
     number = min(max(1, number), page_count(len(frame), size))
-    return frame.iloc[(number - 1) * size: number * size]
+    return frame.iloc[(number - 1) * size : number * size]
 
 
 def item_record(row: pd.Series) -> dict[str, Any]:

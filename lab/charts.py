@@ -160,60 +160,111 @@ def _short_model(model: str, limit: int = 38) -> str:
     return model if len(model) <= limit else model[: limit - 1] + "…"
 
 
-def _finish(fig: go.Figure, title: str, subtitle: str, rows: int, *, legend_title: str = "mode",
-            height: int | None = None) -> go.Figure:
+def _finish(
+    fig: go.Figure,
+    title: str,
+    subtitle: str,
+    rows: int,
+    *,
+    legend_title: str = "mode",
+    height: int | None = None,
+) -> go.Figure:
     height = height or 140 + 290 * rows + _BOTTOM
     plot_height = height - _TOP - _BOTTOM
     fig.update_layout(
-        title={"text": f"{html.escape(title)}<br><sup>{html.escape(subtitle)}</sup>", "x": 0.0,
-               "xanchor": "left", "yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": 14}},
+        title={
+            "text": f"{html.escape(title)}<br><sup>{html.escape(subtitle)}</sup>",
+            "x": 0.0,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 1.0,
+            "yanchor": "top",
+            "pad": {"t": 14},
+        },
         height=height,
         margin={"l": 80, "r": 40, "t": _TOP, "b": _BOTTOM},
         font={"family": _FONT, "size": 13},
         # Below the x-axis titles, where a long legend can wrap onto a second row without hiding anything.
-        legend={"orientation": "h", "yanchor": "top", "y": -78 / plot_height, "x": 0.0, "xanchor": "left",
-                "title": {"text": f"<b>{legend_title}</b>"}, "traceorder": "normal"},
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -78 / plot_height,
+            "x": 0.0,
+            "xanchor": "left",
+            "title": {"text": f"<b>{legend_title}</b>"},
+            "traceorder": "normal",
+        },
         plot_bgcolor="white",
         paper_bgcolor="white",
         hoverlabel={"namelength": -1},
     )
     fig.update_xaxes(showline=True, linecolor="#888", ticks="outside", type="category")
-    fig.update_yaxes(showline=True, linecolor="#888", gridcolor="#e6e6e6", zeroline=True,
-                     zerolinecolor="#888")
+    fig.update_yaxes(
+        showline=True, linecolor="#888", gridcolor="#e6e6e6", zeroline=True, zerolinecolor="#888"
+    )
     return fig
 
 
 _TOP = 92
 _BOTTOM = 150
-_POINTS_TICKS = {"tickvals": [-1, -0.5, 0, 0.5, 1],
-                 "ticktext": ["−100 pp", "−50 pp", "0", "+50 pp", "+100 pp"]}
+_POINTS_TICKS = {
+    "tickvals": [-1, -0.5, 0, 0.5, 1],
+    "ticktext": ["−100 pp", "−50 pp", "0", "+50 pp", "+100 pp"],
+}
 
 
 def _accuracy_axis(fig: go.Figure, *, headroom: bool) -> None:
-    fig.update_yaxes(range=[0, 1.14 if headroom else 1.05], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
-                     tickformat=".0%")
+    fig.update_yaxes(
+        range=[0, 1.14 if headroom else 1.05], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".0%"
+    )
 
 
 def _mark_default(fig: go.Figure, axis: SettingAxis, row: int, col: int, *, line: bool = False) -> None:
     """A grey band behind the default world's column (a dotted line through its point in line charts)."""
     for default in axis.defaults:
         x = axis.position(default)
-        label = {"annotation_text": DEFAULT_WORLD, "annotation_position": "top",
-                 "annotation_font": {"size": 11, "color": "#444"}}
+        label = {
+            "annotation_text": DEFAULT_WORLD,
+            "annotation_position": "top",
+            "annotation_font": {"size": 11, "color": "#444"},
+        }
         if line:
             # Inside the plot's headroom, so the label never meets the column title above.
-            fig.add_vline(x=x, row=row, col=col, line={"color": "#777", "dash": "dot", "width": 1.5},
-                          layer="below", **label, annotation_yanchor="top")
+            fig.add_vline(
+                x=x,
+                row=row,
+                col=col,
+                line={"color": "#777", "dash": "dot", "width": 1.5},
+                layer="below",
+                **label,
+                annotation_yanchor="top",
+            )
         else:
-            fig.add_vrect(x0=x - 0.5, x1=x + 0.5, row=row, col=col, fillcolor=DEFAULT_BAND_COLOUR,
-                          line_width=0, layer="below", **label)
+            fig.add_vrect(
+                x0=x - 0.5,
+                x1=x + 0.5,
+                row=row,
+                col=col,
+                fillcolor=DEFAULT_BAND_COLOUR,
+                line_width=0,
+                layer="below",
+                **label,
+            )
 
 
-def _interval(low: pd.Series, value: pd.Series, high: pd.Series, colour: str = _ERROR_BAR_COLOUR
-              ) -> dict[str, object]:
-    return {"type": "data", "symmetric": False, "array": (high - value).clip(lower=0).tolist(),
-            "arrayminus": (value - low).clip(lower=0).tolist(), "color": colour,
-            "thickness": 1.4, "width": 4, "visible": True}
+def _interval(
+    low: pd.Series, value: pd.Series, high: pd.Series, colour: str = _ERROR_BAR_COLOUR
+) -> dict[str, object]:
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": (high - value).clip(lower=0).tolist(),
+        "arrayminus": (value - low).clip(lower=0).tolist(),
+        "color": colour,
+        "thickness": 1.4,
+        "width": 4,
+        "visible": True,
+    }
 
 
 def _bar_marker(colour: str) -> dict[str, object]:
@@ -223,10 +274,22 @@ def _bar_marker(colour: str) -> dict[str, object]:
 
 def _empty_figure(message: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 15, "color": "#555"})
-    fig.update_layout(height=220, xaxis={"visible": False}, yaxis={"visible": False}, plot_bgcolor="white",
-                      paper_bgcolor="white")
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 15, "color": "#555"},
+    )
+    fig.update_layout(
+        height=220,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+    )
     return fig
 
 
@@ -253,9 +316,18 @@ _DROP_HOVER = (
 
 
 def _accuracy_customdata(rows: pd.DataFrame) -> list[list[object]]:
-    return [[f"{p} {s}", lo, hi, int(c), int(n)] for p, s, lo, hi, c, n in
-            zip(rows["probe"], rows["setting"], rows["ci_low"], rows["ci_high"], rows["correct"], rows["n"],
-                strict=True)]
+    return [
+        [f"{p} {s}", lo, hi, int(c), int(n)]
+        for p, s, lo, hi, c, n in zip(
+            rows["probe"],
+            rows["setting"],
+            rows["ci_low"],
+            rows["ci_high"],
+            rows["correct"],
+            rows["n"],
+            strict=True,
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,23 +352,40 @@ def accuracy_by_setting(summary: pd.DataFrame) -> go.Figure:
             axis = axes[probe]
             for mode in _present_modes(part):
                 rows = part[part["mode"] == mode]
-                fig.add_trace(go.Bar(
-                    x=[axis.ticks[s] for s in rows["setting"]], y=rows["accuracy"].tolist(),
-                    error_y=_interval(rows["ci_low"], rows["accuracy"], rows["ci_high"]),
-                    name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown, offsetgroup=mode,
-                    marker=_bar_marker(MODE_COLOURS[mode]),
-                    customdata=_accuracy_customdata(rows), hovertemplate=_ACCURACY_HOVER,
-                ), row=row, col=col)
+                fig.add_trace(
+                    go.Bar(
+                        x=[axis.ticks[s] for s in rows["setting"]],
+                        y=rows["accuracy"].tolist(),
+                        error_y=_interval(rows["ci_low"], rows["accuracy"], rows["ci_high"]),
+                        name=mode_label(mode),
+                        legendgroup=mode,
+                        showlegend=mode not in shown,
+                        offsetgroup=mode,
+                        marker=_bar_marker(MODE_COLOURS[mode]),
+                        customdata=_accuracy_customdata(rows),
+                        hovertemplate=_ACCURACY_HOVER,
+                    ),
+                    row=row,
+                    col=col,
+                )
                 shown.add(mode)
-            fig.update_xaxes(categoryorder="array", categoryarray=axis.tick_order(), row=row, col=col,
-                             title_text=axis.title if row == len(models) else None)
+            fig.update_xaxes(
+                categoryorder="array",
+                categoryarray=axis.tick_order(),
+                row=row,
+                col=col,
+                title_text=axis.title if row == len(models) else None,
+            )
             _mark_default(fig, axis, row, col)
     fig.update_layout(barmode="group", bargap=0.22, bargroupgap=0.06)
     _accuracy_axis(fig, headroom=True)
     fig.update_yaxes(title_text=ACCURACY_AXIS, col=1)
-    return _finish(fig, "Accuracy per setting: inductive vs deductive",
-                   f"bars: 95% Wilson interval · {DEFAULT_MARK} default world · {_model_subtitle(models)}",
-                   len(models))
+    return _finish(
+        fig,
+        "Accuracy per setting: inductive vs deductive",
+        f"bars: 95% Wilson interval · {DEFAULT_MARK} default world · {_model_subtitle(models)}",
+        len(models),
+    )
 
 
 def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
@@ -315,29 +404,52 @@ def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
                 rows = part[part["mode"] == mode]
                 rows = rows.sort_values("setting", key=lambda s: s.map(axis.position))
                 defaults = rows["default_world"].astype(bool).tolist()
-                fig.add_trace(go.Scatter(
-                    x=[axis.ticks[s] for s in rows["setting"]], y=rows["accuracy"].tolist(),
-                    mode="lines+markers",
-                    error_y=_interval(rows["ci_low"], rows["accuracy"], rows["ci_high"], MODE_COLOURS[mode]),
-                    name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown, offsetgroup=mode,
-                    line={"color": MODE_COLOURS[mode], "width": 2.4},
-                    marker={"color": MODE_COLOURS[mode], "size": [16 if d else 9 for d in defaults],
+                fig.add_trace(
+                    go.Scatter(
+                        x=[axis.ticks[s] for s in rows["setting"]],
+                        y=rows["accuracy"].tolist(),
+                        mode="lines+markers",
+                        error_y=_interval(
+                            rows["ci_low"], rows["accuracy"], rows["ci_high"], MODE_COLOURS[mode]
+                        ),
+                        name=mode_label(mode),
+                        legendgroup=mode,
+                        showlegend=mode not in shown,
+                        offsetgroup=mode,
+                        line={"color": MODE_COLOURS[mode], "width": 2.4},
+                        marker={
+                            "color": MODE_COLOURS[mode],
+                            "size": [16 if d else 9 for d in defaults],
                             "symbol": ["star" if d else "circle" for d in defaults],
-                            "line": {"color": "white", "width": 1}},
-                    customdata=_accuracy_customdata(rows), hovertemplate=_ACCURACY_HOVER,
-                ), row=row, col=col)
+                            "line": {"color": "white", "width": 1},
+                        },
+                        customdata=_accuracy_customdata(rows),
+                        hovertemplate=_ACCURACY_HOVER,
+                    ),
+                    row=row,
+                    col=col,
+                )
                 shown.add(mode)
-            fig.update_xaxes(categoryorder="array", categoryarray=axis.tick_order(), row=row, col=col,
-                             range=[-0.5, len(axis.order) - 0.5],
-                             title_text=axis.title if row == len(models) else None)
+            fig.update_xaxes(
+                categoryorder="array",
+                categoryarray=axis.tick_order(),
+                row=row,
+                col=col,
+                range=[-0.5, len(axis.order) - 0.5],
+                title_text=axis.title if row == len(models) else None,
+            )
             _mark_default(fig, axis, row, col, line=True)
     # Modes measured at the same setting sit side by side, so their error bars do not hide each other.
     fig.update_layout(scattermode="group", scattergap=0.6)
     _accuracy_axis(fig, headroom=True)
     fig.update_yaxes(title_text=ACCURACY_AXIS, col=1)
-    return _finish(fig, "Accuracy against the counterfactual parameter",
-                   f"one line per mode · error bars: 95% Wilson interval · {DEFAULT_MARK} default world · "
-                   f"{_model_subtitle(models)}", len(models))
+    return _finish(
+        fig,
+        "Accuracy against the counterfactual parameter",
+        f"one line per mode · error bars: 95% Wilson interval · {DEFAULT_MARK} default world · "
+        f"{_model_subtitle(models)}",
+        len(models),
+    )
 
 
 def accuracy_heatmap(summary: pd.DataFrame) -> go.Figure:
@@ -370,8 +482,10 @@ def accuracy_heatmap(summary: pd.DataFrame) -> go.Figure:
                 cell = cells.loc[key]
                 z_row.append(float(cell["accuracy"]))
                 text_row.append(f"{cell['accuracy']:.0%}")
-                hover_row.append(f"{mode} · {probe} {setting}<br>accuracy {cell['accuracy']:.1%} "
-                                 f"({int(cell['correct'])} of {int(cell['n'])})")
+                hover_row.append(
+                    f"{mode} · {probe} {setting}<br>accuracy {cell['accuracy']:.1%} "
+                    f"({int(cell['correct'])} of {int(cell['n'])})"
+                )
             else:
                 z_row.append(None)
                 text_row.append("")
@@ -379,16 +493,32 @@ def accuracy_heatmap(summary: pd.DataFrame) -> go.Figure:
         z.append(z_row)
         text.append(text_row)
         hover.append(hover_row)
-    fig = go.Figure(go.Heatmap(
-        z=z, x=column_text, y=[row_text(m, mode) for m, mode in rows], text=text, texttemplate="%{text}",
-        hovertext=hover, hovertemplate="%{hovertext}<extra></extra>", zmin=0, zmax=1, colorscale="Viridis",
-        xgap=2, ygap=2, colorbar={"title": {"text": "accuracy<br>(% correct)"}, "tickformat": ".0%"},
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=column_text,
+            y=[row_text(m, mode) for m, mode in rows],
+            text=text,
+            texttemplate="%{text}",
+            hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>",
+            zmin=0,
+            zmax=1,
+            colorscale="Viridis",
+            xgap=2,
+            ygap=2,
+            colorbar={"title": {"text": "accuracy<br>(% correct)"}, "tickformat": ".0%"},
+        )
+    )
     fig.update_yaxes(autorange="reversed", title_text="model · mode" if many_models else "mode")
     fig.update_xaxes(title_text="probe and setting", tickangle=0)
-    fig = _finish(fig, "Accuracy by model, mode and setting",
-                  f"{DEFAULT_MARK} default world · {_model_subtitle(models)}", 1,
-                  height=max(380, _TOP + 130 + 52 * len(rows)))
+    fig = _finish(
+        fig,
+        "Accuracy by model, mode and setting",
+        f"{DEFAULT_MARK} default world · {_model_subtitle(models)}",
+        1,
+        height=max(380, _TOP + 130 + 52 * len(rows)),
+    )
     fig.update_layout(showlegend=False, margin={"b": 110})
     return fig
 
@@ -399,8 +529,10 @@ def gap_chart(gaps: pd.DataFrame) -> go.Figure:
     Each comparison takes the colour of its inductive mode.
     """
     if gaps.empty:
-        return _empty_figure("No gap to show: run an inductive mode and its deductive partner "
-                             "(solverlearner with deductive, or io with io_rule).")
+        return _empty_figure(
+            "No gap to show: run an inductive mode and its deductive partner "
+            "(solverlearner with deductive, or io with io_rule)."
+        )
     models, probes = _ordered(gaps["model"]), _ordered(gaps["probe"])
     fig = _grid(models, probes)
     axes = {probe: setting_axis(gaps[gaps["probe"] == probe]) for probe in probes}
@@ -415,33 +547,50 @@ def gap_chart(gaps: pd.DataFrame) -> go.Figure:
                 if rows.empty:
                     continue
                 inductive = comparison.split(" - ")[0].strip()
-                fig.add_trace(go.Bar(
-                    x=[axis.ticks[s] for s in rows["setting"]], y=rows["gap"].tolist(),
-                    error_y=_interval(rows["ci_low"], rows["gap"], rows["ci_high"]),
-                    name=comparison.replace(" - ", " − "), legendgroup=comparison,
-                    showlegend=comparison not in shown, offsetgroup=comparison,
-                    marker=_bar_marker(MODE_COLOURS.get(inductive, "#777")),
-                    customdata=rows[list(_GAP_HOVER_COLUMNS)].to_numpy(),
-                    hovertemplate=_GAP_HOVER,
-                ), row=row, col=col)
+                fig.add_trace(
+                    go.Bar(
+                        x=[axis.ticks[s] for s in rows["setting"]],
+                        y=rows["gap"].tolist(),
+                        error_y=_interval(rows["ci_low"], rows["gap"], rows["ci_high"]),
+                        name=comparison.replace(" - ", " − "),
+                        legendgroup=comparison,
+                        showlegend=comparison not in shown,
+                        offsetgroup=comparison,
+                        marker=_bar_marker(MODE_COLOURS.get(inductive, "#777")),
+                        customdata=rows[list(_GAP_HOVER_COLUMNS)].to_numpy(),
+                        hovertemplate=_GAP_HOVER,
+                    ),
+                    row=row,
+                    col=col,
+                )
                 shown.add(comparison)
-            fig.update_xaxes(categoryorder="array", categoryarray=axis.tick_order(), row=row, col=col,
-                             title_text=axis.title if row == len(models) else None)
+            fig.update_xaxes(
+                categoryorder="array",
+                categoryarray=axis.tick_order(),
+                row=row,
+                col=col,
+                title_text=axis.title if row == len(models) else None,
+            )
             _mark_default(fig, axis, row, col)
     fig.update_layout(barmode="group", bargap=0.3)
     fig.update_yaxes(range=[-1.05, 1.18], zerolinewidth=1.5, **_POINTS_TICKS)
     fig.update_yaxes(title_text=GAP_AXIS, col=1)
-    return _finish(fig, "Inductive minus deductive accuracy",
-                   f"above zero: better when the rule must be induced · bars: 95% Newcombe interval · "
-                   f"{DEFAULT_MARK} default world · {_model_subtitle(models)}", len(models),
-                   legend_title="comparison")
+    return _finish(
+        fig,
+        "Inductive minus deductive accuracy",
+        f"above zero: better when the rule must be induced · bars: 95% Newcombe interval · "
+        f"{DEFAULT_MARK} default world · {_model_subtitle(models)}",
+        len(models),
+        legend_title="comparison",
+    )
 
 
 def drop_chart(drops: pd.DataFrame) -> go.Figure:
     """Default-world accuracy minus mean counterfactual accuracy per mode, with its 95% interval."""
     if drops.empty:
-        return _empty_figure("No drop to show: run a family's default world and at least one "
-                             "counterfactual setting.")
+        return _empty_figure(
+            "No drop to show: run a family's default world and at least one counterfactual setting."
+        )
     models, probes = _ordered(drops["model"]), _ordered(drops["probe"])
     fig = _grid(models, probes)
     shown: set[str] = set()
@@ -450,32 +599,58 @@ def drop_chart(drops: pd.DataFrame) -> go.Figure:
             part = drops[(drops["model"] == model) & (drops["probe"] == probe)]
             for mode in _present_modes(part):
                 rows = part[part["mode"] == mode]
-                fig.add_trace(go.Bar(
-                    x=[mode] * len(rows), y=rows["drop"].tolist(),
-                    error_y=_interval(rows["ci_low"], rows["drop"], rows["ci_high"]),
-                    name=mode_label(mode), legendgroup=mode, showlegend=mode not in shown,
-                    marker=_bar_marker(MODE_COLOURS[mode]),
-                    customdata=rows[["default_accuracy", "counterfactual_accuracy", "n_settings"]].to_numpy(),
-                    hovertemplate=_DROP_HOVER,
-                ), row=row, col=col)
+                fig.add_trace(
+                    go.Bar(
+                        x=[mode] * len(rows),
+                        y=rows["drop"].tolist(),
+                        error_y=_interval(rows["ci_low"], rows["drop"], rows["ci_high"]),
+                        name=mode_label(mode),
+                        legendgroup=mode,
+                        showlegend=mode not in shown,
+                        marker=_bar_marker(MODE_COLOURS[mode]),
+                        customdata=rows[
+                            ["default_accuracy", "counterfactual_accuracy", "n_settings"]
+                        ].to_numpy(),
+                        hovertemplate=_DROP_HOVER,
+                    ),
+                    row=row,
+                    col=col,
+                )
                 shown.add(mode)
-            fig.update_xaxes(categoryorder="array", categoryarray=_present_modes(drops), row=row, col=col,
-                             title_text="mode" if row == len(models) else None)
+            fig.update_xaxes(
+                categoryorder="array",
+                categoryarray=_present_modes(drops),
+                row=row,
+                col=col,
+                title_text="mode" if row == len(models) else None,
+            )
     fig.update_yaxes(range=[-1.05, 1.05], zerolinewidth=1.5, **_POINTS_TICKS)
     fig.update_yaxes(title_text=DROP_AXIS, col=1)
-    return _finish(fig, "Drop from the default world to counterfactual settings",
-                   f"above zero: worse away from the familiar world · bars: 95% MOVER-Wilson interval · "
-                   f"{_model_subtitle(models)}", len(models))
+    return _finish(
+        fig,
+        "Drop from the default world to counterfactual settings",
+        f"above zero: worse away from the familiar world · bars: 95% MOVER-Wilson interval · "
+        f"{_model_subtitle(models)}",
+        len(models),
+    )
 
 
 def figures_html(figures: Mapping[str, go.Figure], title: str) -> str:
     """One self-contained HTML page holding the figures (plotly.js embedded once, so it works offline)."""
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             f"<style>body{{font-family:{_FONT};margin:24px;}}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>"]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        f"<style>body{{font-family:{_FONT};margin:24px;}}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
     for index, (heading, figure) in enumerate(figures.items()):
         parts.append(f"<h2>{html.escape(heading)}</h2>")
-        parts.append(pio.to_html(figure, include_plotlyjs=index == 0, full_html=False,
-                                 config=chart_config(re.sub(r"\W+", "-", heading).strip("-").lower())))
+        parts.append(
+            pio.to_html(
+                figure,
+                include_plotlyjs=index == 0,
+                full_html=False,
+                config=chart_config(re.sub(r"\W+", "-", heading).strip("-").lower()),
+            )
+        )
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -32,8 +32,12 @@ RUN_TIMEOUT = 120.0
 
 
 def scripted_plan(base_url: str, **overrides: object) -> RunPlan:
-    values: dict[str, object] = {"models": (ModelSpec("openai/scripted", api_base=base_url),),
-                                 "probes": PROBES, "modes": MODES, **SIZES}
+    values: dict[str, object] = {
+        "models": (ModelSpec("openai/scripted", api_base=base_url),),
+        "probes": PROBES,
+        "modes": MODES,
+        **SIZES,
+    }
     values.update(overrides)
     return RunPlan(**values)  # type: ignore[arg-type]
 
@@ -73,8 +77,15 @@ def add_model(at: AppTest, name: str, api_base: str = "", key_env: str = "", key
     assert_no_exception(at)
 
 
-def configure(at: AppTest, api_base: str, *, key: str = "", probes: tuple[str, ...] = PROBES,
-              modes: tuple[str, ...] = MODES, concurrency: int = 8) -> None:
+def configure(
+    at: AppTest,
+    api_base: str,
+    *,
+    key: str = "",
+    probes: tuple[str, ...] = PROBES,
+    modes: tuple[str, ...] = MODES,
+    concurrency: int = 8,
+) -> None:
     """On the Run page: the scripted model instead of the embedded one, two settings, two modes, small."""
     at.run()
     assert_no_exception(at)
@@ -185,7 +196,8 @@ def test_a_typed_key_reaches_the_model_but_never_the_store_or_the_log(finished_s
 
 
 def test_the_run_page_follows_the_run_after_a_reload(
-        finished_study: Study, monkeypatch: pytest.MonkeyPatch) -> None:
+    finished_study: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at = new_app(finished_study.db, monkeypatch)
     at.query_params["run"] = finished_study.run_id  # a reload keeps the URL, not the session
     at.run()
@@ -199,7 +211,8 @@ def plotly_specs(at: AppTest) -> list[dict]:
 
 
 def test_results_page_shows_the_charts_the_summary_and_the_downloads(
-        finished_study: Study, monkeypatch: pytest.MonkeyPatch) -> None:
+    finished_study: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at = new_app(finished_study.db, monkeypatch)
     at.run()
     go(at, "Results")
@@ -222,7 +235,8 @@ def test_results_page_shows_the_charts_the_summary_and_the_downloads(
 
 
 def test_inspect_page_filters_items_and_opens_one(
-        finished_study: Study, monkeypatch: pytest.MonkeyPatch) -> None:
+    finished_study: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at = new_app(finished_study.db, monkeypatch)
     at.run()
     go(at, "Inspect")
@@ -247,8 +261,11 @@ def test_inspect_page_filters_items_and_opens_one(
     at.radio(key="filter_outcome").set_value("correct").run()
     assert_no_exception(at)
     store = Store(finished_study.db)
-    item = next(i for i in store.items([finished_study.run_id])
-                if i["mode"] == "deductive" and i["correct"] and i["setting"] == "base=10,digits=2")
+    item = next(
+        i
+        for i in store.items([finished_study.run_id])
+        if i["mode"] == "deductive" and i["correct"] and i["setting"] == "base=10,digits=2"
+    )
     detail = study.item_detail(store, item)
     code_blocks = [c.value for c in at.code]
     assert detail.messages[0]["content"] in code_blocks
@@ -256,7 +273,8 @@ def test_inspect_page_filters_items_and_opens_one(
 
 
 def test_history_page_lists_runs_and_deletes_one_after_confirmation(
-        finished_study: Study, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    finished_study: Study, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # A copy of the finished study's store, so the other tests keep their run.
     db = tmp_path / "copy.db"
     source = Store(finished_study.db)
@@ -280,7 +298,8 @@ def test_history_page_lists_runs_and_deletes_one_after_confirmation(
 
 
 def test_an_unreachable_model_fails_the_run_with_a_readable_message(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at = new_app(tmp_path / "solverlab.db", monkeypatch)
     configure(at, f"http://127.0.0.1:{free_port()}/v1")
     at.button(key="start").click().run()
@@ -295,7 +314,8 @@ def test_an_unreachable_model_fails_the_run_with_a_readable_message(
 
 
 def test_a_missing_provider_key_fails_the_run_with_a_readable_message(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     at = new_app(tmp_path / "solverlab.db", monkeypatch)
     at.run()
@@ -312,7 +332,8 @@ def test_a_missing_provider_key_fails_the_run_with_a_readable_message(
 
 
 def test_an_empty_selection_shows_a_readable_message_and_no_start_button(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     at = new_app(tmp_path / "solverlab.db", monkeypatch)
     at.run()
     assert_no_exception(at)
@@ -333,7 +354,8 @@ def test_an_empty_selection_shows_a_readable_message_and_no_start_button(
 
 
 def test_a_bad_setting_and_a_missing_key_are_reported_before_starting(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SOLVERLAB_TEST_UNSET_KEY", raising=False)
     at = new_app(tmp_path / "solverlab.db", monkeypatch)
     at.run()
@@ -353,7 +375,8 @@ def test_a_bad_setting_and_a_missing_key_are_reported_before_starting(
 
 
 def test_a_run_can_be_stopped_and_resumed_from_the_run_page(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "solverlab.db"
     with ScriptedServer(delay=0.4) as slow:
         plan = scripted_plan(slow.base_url, concurrency=1)

@@ -11,14 +11,35 @@ from lab import browse, stats
 from lab.store import Store
 
 
-def item(run_id: str, model: str, setting: str, mode: str, case: int, correct: bool, error: str | None = None,
-         call_id: int | None = 1, function_id: int | None = None) -> dict[str, object]:
-    return {"run_id": run_id, "model": model, "probe": "arithmetic", "setting": setting,
-            "default_world": int(setting.startswith("base=10")), "mode": mode, "instance": 0,
-            "case_index": case,
-            "input": f"{case}+1", "expected": str(case + 1), "predicted": str(case + 1) if correct else None,
-            "correct": int(correct), "error": error, "detail": "boom" if error else None, "call_id": call_id,
-            "function_id": function_id}
+def item(
+    run_id: str,
+    model: str,
+    setting: str,
+    mode: str,
+    case: int,
+    correct: bool,
+    error: str | None = None,
+    call_id: int | None = 1,
+    function_id: int | None = None,
+) -> dict[str, object]:
+    return {
+        "run_id": run_id,
+        "model": model,
+        "probe": "arithmetic",
+        "setting": setting,
+        "default_world": int(setting.startswith("base=10")),
+        "mode": mode,
+        "instance": 0,
+        "case_index": case,
+        "input": f"{case}+1",
+        "expected": str(case + 1),
+        "predicted": str(case + 1) if correct else None,
+        "correct": int(correct),
+        "error": error,
+        "detail": "boom" if error else None,
+        "call_id": call_id,
+        "function_id": function_id,
+    }
 
 
 @pytest.fixture
@@ -26,10 +47,24 @@ def store(db_path: Path) -> Store:
     store = Store(db_path)
     for run_id in ("r1", "r2"):
         store.create_run(run_id, {"models": []}, "hash", 8, {})
-    rows = [item("r1", "m", "base=10,digits=2", "deductive", c, c % 2 == 0,
-                 None if c % 2 == 0 else "unparsed") for c in range(4)]
-    rows += [item("r1", "m", "base=8,digits=2", "solverlearner", c, c == 0,
-                  None if c == 0 else "runtime_error", call_id=None, function_id=7) for c in range(4)]
+    rows = [
+        item("r1", "m", "base=10,digits=2", "deductive", c, c % 2 == 0, None if c % 2 == 0 else "unparsed")
+        for c in range(4)
+    ]
+    rows += [
+        item(
+            "r1",
+            "m",
+            "base=8,digits=2",
+            "solverlearner",
+            c,
+            c == 0,
+            None if c == 0 else "runtime_error",
+            call_id=None,
+            function_id=7,
+        )
+        for c in range(4)
+    ]
     rows += [item("r2", "m", "base=8,digits=2", "deductive", c, True) for c in range(3)]
     store.save_items(rows)
     return store

@@ -28,8 +28,14 @@ from tests.scripted import plan_responder
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WAIT_MS = 120_000
 
 pytestmark = pytest.mark.browser
@@ -48,9 +54,24 @@ def app_url(tmp_path: Path) -> Iterator[str]:
     ARTIFACTS.mkdir(exist_ok=True)
     with open(ARTIFACTS / "streamlit.log", "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
         try:
             url = f"http://127.0.0.1:{port}"
@@ -99,17 +120,25 @@ def screenshot(page: Page, name: str) -> None:
 def open_page(page: Page, name: str) -> None:
     page.get_by_test_id("stSidebar").get_by_text(name, exact=True).click()
     page.get_by_role("heading", name={"Inspect": "Inspect items"}.get(name, name), exact=True).wait_for(
-        timeout=WAIT_MS)
+        timeout=WAIT_MS
+    )
 
 
 def test_a_study_in_the_browser(app_url: str, tmp_path: Path) -> None:
     with ScriptedServer() as server, sync_playwright() as playwright:
         defaults = quick_plan()
-        plan = RunPlan(models=(ModelSpec("openai/scripted", api_base=server.base_url),),
-                       probes=defaults.probes, modes=defaults.modes, shots=defaults.shots, n=defaults.n,
-                       instances=defaults.instances, max_tokens=defaults.max_tokens)
+        plan = RunPlan(
+            models=(ModelSpec("openai/scripted", api_base=server.base_url),),
+            probes=defaults.probes,
+            modes=defaults.modes,
+            shots=defaults.shots,
+            n=defaults.n,
+            instances=defaults.instances,
+            max_tokens=defaults.max_tokens,
+        )
         server.responder = plan_responder(
-            plan, lambda unit: unit.mode == "solverlearner" or unit.cases[0][0] % 2 == 0)
+            plan, lambda unit: unit.mode == "solverlearner" or unit.cases[0][0] % 2 == 0
+        )
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})

@@ -12,8 +12,12 @@ from lab import charts, stats
 from lab.modes import MODE_ORDER
 
 SETTINGS = {
-    "arithmetic": [("base=10,digits=2", True), ("base=8,digits=2", False), ("base=16,digits=2", False),
-                   ("base=9,digits=2", False)],
+    "arithmetic": [
+        ("base=10,digits=2", True),
+        ("base=8,digits=2", False),
+        ("base=16,digits=2", False),
+        ("base=9,digits=2", False),
+    ],
     "cipher": [("cipher=caesar,shift=13", True), ("cipher=caesar,shift=3", False), ("cipher=atbash", False)],
 }
 
@@ -27,12 +31,23 @@ def items(modes: tuple[str, ...] = MODE_ORDER, models: tuple[str, ...] = ("m1",)
                 for rank, mode in enumerate(modes):
                     right = max(0, n - position - rank % 3)
                     for case in range(n):
-                        rows.append({
-                            "run_id": "r1", "model": model, "probe": probe, "setting": setting,
-                            "default_world": default_world, "mode": mode, "instance": 0, "case_index": case,
-                            "input": f"x{case}", "expected": "y", "predicted": "y" if case < right else "z",
-                            "correct": case < right, "error": None,
-                        })
+                        rows.append(
+                            {
+                                "run_id": "r1",
+                                "model": model,
+                                "probe": probe,
+                                "setting": setting,
+                                "default_world": default_world,
+                                "mode": mode,
+                                "instance": 0,
+                                "case_index": case,
+                                "input": f"x{case}",
+                                "expected": "y",
+                                "predicted": "y" if case < right else "z",
+                                "correct": case < right,
+                                "error": None,
+                            }
+                        )
     return stats.item_frame(rows)
 
 
@@ -53,12 +68,16 @@ def test_every_mode_has_its_own_fixed_colour() -> None:
     assert set(charts.CHART_MODE_ORDER) == set(MODE_ORDER)
 
 
-@pytest.mark.parametrize("modes", [MODE_ORDER, ("deductive", "solverlearner"), ("io_rule", "io"),
-                                   ("deductive_code",)])
+@pytest.mark.parametrize(
+    "modes", [MODE_ORDER, ("deductive", "solverlearner"), ("io_rule", "io"), ("deductive_code",)]
+)
 def test_a_mode_keeps_its_colour_whatever_else_is_shown_and_in_every_chart(modes: tuple[str, ...]) -> None:
     summary = stats.summary(items(modes))
-    figures = [charts.accuracy_by_setting(summary), charts.accuracy_by_parameter(summary),
-               charts.drop_chart(stats.counterfactual_drop(items(modes)))]
+    figures = [
+        charts.accuracy_by_setting(summary),
+        charts.accuracy_by_parameter(summary),
+        charts.drop_chart(stats.counterfactual_drop(items(modes))),
+    ]
     for figure in figures:
         by_mode = traces_by_mode(figure)
         assert set(by_mode) == set(modes)
@@ -159,16 +178,25 @@ def test_two_default_worlds_of_one_family_are_both_marked() -> None:
 
 def test_empty_tables_give_a_figure_that_says_so() -> None:
     empty = stats.summary(items().iloc[0:0])
-    for figure in (charts.accuracy_by_setting(empty), charts.accuracy_by_parameter(empty),
-                   charts.accuracy_heatmap(empty), charts.gap_chart(stats.gaps(items().iloc[0:0])),
-                   charts.drop_chart(stats.counterfactual_drop(items().iloc[0:0]))):
+    for figure in (
+        charts.accuracy_by_setting(empty),
+        charts.accuracy_by_parameter(empty),
+        charts.accuracy_heatmap(empty),
+        charts.gap_chart(stats.gaps(items().iloc[0:0])),
+        charts.drop_chart(stats.counterfactual_drop(items().iloc[0:0])),
+    ):
         assert not figure.data and figure.layout.annotations[0].text
 
 
 def test_figures_html_is_one_offline_page_with_every_chart() -> None:
     summary = stats.summary(items(("deductive", "solverlearner")))
-    page = charts.figures_html({"Accuracy per setting": charts.accuracy_by_setting(summary),
-                                "Heatmap": charts.accuracy_heatmap(summary)}, "Run <r1>")
+    page = charts.figures_html(
+        {
+            "Accuracy per setting": charts.accuracy_by_setting(summary),
+            "Heatmap": charts.accuracy_heatmap(summary),
+        },
+        "Run <r1>",
+    )
     assert page.startswith("<!DOCTYPE html>") and "<title>Run &lt;r1&gt;</title>" in page
     assert page.count("<h2>") == 2 and page.count('class="plotly-graph-div"') == 2
     assert page.count("plotly.js v") == 1  # the library is embedded once, so the file works offline

@@ -13,8 +13,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "executor", *args], input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "executor", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
 
 
 def write_solver(tmp_path: Path, source: str) -> str:
@@ -24,8 +31,9 @@ def write_solver(tmp_path: Path, source: str) -> str:
 
 
 def test_one_json_object_per_input(tmp_path: Path) -> None:
-    solver = write_solver(tmp_path, "def solver(x):\n    if x == 'boom':\n        raise ValueError(x)\n"
-                                    "    return x[::-1]\n")
+    solver = write_solver(
+        tmp_path, "def solver(x):\n    if x == 'boom':\n        raise ValueError(x)\n    return x[::-1]\n"
+    )
     stdin = "\n".join(json.dumps(s) for s in ["abc", "two\nlines", "boom", "é"]) + "\n"
     completed = run_cli(solver, stdin=stdin)
     assert completed.returncode == 0, completed.stderr
@@ -47,26 +55,35 @@ def test_verdict_still_gives_a_row_per_input_and_exit_zero(tmp_path: Path) -> No
 
 
 def test_limit_options(tmp_path: Path) -> None:
-    solver = write_solver(tmp_path, "def solver(x):\n    while x == 'hang':\n        pass\n"
-                                    "    return x * 3\n")
-    completed = run_cli(solver, "--case-seconds", "0.5", "--max-output-chars", "5",
-                        stdin='"hang"\n"ab"\n"x"\n')
+    solver = write_solver(
+        tmp_path, "def solver(x):\n    while x == 'hang':\n        pass\n    return x * 3\n"
+    )
+    completed = run_cli(
+        solver, "--case-seconds", "0.5", "--max-output-chars", "5", stdin='"hang"\n"ab"\n"x"\n'
+    )
     assert completed.returncode == 0, completed.stderr
     rows = [json.loads(line) for line in completed.stdout.splitlines()]
     assert [(row["output"], row["error"]) for row in rows] == [
-        (None, "timeout"), (None, "bad_output"), ("xxx", None)]
+        (None, "timeout"),
+        (None, "bad_output"),
+        ("xxx", None),
+    ]
 
 
-@pytest.mark.parametrize(("args", "stdin", "message"), [
-    ((), "", "SOLVER.py is required"),
-    (("/nonexistent/solver.py",), '"a"\n', "cannot read"),
-    (("SOLVER", "--case-seconds", "0"), '"a"\n', "case_seconds must be positive"),
-    (("SOLVER",), '"a"\nnot json\n', "line 2 is not JSON"),
-    (("SOLVER",), '"a"\n["a list"]\n', "line 2 must be a JSON string"),
-    (("SOLVER", "--memory-mb", "lots"), '"a"\n', "invalid int value"),
-])
-def test_bad_usage_exits_non_zero_with_a_message(tmp_path: Path, args: tuple[str, ...], stdin: str,
-                                                 message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        ((), "", "SOLVER.py is required"),
+        (("/nonexistent/solver.py",), '"a"\n', "cannot read"),
+        (("SOLVER", "--case-seconds", "0"), '"a"\n', "case_seconds must be positive"),
+        (("SOLVER",), '"a"\nnot json\n', "line 2 is not JSON"),
+        (("SOLVER",), '"a"\n["a list"]\n', "line 2 must be a JSON string"),
+        (("SOLVER", "--memory-mb", "lots"), '"a"\n', "invalid int value"),
+    ],
+)
+def test_bad_usage_exits_non_zero_with_a_message(
+    tmp_path: Path, args: tuple[str, ...], stdin: str, message: str
+) -> None:
     solver = write_solver(tmp_path, "def solver(x):\n    return x\n")
     completed = run_cli(*[solver if a == "SOLVER" else a for a in args], stdin=stdin)
     assert completed.returncode != 0

@@ -130,10 +130,19 @@ def test_unrestricted_code_in_the_worker_launcher_cannot_reach_out(tmp_path: Pat
     server.settimeout(0.5)
     port = server.getsockname()[1]
     try:
-        command = [*isolation_info().launcher, sys.executable, "-I", "-c", RAW_PROBE, PACKAGE_ROOT,
-                   str(port), str(tmp_path)]
-        completed = subprocess.run(command, env={}, capture_output=True, text=True, timeout=60,
-                                   start_new_session=True, check=False)
+        command = [
+            *isolation_info().launcher,
+            sys.executable,
+            "-I",
+            "-c",
+            RAW_PROBE,
+            PACKAGE_ROOT,
+            str(port),
+            str(tmp_path),
+        ]
+        completed = subprocess.run(
+            command, env={}, capture_output=True, text=True, timeout=60, start_new_session=True, check=False
+        )
         try:
             server.accept()[0].close()
             connections = 1
@@ -155,8 +164,11 @@ def test_unrestricted_code_in_the_worker_launcher_cannot_reach_out(tmp_path: Pat
 
 def test_refuses_to_run_without_restricted_python(monkeypatch: pytest.MonkeyPatch) -> None:
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "RestrictedPython" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "RestrictedPython" else real_find_spec(name, *a),
+    )
     with pytest.raises(SandboxUnavailableError, match="RestrictedPython"):
         SandboxPool(size=1, limits=LIMITS)
 

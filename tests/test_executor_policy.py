@@ -25,22 +25,91 @@ from executor.policy import (
 
 REVIEWED_BUILTINS = {
     # from RestrictedPython's safe_builtins
-    "__build_class__", "None", "False", "True", "Ellipsis", "abs", "bool", "callable", "chr", "complex",
-    "divmod", "float", "hash", "hex", "int", "isinstance", "issubclass", "len", "oct", "ord", "pow", "range",
-    "repr", "round", "slice", "str",
+    "__build_class__",
+    "None",
+    "False",
+    "True",
+    "Ellipsis",
+    "abs",
+    "bool",
+    "callable",
+    "chr",
+    "complex",
+    "divmod",
+    "float",
+    "hash",
+    "hex",
+    "int",
+    "isinstance",
+    "issubclass",
+    "len",
+    "oct",
+    "ord",
+    "pow",
+    "range",
+    "repr",
+    "round",
+    "slice",
+    "str",
     # added back on purpose
-    "list", "dict", "set", "frozenset", "tuple", "sorted", "reversed", "enumerate", "zip", "min", "max",
-    "sum", "any", "all", "map", "filter", "iter", "next", "bin", "ascii", "bytes", "staticmethod",
-    "classmethod", "property", "__import__", "getattr", "hasattr", "format",
+    "list",
+    "dict",
+    "set",
+    "frozenset",
+    "tuple",
+    "sorted",
+    "reversed",
+    "enumerate",
+    "zip",
+    "min",
+    "max",
+    "sum",
+    "any",
+    "all",
+    "map",
+    "filter",
+    "iter",
+    "next",
+    "bin",
+    "ascii",
+    "bytes",
+    "staticmethod",
+    "classmethod",
+    "property",
+    "__import__",
+    "getattr",
+    "hasattr",
+    "format",
     # present only to say no
-    "open", "exec", "eval", "compile", "globals", "locals", "vars", "dir", "input", "breakpoint", "help",
-    "exit", "quit", "memoryview", "type", "object", "super", "setattr", "delattr", "id",
+    "open",
+    "exec",
+    "eval",
+    "compile",
+    "globals",
+    "locals",
+    "vars",
+    "dir",
+    "input",
+    "breakpoint",
+    "help",
+    "exit",
+    "quit",
+    "memoryview",
+    "type",
+    "object",
+    "super",
+    "setattr",
+    "delattr",
+    "id",
 }
 
 
 def test_builtins_are_exactly_the_reviewed_ones() -> None:
-    names = {name for name in SAFE_BUILTINS if not (isinstance(SAFE_BUILTINS[name], type)
-                                                    and issubclass(SAFE_BUILTINS[name], BaseException))}
+    names = {
+        name
+        for name in SAFE_BUILTINS
+        if not (isinstance(SAFE_BUILTINS[name], type) and issubclass(SAFE_BUILTINS[name], BaseException))
+    }
     assert names == REVIEWED_BUILTINS
 
 
@@ -74,13 +143,29 @@ def test_no_allowed_module_leads_to_another_module_or_to_code(module: str) -> No
     assert bad == []
 
 
-@pytest.mark.parametrize(("module", "member"), [
-    ("re", "enum"), ("re", "copyreg"), ("re", "functools"), ("re", "RegexFlag"), ("re", "template"),
-    ("collections", "abc"), ("collections", "UserDict"), ("string", "Formatter"), ("string", "Template"),
-    ("operator", "attrgetter"), ("operator", "methodcaller"), ("operator", "setitem"), ("operator", "call"),
-    ("functools", "update_wrapper"), ("functools", "wraps"), ("functools", "singledispatch"),
-    ("functools", "total_ordering"), ("functools", "cached_property"),
-])
+@pytest.mark.parametrize(
+    ("module", "member"),
+    [
+        ("re", "enum"),
+        ("re", "copyreg"),
+        ("re", "functools"),
+        ("re", "RegexFlag"),
+        ("re", "template"),
+        ("collections", "abc"),
+        ("collections", "UserDict"),
+        ("string", "Formatter"),
+        ("string", "Template"),
+        ("operator", "attrgetter"),
+        ("operator", "methodcaller"),
+        ("operator", "setitem"),
+        ("operator", "call"),
+        ("functools", "update_wrapper"),
+        ("functools", "wraps"),
+        ("functools", "singledispatch"),
+        ("functools", "total_ordering"),
+        ("functools", "cached_property"),
+    ],
+)
 def test_dangerous_members_are_withheld(module: str, member: str) -> None:
     with pytest.raises(RestrictedAccessError, match=f"{module}.{member}"):
         guarded_getattr(ALLOWED_MODULES[module], member)
@@ -101,11 +186,20 @@ def test_module_proxies_are_read_only() -> None:
     assert isinstance(proxy, ModuleProxy) and proxy.pi > 3.14
 
 
-@pytest.mark.parametrize(("obj", "name"), [
-    ("text", "__class__"), ("text", "format"), (str, "format"), ("text", "format_map"), (str, "mro"),
-    ((c for c in "ab"), "gi_frame"), ((c for c in "ab"), "gi_code"), (AttributeError("x"), "obj"),
-    (types, "ModuleType"),
-])
+@pytest.mark.parametrize(
+    ("obj", "name"),
+    [
+        ("text", "__class__"),
+        ("text", "format"),
+        (str, "format"),
+        ("text", "format_map"),
+        (str, "mro"),
+        ((c for c in "ab"), "gi_frame"),
+        ((c for c in "ab"), "gi_code"),
+        (AttributeError("x"), "obj"),
+        (types, "ModuleType"),
+    ],
+)
 def test_getattr_guard_refuses(obj: Any, name: str) -> None:
     with pytest.raises(RestrictedAccessError):
         guarded_getattr(obj, name)
@@ -148,17 +242,20 @@ def test_class_statement_may_not_make_metaclasses() -> None:
         make_class("A", (), {}, metaclass=type)
 
 
-@pytest.mark.parametrize(("source", "error"), [
-    ("def solver(x):\n    return x\n", None),
-    ("def solver(x)\n", "syntax_error"),
-    ("def solver(x):\n    return x\x00\n", "syntax_error"),
-    ("x = " + "(" * 500 + ")" * 500, "syntax_error"),
-    ("def solver(x):\n    return x.__class__\n", "restricted"),
-    ("def solver(x):\n    return eval(x)\n", "restricted"),
-    ("def solver(x, _getiter_, /):\n    return x\n", "restricted"),
-    ("try:\n    pass\nexcept* ValueError:\n    pass\n", "restricted"),
-    ("async def solver(x):\n    return x\n", "restricted"),
-])
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("def solver(x):\n    return x\n", None),
+        ("def solver(x)\n", "syntax_error"),
+        ("def solver(x):\n    return x\x00\n", "syntax_error"),
+        ("x = " + "(" * 500 + ")" * 500, "syntax_error"),
+        ("def solver(x):\n    return x.__class__\n", "restricted"),
+        ("def solver(x):\n    return eval(x)\n", "restricted"),
+        ("def solver(x, _getiter_, /):\n    return x\n", "restricted"),
+        ("try:\n    pass\nexcept* ValueError:\n    pass\n", "restricted"),
+        ("async def solver(x):\n    return x\n", "restricted"),
+    ],
+)
 def test_compile_solver_categories(source: str, error: str | None) -> None:
     compiled = compile_solver(source)
     assert compiled.error == error

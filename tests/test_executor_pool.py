@@ -59,9 +59,16 @@ def wait_until(condition: object, seconds: float = 10.0) -> bool:
 
 def test_outputs_in_input_order(pool: SandboxPool) -> None:
     report = pool.run(REVERSE, ["abc", "", "x y", "é☃"])
-    assert report == ExecutionReport(None, None, [
-        CaseResult("abc", "cba", None, None), CaseResult("", "", None, None),
-        CaseResult("x y", "y x", None, None), CaseResult("é☃", "☃é", None, None)])
+    assert report == ExecutionReport(
+        None,
+        None,
+        [
+            CaseResult("abc", "cba", None, None),
+            CaseResult("", "", None, None),
+            CaseResult("x y", "y x", None, None),
+            CaseResult("é☃", "☃é", None, None),
+        ],
+    )
 
 
 def test_thousand_inputs_in_one_call(pool: SandboxPool) -> None:
@@ -78,7 +85,7 @@ def test_no_inputs_still_checks_the_source(pool: SandboxPool) -> None:
 
 def test_a_useful_solver_has_what_it_needs(pool: SandboxPool) -> None:
     """The allow-lists leave room for ordinary solver code: modules, classes, printing, unpacking."""
-    source = '''
+    source = """
 import math, re, itertools, functools, operator, string
 from collections import Counter, defaultdict, deque, namedtuple
 
@@ -113,15 +120,16 @@ def solver(x):
     most = Counter(x).most_common(1)[0][0]
     return (f"{first}|{''.join(rest)}|{total}|{''.join(window)}|{digits}|{words}|{combos}|"
             f"{product}|{most}|{fib(30)}|{math.isqrt(17)}|{format(math.pi, '.3f')}|{printed.strip()}")
-'''
+"""
     report = pool.run(source, ["ab1a"])
     assert report.results[0].error is None, report
     assert report.results[0].output == "a|1b|4|1a|1|['ab', 'a']|6|6|a|832040|4|3.142|debug 4"
 
 
 def test_printed_text_is_kept_but_capped(pool: SandboxPool) -> None:
-    source = ("def solver(x):\n    for i in range(5000):\n        print(x * 10)\n"
-              "    return str(len(printed))\n")
+    source = (
+        "def solver(x):\n    for i in range(5000):\n        print(x * 10)\n    return str(len(printed))\n"
+    )
     assert pool.run(source, ["ab"]).results[0].output == "10000"
 
 
@@ -135,23 +143,28 @@ def test_any_text_survives_the_round_trip(pool: SandboxPool, inputs: list[str]) 
 # -- verdicts and categories --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("def solve(x):\n    return x\n", "no_solver"),
-    ("solver = 42\n", "no_solver"),
-    ("def solver(a, b):\n    return a\n", "no_solver"),
-    ("def solver():\n    return 'x'\n", "no_solver"),
-    ("def solver(x, *, strict):\n    return x\n", "no_solver"),
-    ("def solver(x)\n    return x\n", "syntax_error"),
-    ("def solver(x):\n  return x\n    pass\n", "syntax_error"),
-    ("def solver(x):\n    return x._secret\n", "restricted"),
-    ("x = 1 / 0\ndef solver(x):\n    return x\n", "runtime_error"),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def solve(x):\n    return x\n", "no_solver"),
+        ("solver = 42\n", "no_solver"),
+        ("def solver(a, b):\n    return a\n", "no_solver"),
+        ("def solver():\n    return 'x'\n", "no_solver"),
+        ("def solver(x, *, strict):\n    return x\n", "no_solver"),
+        ("def solver(x)\n    return x\n", "syntax_error"),
+        ("def solver(x):\n  return x\n    pass\n", "syntax_error"),
+        ("def solver(x):\n    return x._secret\n", "restricted"),
+        ("x = 1 / 0\ndef solver(x):\n    return x\n", "runtime_error"),
+    ],
+)
 def test_verdicts(pool: SandboxPool, source: str, expected: str) -> None:
     report = pool.run(source, ["a", "b"])
     assert report.verdict == expected
     assert report.detail
     assert [(r.input, r.output, r.error, r.detail) for r in report.results] == [
-        ("a", None, expected, report.detail), ("b", None, expected, report.detail)]
+        ("a", None, expected, report.detail),
+        ("b", None, expected, report.detail),
+    ]
 
 
 def test_solver_with_optional_parameters_is_fine(pool: SandboxPool) -> None:
@@ -198,22 +211,30 @@ def test_batch_limit_marks_what_was_not_reached(pool: SandboxPool) -> None:
     limits = Limits(case_seconds=0.6, batch_seconds=1.0, cpu_seconds=10, memory_mb=256)
     report = pool.run(HANG_ON_H, ["a", "h1", "h2", "b"], limits)
     assert [(r.output, r.error) for r in report.results] == [
-        ("A", None), (None, "timeout"), (None, "timeout"), (None, "timeout")]
+        ("A", None),
+        (None, "timeout"),
+        (None, "timeout"),
+        (None, "timeout"),
+    ]
     assert "wall-clock" in (report.results[1].detail or "")
     assert "batch" in (report.results[2].detail or "") and "batch" in (report.results[3].detail or "")
 
 
-@pytest.mark.parametrize("hang", [
-    "while x == 'hang':\n        pass",  # in Python code: the worker hands over what it has before the kill
-    "if x == 'hang':\n        re.match('(a+)+$', 'a' * 40 + 'b')",  # inside C code: finished cases re-run
-])
+@pytest.mark.parametrize(
+    "hang",
+    [
+        "while x == 'hang':\n        pass",  # in Python code: the worker hands over what it has before the kill
+        "if x == 'hang':\n        re.match('(a+)+$', 'a' * 40 + 'b')",  # inside C code: finished cases re-run
+    ],
+)
 def test_hanging_case_costs_no_other_result(pool: SandboxPool, hang: str) -> None:
     source = f"import re\ndef solver(x):\n    {hang}\n    return x + '!'\n"
     inputs = ["hang", *"abc", "hang", *"def", "hang"]
     limits = Limits(case_seconds=0.5, batch_seconds=10.0, cpu_seconds=10, memory_mb=256)
     report = pool.run(source, inputs, limits)
     assert [(r.output, r.error) for r in report.results] == [
-        (None, "timeout") if t == "hang" else (t + "!", None) for t in inputs]
+        (None, "timeout") if t == "hang" else (t + "!", None) for t in inputs
+    ]
 
 
 def test_no_file_descriptors_or_directories_leak_across_replacements(pool: SandboxPool) -> None:
@@ -223,8 +244,9 @@ def test_no_file_descriptors_or_directories_leak_across_replacements(pool: Sandb
     pool.run(REVERSE, ["warm"])
     fds_before, dirs_before = len(os.listdir("/proc/self/fd")), worker_dirs()
     for _ in range(3):
-        report = pool.run(HANG_ON_H, ["h"], Limits(case_seconds=0.3, batch_seconds=5.0, cpu_seconds=10,
-                                                 memory_mb=256))
+        report = pool.run(
+            HANG_ON_H, ["h"], Limits(case_seconds=0.3, batch_seconds=5.0, cpu_seconds=10, memory_mb=256)
+        )
         assert report.results[0].error == "timeout"
     assert pool.run(REVERSE, ["ab"]).results[0].output == "ba"
     assert len(os.listdir("/proc/self/fd")) <= fds_before

@@ -297,7 +297,9 @@ def test_same_run_id_with_another_plan_is_refused(db_path: Path) -> None:
         study.prepare_run(store, RunPlan(**{**first.__dict__, "n": 5}), "named")
 
 
-@pytest.mark.parametrize("url", ["http://user:sk-secret@127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1?api_key=sk-x"])
+@pytest.mark.parametrize(
+    "url", ["http://user:sk-secret@127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1?api_key=sk-x"]
+)
 def test_an_api_base_carrying_credentials_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="--api-key-env"):
         ModelSpec("openai/x", api_base=url)
