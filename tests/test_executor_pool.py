@@ -223,7 +223,7 @@ def test_batch_limit_marks_what_was_not_reached(pool: SandboxPool) -> None:
 @pytest.mark.parametrize(
     "hang",
     [
-        "while x == 'hang':\n        pass",  # in Python code: the worker hands over what it has before the kill
+        "while x == 'hang':\n        pass",  # Python code: the worker hands over its results first
         "if x == 'hang':\n        re.match('(a+)+$', 'a' * 40 + 'b')",  # inside C code: finished cases re-run
     ],
 )
