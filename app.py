@@ -34,7 +34,7 @@ STATUS_BADGES = {
     "incomplete": ":orange-badge[incomplete]",
     "pending": ":gray-badge[not started]",
 }
-ITEM_COLUMNS = [
+INSPECT_TABLE_COLUMNS = [
     "probe",
     "setting",
     "mode",
@@ -793,7 +793,7 @@ def inspect_page() -> None:
     number = st.pagination(pages, key=f"inspect_page_{filters_key}") if pages > 1 else 1
     rows = browse.page(chosen, number, PAGE_SIZE)
     st.dataframe(
-        rows[ITEM_COLUMNS],
+        rows[INSPECT_TABLE_COLUMNS],
         hide_index=True,
         key="inspect_table",
         column_config={

@@ -25,6 +25,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 
 from lab.modes import GAP_PAIRS, MODE_ORDER
 from lab.modes import MODES as _MODE_TABLE
+from lab.store import ITEM_COLUMNS
 
 # Mode names, their order and the gap pairs live in lab.modes; these are the views the tables use.
 MODES: tuple[str, ...] = MODE_ORDER
@@ -35,21 +36,6 @@ GAP_COMPARISONS: tuple[tuple[str, str, str], ...] = tuple(
     (f"{inductive} - {deductive}", inductive, deductive) for inductive, deductive in GAP_PAIRS
 )
 
-ITEM_COLUMNS: tuple[str, ...] = (
-    "run_id",
-    "model",
-    "probe",
-    "setting",
-    "default_world",
-    "mode",
-    "instance",
-    "case_index",
-    "input",
-    "expected",
-    "predicted",
-    "correct",
-    "error",
-)
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "model",
     "probe",

@@ -92,7 +92,8 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_function ON items (function_id);
 """
 
-ITEM_FIELDS = (
+# The tidy item columns (lab.stats and the CSV use these), then what links an item to its call and function.
+ITEM_COLUMNS: tuple[str, ...] = (
     "run_id",
     "model",
     "probe",
@@ -106,10 +107,8 @@ ITEM_FIELDS = (
     "predicted",
     "correct",
     "error",
-    "detail",
-    "call_id",
-    "function_id",
 )
+ITEM_FIELDS: tuple[str, ...] = (*ITEM_COLUMNS, "detail", "call_id", "function_id")
 
 
 def default_db_path() -> Path:
