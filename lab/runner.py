@@ -233,18 +233,22 @@ def execute_run(
             return
         family = get_family(unit.setting.family)
         key = cache_key(unit.model, unit.messages, params, sample=0)
-        cached = store.cached_response(key)
-        if cached is not None:
-            reply = cached.response
-            call_id = store.record_call(
+
+        def record(response: str | None, **fields: Any) -> int:
+            return store.record_call(
                 run_id=run_id,
                 cache_key=key,
                 model=unit.model.label,
                 messages=unit.messages,
                 params=params,
-                response=reply,
-                cached=True,
+                response=response,
+                **fields,
             )
+
+        cached = store.cached_response(key)
+        if cached is not None:
+            reply = cached.response
+            call_id = record(reply, cached=True)
         else:
             try:
                 completion = complete(
@@ -257,15 +261,7 @@ def execute_run(
                     should_stop=should_stop,
                 )
             except ModelCallError as exc:
-                store.record_call(
-                    run_id=run_id,
-                    cache_key=key,
-                    model=unit.model.label,
-                    messages=unit.messages,
-                    params=params,
-                    response=None,
-                    error=f"{exc.category}: {exc}",
-                )
+                record(None, error=f"{exc.category}: {exc}")
                 with state.lock:
                     state.failures += 1
                     state.last_error = f"{exc.category}: {exc}"
@@ -274,13 +270,8 @@ def execute_run(
                 state.report()
                 return
             reply = completion.text
-            call_id = store.record_call(
-                run_id=run_id,
-                cache_key=key,
-                model=unit.model.label,
-                messages=unit.messages,
-                params=params,
-                response=reply,
+            call_id = record(
+                reply,
                 prompt_tokens=completion.prompt_tokens,
                 completion_tokens=completion.completion_tokens,
                 cost=completion.cost,
