@@ -642,17 +642,25 @@ def summary_table(summary: pd.DataFrame, key: str) -> None:
     )
 
 
-def results_page() -> None:
-    st.title("Results")
+def pick_runs() -> tuple[pd.DataFrame, tuple[str, ...], tuple[int, ...]] | None:
+    """The run selection shared by Results and Inspect, with its change marker; None when there is none."""
     runs = study.runs_frame(store())
     if runs.empty:
         st.info("No runs yet: start one on the Run page.")
-        return
+        return None
     run_ids = run_picker(runs, "Runs")
     if not run_ids:
         st.info("Choose at least one run.")
+        return None
+    return runs, run_ids, browse.change_marker(store(), run_ids)
+
+
+def results_page() -> None:
+    st.title("Results")
+    picked = pick_runs()
+    if picked is None:
         return
-    marker = browse.change_marker(store(), run_ids)
+    runs, run_ids, marker = picked
     if not sum(marker):
         st.info("No item of these runs is scored yet.")
         return
@@ -747,15 +755,10 @@ def item_label(row: pd.Series) -> str:
 
 def inspect_page() -> None:
     st.title("Inspect items")
-    runs = study.runs_frame(store())
-    if runs.empty:
-        st.info("No runs yet: start one on the Run page.")
+    picked = pick_runs()
+    if picked is None:
         return
-    run_ids = run_picker(runs, "Runs")
-    if not run_ids:
-        st.info("Choose at least one run.")
-        return
-    marker = browse.change_marker(store(), run_ids)
+    _, run_ids, marker = picked
     items = load_items(db_path(), run_ids, marker)
     if items.empty:
         st.info("No item of these runs is scored yet.")

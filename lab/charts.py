@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -219,6 +220,21 @@ def _accuracy_axis(fig: go.Figure, *, headroom: bool) -> None:
     )
 
 
+def _setting_axis(
+    fig: go.Figure, axis: SettingAxis, row: int, col: int, *, bottom: bool, line: bool = False, **layout: Any
+) -> None:
+    """One facet's setting axis: settings in their order, titled on the bottom row, default world marked."""
+    fig.update_xaxes(
+        categoryorder="array",
+        categoryarray=axis.tick_order(),
+        row=row,
+        col=col,
+        title_text=axis.title if bottom else None,
+        **layout,
+    )
+    _mark_default(fig, axis, row, col, line=line)
+
+
 def _mark_default(fig: go.Figure, axis: SettingAxis, row: int, col: int, *, line: bool = False) -> None:
     """A grey band behind the default world's column (a dotted line through its point in line charts)."""
     for default in axis.defaults:
@@ -369,14 +385,7 @@ def accuracy_by_setting(summary: pd.DataFrame) -> go.Figure:
                     col=col,
                 )
                 shown.add(mode)
-            fig.update_xaxes(
-                categoryorder="array",
-                categoryarray=axis.tick_order(),
-                row=row,
-                col=col,
-                title_text=axis.title if row == len(models) else None,
-            )
-            _mark_default(fig, axis, row, col)
+            _setting_axis(fig, axis, row, col, bottom=row == len(models))
     fig.update_layout(barmode="group", bargap=0.22, bargroupgap=0.06)
     _accuracy_axis(fig, headroom=True)
     fig.update_yaxes(title_text=ACCURACY_AXIS, col=1)
@@ -430,15 +439,9 @@ def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
                     col=col,
                 )
                 shown.add(mode)
-            fig.update_xaxes(
-                categoryorder="array",
-                categoryarray=axis.tick_order(),
-                row=row,
-                col=col,
-                range=[-0.5, len(axis.order) - 0.5],
-                title_text=axis.title if row == len(models) else None,
+            _setting_axis(
+                fig, axis, row, col, bottom=row == len(models), range=[-0.5, len(axis.order) - 0.5], line=True
             )
-            _mark_default(fig, axis, row, col, line=True)
     # Modes measured at the same setting sit side by side, so their error bars do not hide each other.
     fig.update_layout(scattermode="group", scattergap=0.6)
     _accuracy_axis(fig, headroom=True)
@@ -564,14 +567,7 @@ def gap_chart(gaps: pd.DataFrame) -> go.Figure:
                     col=col,
                 )
                 shown.add(comparison)
-            fig.update_xaxes(
-                categoryorder="array",
-                categoryarray=axis.tick_order(),
-                row=row,
-                col=col,
-                title_text=axis.title if row == len(models) else None,
-            )
-            _mark_default(fig, axis, row, col)
+            _setting_axis(fig, axis, row, col, bottom=row == len(models))
     fig.update_layout(barmode="group", bargap=0.3)
     fig.update_yaxes(range=[-1.05, 1.18], zerolinewidth=1.5, **_POINTS_TICKS)
     fig.update_yaxes(title_text=GAP_AXIS, col=1)
