@@ -7,7 +7,7 @@ then add it to `REGISTRY` below.
 from __future__ import annotations
 
 from probes import arithmetic, cipher, syntax
-from probes.base import Case, Parameter, ProbeError, ProbeFamily, Setting
+from probes.base import Case, ComprehensionCheck, Parameter, ProbeError, ProbeFamily, Setting
 
 REGISTRY: dict[str, ProbeFamily] = {
     arithmetic.FAMILY.name: arithmetic.FAMILY,
@@ -18,6 +18,7 @@ REGISTRY: dict[str, ProbeFamily] = {
 __all__ = [
     "REGISTRY",
     "Case",
+    "ComprehensionCheck",
     "Parameter",
     "ProbeError",
     "ProbeFamily",

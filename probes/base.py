@@ -85,6 +85,23 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class ComprehensionCheck:
+    """Wu et al.'s comprehension check: a question only a model that grasped the world's rule answers.
+
+    - `draw(setting, rng)`: one check input (duplicates are filtered);
+    - `solve(setting, input)`: its expected answer;
+    - `question(setting, input)`: the whole question sent to the model, answer format included;
+    - `extract(setting, reply)`: optional; the answer in a reply, when the question does not ask
+      for a boxed answer (None: the usual boxed-or-labelled extraction).
+    """
+
+    draw: Callable[[Setting, random.Random], str]
+    solve: Callable[[Setting, str], str]
+    question: Callable[[Setting, str], str]
+    extract: Callable[[Setting, str], str | None] | None = None
+
+
+@dataclass(frozen=True)
 class ProbeFamily:
     """A hidden mapping in a familiar world and in counterfactual ones.
 
@@ -99,6 +116,7 @@ class ProbeFamily:
     - `canonical(params)`: optional; the assignment without the parameters that have no effect
       in it (a cipher's shift under atbash), so each world has one label. Naming such a
       parameter explicitly is an error.
+    - `comprehension`: optional; the family's comprehension check (the `ccc` mode).
     """
 
     name: str
@@ -117,6 +135,7 @@ class ProbeFamily:
     canonical: Callable[[Mapping[str, ParamValue]], Mapping[str, ParamValue]] = field(
         default=lambda params: params
     )
+    comprehension: ComprehensionCheck | None = None
 
     def setting(self, **raw: str | ParamValue) -> Setting:
         known = {p.name for p in self.parameters}
@@ -142,26 +161,50 @@ class ProbeFamily:
 
     def iter_cases(self, setting: Setting, seed: int) -> Iterator[Case]:
         """Distinct cases in a fixed order: any prefix of this stream is `cases(setting, n, seed)`."""
-        rng = random.Random(f"{setting.spec}|{seed}")
-        seen: set[str] = set()
-        misses = 0
-        while misses < 10_000:
-            text = self.draw(setting, rng)
-            if text in seen or not self.accept(setting, text):
-                misses += 1
-                continue
-            misses = 0
-            seen.add(text)
-            yield Case(text, self.solve(setting, text))
+        return _distinct_cases(setting, f"{setting.spec}|{seed}", self.draw, self.solve, self.accept)
 
     def cases(self, setting: Setting, n: int, seed: int) -> list[Case]:
-        if n < 0:
-            raise ProbeError("n must be zero or more")
-        out: list[Case] = []
-        for case in self.iter_cases(setting, seed):
-            if len(out) == n:
-                break
-            out.append(case)
-        if len(out) < n:
-            raise ProbeError(f"{setting.spec} has only {len(out)} distinct cases; asked for {n}")
-        return out
+        return _take(self.iter_cases(setting, seed), n, setting.spec)
+
+    def check_cases(self, setting: Setting, n: int, seed: int) -> list[Case]:
+        """`n` distinct comprehension-check cases; the family must have a check."""
+        check = self.comprehension
+        if check is None:
+            raise ProbeError(f"family {self.name!r} has no comprehension check")
+        stream = _distinct_cases(
+            setting, f"{setting.spec}|check|{seed}", check.draw, check.solve, lambda setting, text: True
+        )
+        return _take(stream, n, f"the comprehension check of {setting.spec}")
+
+
+def _distinct_cases(
+    setting: Setting,
+    stream_seed: str,
+    draw: Callable[[Setting, random.Random], str],
+    solve: Callable[[Setting, str], str],
+    accept: Callable[[Setting, str], bool],
+) -> Iterator[Case]:
+    rng = random.Random(stream_seed)
+    seen: set[str] = set()
+    misses = 0
+    while misses < 10_000:
+        text = draw(setting, rng)
+        if text in seen or not accept(setting, text):
+            misses += 1
+            continue
+        misses = 0
+        seen.add(text)
+        yield Case(text, solve(setting, text))
+
+
+def _take(stream: Iterator[Case], n: int, what: str) -> list[Case]:
+    if n < 0:
+        raise ProbeError("n must be zero or more")
+    out: list[Case] = []
+    for case in stream:
+        if len(out) == n:
+            break
+        out.append(case)
+    if len(out) < n:
+        raise ProbeError(f"{what} has only {len(out)} distinct cases; asked for {n}")
+    return out
