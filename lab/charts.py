@@ -20,6 +20,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from lab.modes import MODES
+from lab.replay import display_label
 
 MODE_COLOURS: dict[str, str] = {
     "solverlearner": "#1f4e9c",
@@ -27,9 +28,10 @@ MODE_COLOURS: dict[str, str] = {
     "deductive": "#e4572e",
     "io_rule": "#f3a712",
     "deductive_code": "#8c3b0e",
+    "ccc": "#7a7a7a",
 }
 # Each inductive mode next to the deductive mode it is compared with, then the rest.
-CHART_MODE_ORDER: tuple[str, ...] = ("solverlearner", "deductive", "io", "io_rule", "deductive_code")
+CHART_MODE_ORDER: tuple[str, ...] = ("solverlearner", "deductive", "io", "io_rule", "deductive_code", "ccc")
 
 ACCURACY_AXIS = "accuracy (% of items correct)"
 GAP_AXIS = "inductive − deductive (percentage points)"
@@ -44,6 +46,8 @@ _FONT = "Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif"
 def mode_label(mode: str) -> str:
     """A mode's name with what it means, as legends show it: `io_rule (rule + examples)`."""
     spec = MODES[mode]
+    if spec.checks_comprehension:
+        return f"{mode} (comprehension check)"
     if spec.inductive:
         kind = "inductive"
     elif spec.shows_examples:
@@ -158,6 +162,7 @@ def _grid(models: list[str], probes: list[str], *, shared_y: bool = True) -> go.
 
 
 def _short_model(model: str, limit: int = 38) -> str:
+    model = display_label(model)  # a replay model's path is long; its recorded model's name is not
     return model if len(model) <= limit else model[: limit - 1] + "…"
 
 
@@ -310,7 +315,9 @@ def _empty_figure(message: str) -> go.Figure:
 
 
 def _model_subtitle(models: list[str]) -> str:
-    return f"model: {models[0]}" if len(models) == 1 else f"{len(models)} models (one row each)"
+    if len(models) == 1:
+        return f"model: {display_label(models[0])}"
+    return f"{len(models)} models (one row each)"
 
 
 _ACCURACY_HOVER = (

@@ -1,18 +1,31 @@
-"""`python -m lab`: cases, prompt, run, list, show, export, delete."""
+"""`python -m lab`: cases, prompt, run, list, show, export, delete, probes."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 
-from lab.modes import MODE_ORDER, ModeError
-from lab.plan import DEFAULT_MODEL, ModelSpec, RunError, RunPlan, quick_plan, setting_cases
-from lab.prompts import build_messages
-from probes import ProbeError, get_family, parse_spec
+from lab import custom
+from lab.modes import MODE_ORDER, MODES, ModeError
+from lab.plan import (
+    DEFAULT_MODEL,
+    ModelSpec,
+    RunError,
+    RunPlan,
+    default_temperature,
+    instances_for,
+    quick_plan,
+    setting_cases,
+    work_units,
+)
+from lab.replay import is_replay
+from lab.store import Store, default_db_path
+from probes import BUILT_IN, REGISTRY, Case, ProbeError, Setting, get_family, parse_spec
 
 
 class CliError(Exception):
@@ -38,9 +51,23 @@ def _settings(specs: Sequence[str]):
     return out
 
 
+def _held_out(args: argparse.Namespace, setting: Setting) -> list[Case]:
+    if not args.cases_file:
+        return get_family(setting.family).cases(setting, args.n, args.seed)
+    plan = RunPlan(
+        models=(ModelSpec(DEFAULT_MODEL),),
+        probes=(setting.spec,),
+        modes=("deductive",),
+        n=args.n,
+        seed=args.seed,
+        cases_file=args.cases_file,
+    )
+    return setting_cases(plan, setting)[0]
+
+
 def cmd_cases(args: argparse.Namespace) -> int:
     for setting in _settings(args.probe):
-        for case in get_family(setting.family).cases(setting, args.n, args.seed):
+        for case in _held_out(args, setting):
             record = {"input": case.input, "output": case.output}
             if len(args.probe) > 1 or len(parse_spec(args.probe[0])) > 1:
                 record = {"setting": setting.spec, **record}
@@ -58,21 +85,28 @@ def cmd_prompt(args: argparse.Namespace) -> int:
         instances=args.instance + 1,
         seed=args.seed,
         cot=args.cot,
+        cases_file=args.cases_file,
     )
-    for setting in plan.settings():
-        held_out, example_sets = setting_cases(plan, setting)
-        if not 0 <= args.case < len(held_out):
-            raise CliError(f"--case must be between 0 and {len(held_out) - 1}")
-        examples = example_sets[args.instance] if args.mode in ("io", "io_rule", "solverlearner") else []
-        messages = build_messages(setting, args.mode, examples, held_out[args.case].input, cot=args.cot)
-        print(json.dumps({"setting": setting.spec, "mode": args.mode, "messages": messages}, indent=2))
+    if not 0 <= args.case < plan.n:
+        raise CliError(f"--case must be between 0 and {plan.n - 1}")
+    for unit in work_units(plan):
+        if unit.instance != min(args.instance, instances_for(plan, unit.mode) - 1):
+            continue
+        if not MODES[unit.mode].returns_code and unit.cases[0][0] != args.case:
+            continue
+        print(
+            json.dumps({"setting": unit.setting.spec, "mode": unit.mode, "messages": unit.messages}, indent=2)
+        )
     return 0
 
 
 def _plan_from_args(args: argparse.Namespace) -> RunPlan:
     if not args.model and not args.probe:
         return quick_plan()
-    models = tuple(ModelSpec(m, args.api_base, args.api_key_env) for m in (args.model or [DEFAULT_MODEL]))
+    models = tuple(
+        ModelSpec(m) if is_replay(m) else ModelSpec(m, args.api_base, args.api_key_env)
+        for m in (args.model or [DEFAULT_MODEL])
+    )
     if not args.probe:
         raise CliError(
             "give at least one --probe (or neither --model nor --probe for the quick default study)"
@@ -85,11 +119,14 @@ def _plan_from_args(args: argparse.Namespace) -> RunPlan:
         n=args.n,
         instances=args.instances,
         seed=args.seed,
-        temperature=args.temperature,
+        temperature=default_temperature(args.samples) if args.temperature is None else args.temperature,
         max_tokens=args.max_tokens,
         cot=args.cot,
         concurrency=args.concurrency,
         max_failures=args.max_failures,
+        samples=args.samples,
+        rounds=args.rounds,
+        cases_file=args.cases_file,
     )
 
 
@@ -187,11 +224,67 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probes_list(args: argparse.Namespace) -> int:
+    print("built-in families (--probe NAME runs the standard settings; NAME:key=value,... one setting):")
+    for family in (f for f in REGISTRY.values() if f.name in BUILT_IN):
+        name = family.name
+        print(f"  {name}: {family.description}")
+        for setting in family.standard_settings():
+            print(f"    {setting.spec}" + ("  (default world)" if setting.default_world else ""))
+    store = Store(args.db)
+    saved = custom.saved(store)
+    if not saved:
+        print(f"no custom probes in {store.path} (add one: python -m lab probes import FILE.json)")
+        return 0
+    print(f"custom probes in {store.path}:")
+    for compiled in saved:
+        probe = compiled.probe
+        print(f"  {probe.name}: {probe.description} ({len(compiled.pool)} inputs, {probe.generator.kind})")
+        print(f"    {probe.spec}" + ("  (default world)" if probe.world == "familiar" else ""))
+    return 0
+
+
+def cmd_probes_import(args: argparse.Namespace) -> int:
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {args.file}: {exc}") from None
+    compiled = custom.import_json(Store(args.db), text)
+    name = compiled.probe.name
+    print(f"saved custom probe {name} ({len(compiled.pool)} inputs); run it with --probe {name}")
+    return 0
+
+
+def cmd_probes_export(args: argparse.Namespace) -> int:
+    text = custom.export_json(Store(args.db), args.name)
+    try:
+        with open(args.file, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.file}: {exc}") from None
+    print(f"written to {args.file}")
+    return 0
+
+
+def cmd_probes_delete(args: argparse.Namespace) -> int:
+    custom.delete(Store(args.db), args.name)
+    print(f"deleted custom probe {args.name} (items of runs that used it are kept)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m lab", description="SolverLab: inductive vs deductive probes"
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def cases_file_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--cases-file",
+            help="held-out inputs, one a line, instead of generated ones; {param} is filled from each "
+            "setting, e.g. counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
+        )
 
     def db_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)")
@@ -200,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probe", action="append", required=True, help="family or family:key=value,...")
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
+    cases_file_option(p)
+    db_option(p)
     p.set_defaults(func=cmd_cases)
 
     p = sub.add_parser("prompt", help="print the exact messages a model would get")
@@ -211,10 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--instance", type=int, default=0)
     p.add_argument("--case", type=int, default=0, help="which held-out case to ask about (direct modes)")
     p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")
+    cases_file_option(p)
+    db_option(p)
     p.set_defaults(func=cmd_prompt)
 
     p = sub.add_parser("run", help="run a study (no --model and no --probe: the quick default study)")
-    p.add_argument("--model", action="append", help=f"litellm model string (default {DEFAULT_MODEL})")
+    p.add_argument(
+        "--model",
+        action="append",
+        help=f"litellm model string (default {DEFAULT_MODEL}), or replay/PATH to answer from recordings",
+    )
     p.add_argument("--api-base", help="URL of an OpenAI-compatible server for the models")
     p.add_argument("--api-key-env", help="environment variable holding the key for --api-base")
     p.add_argument("--probe", action="append")
@@ -223,7 +324,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--instances", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument(
+        "--temperature", type=float, help="sampling temperature (default 0, or 0.7 with --samples above 1)"
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        help="code modes: candidate functions per instance; the best fit on the shown examples is scored",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="code modes: rounds of correction when the chosen function fails a shown example",
+    )
     p.add_argument("--max-tokens", type=int, default=1024)
     p.add_argument("--cot", action="store_true")
     p.add_argument("--concurrency", type=int, default=8)
@@ -231,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-id", help="name the run; an existing run with the same plan is resumed")
     p.add_argument("--resume", metavar="RUN_ID", help="finish a stopped, failed or killed run")
     p.add_argument("--csv", help="also write the items CSV here")
+    cases_file_option(p)
     db_option(p)
     p.set_defaults(func=cmd_run)
 
@@ -253,12 +369,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true")
     db_option(p)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("probes", help="list probe families; import, export or delete custom probes")
+    probes_sub = p.add_subparsers(dest="probes_command", required=True)
+    q = probes_sub.add_parser("list", help="the built-in families' standard settings, and custom probes")
+    db_option(q)
+    q.set_defaults(func=cmd_probes_list)
+    q = probes_sub.add_parser("import", help="compile a custom probe's JSON file in the sandbox and save it")
+    q.add_argument("file")
+    db_option(q)
+    q.set_defaults(func=cmd_probes_import)
+    q = probes_sub.add_parser("export", help="write a saved custom probe as a JSON file")
+    q.add_argument("name")
+    q.add_argument("file")
+    db_option(q)
+    q.set_defaults(func=cmd_probes_export)
+    q = probes_sub.add_parser("delete", help="delete a saved custom probe")
+    q.add_argument("name")
+    db_option(q)
+    q.set_defaults(func=cmd_probes_delete)
     return parser
+
+
+def _install_custom_probes(args: argparse.Namespace) -> None:
+    """Saved custom probes become families before any probe spec is read."""
+    path = args.db or default_db_path()
+    if not os.path.exists(path):  # nothing saved; do not create a database just to look
+        return
+    store = Store(path)
+    try:
+        for problem in custom.install_saved(store):
+            print(f"warning: {problem}", file=sys.stderr)
+    finally:
+        store.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "db"):
+            _install_custom_probes(args)
         return int(args.func(args))
     except (CliError, ProbeError, ModeError, RunError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,6 +16,10 @@ run a cell that starts with `=` (or `@`, `+`, `-`) as a formula (`=HYPERLINK(...
 Inputs like `76+14` start with neither and are untouched. `restore_cell` removes the prefix:
 `pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)` followed by
 `restore_cell` on each text cell gives back the exact strings written (missing values as "").
+
+The items CSV written from a run (`lab.study.export_items`) also carries each item's call:
+`messages` (the exact chat messages sent, as JSON) and `response` (the raw reply), so the file can
+be replayed as a model (`replay/items.csv`, see `lab.replay`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ _ITEM_TEXT_COLUMNS = (
     "predicted",
     "error",
 )
+CALL_COLUMNS = ("messages", "response")  # written when the item frame has them
 _SUMMARY_TEXT_COLUMNS = ("model", "probe", "setting", "mode")
 _ROUNDED_COLUMNS = ("accuracy", "ci_low", "ci_high")
 _DECIMALS = 4
@@ -65,10 +70,12 @@ def restore_cell(text: str) -> str:
 
 
 def items_csv(items: pd.DataFrame) -> bytes:
-    """The item frame as CSV bytes, columns in `ITEM_COLUMNS` order (other columns are left out)."""
+    """The item frame as CSV bytes, columns in `ITEM_COLUMNS` order, then `CALL_COLUMNS` where the frame
+    has them (other columns are left out)."""
     _require(items, ITEM_COLUMNS, "item frame")
-    table = items[list(ITEM_COLUMNS)].copy()
-    for name in _ITEM_TEXT_COLUMNS:
+    calls = [name for name in CALL_COLUMNS if name in items.columns]
+    table = items[[*ITEM_COLUMNS, *calls]].copy()
+    for name in (*_ITEM_TEXT_COLUMNS, *calls):
         table[name] = _neutralised(table[name])
     return _to_bytes(table)
 

@@ -17,6 +17,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm
 
+from lab import replay
 from lab.plan import DEFAULT_MODEL, ModelSpec
 
 NO_KEY = "sk-no-key-needed"
@@ -169,7 +170,12 @@ def complete(
     sleep: Callable[[float], None] = time.sleep,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Completion:
-    """One completion, retried with exponential backoff on rate limits, server errors and timeouts."""
+    """One completion, retried with exponential backoff on rate limits, server errors and timeouts.
+
+    A replay model answers from its recording without litellm; `replay.NotRecordedError` when it cannot.
+    """
+    if replay.is_replay(model.name):
+        return _replayed(model, messages)
     attempt = 0
     while True:
         try:
@@ -187,6 +193,16 @@ def complete(
                 raise
             delay = min(retry.max_delay, retry.base_delay * 2 ** (attempt - 1))
             sleep(delay * random.uniform(0.5, 1.0))
+
+
+def _replayed(model: ModelSpec, messages: list[dict[str, str]]) -> Completion:
+    start = time.monotonic()
+    try:
+        text = replay.reply(model.name, messages)
+    except replay.ReplayError as exc:  # the files went missing or changed into something unreadable
+        raise ModelCallError("replay", str(exc), False) from None
+    latency = time.monotonic() - start
+    return Completion(text=text, prompt_tokens=0, completion_tokens=0, cost=0.0, latency=latency)
 
 
 class ModelUnavailableError(Exception):
@@ -210,6 +226,12 @@ _ADVICE = {
 
 def check_model(model: ModelSpec, timeout: float = 120.0) -> None:
     """A cheap probe call, so a wrong model string or a missing key fails once, before the run."""
+    if replay.is_replay(model.name):
+        try:
+            replay.check(model.name)
+        except replay.ReplayError as exc:
+            raise ModelUnavailableError(f"{model.label}: {exc}") from None
+        return
     if model.api_base:
         parts = urlsplit(model.api_base)
         if parts.scheme not in ("http", "https") or not parts.netloc:

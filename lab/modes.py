@@ -12,6 +12,7 @@ class Mode:
     shows_examples: bool
     returns_code: bool
     description: str
+    checks_comprehension: bool = False
 
     @property
     def inductive(self) -> bool:
@@ -37,6 +38,14 @@ MODES: dict[str, Mode] = {
             False,
             True,
             "rule stated, no examples; the model writes solver(), we run it",
+        ),
+        Mode(
+            "ccc",
+            True,
+            False,
+            False,
+            "comprehension check: rule stated, a question about the rule itself (Wu et al.)",
+            checks_comprehension=True,
         ),
     )
 }

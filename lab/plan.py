@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from lab.modes import MODES, parse_modes
 from lab.prompts import build_messages
+from lab.replay import is_replay
 from probes import Case, Setting, get_family, parse_spec
 
 DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"
@@ -20,6 +23,14 @@ class RunError(Exception):
 
 
 QUICK_MODES = ("deductive", "solverlearner")
+MAX_SAMPLES = 20
+MAX_ROUNDS = 10
+OPTIONAL_DEFAULTS: dict[str, object] = {"samples": 1, "rounds": 0, "cases_file": None}
+
+
+def default_temperature(samples: int) -> float:
+    """Greedy decoding for one sample; several identical samples would measure nothing."""
+    return 0.7 if samples > 1 else 0.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,8 @@ class ModelSpec:
                     "the api_base URL must not carry credentials: put the key in an environment "
                     "variable and name it (--api-key-env on the command line, the key field in the app)"
                 )
+        if is_replay(self.name) and (self.api_base or self.key_env):
+            raise ValueError("a replay model answers from its recordings: it takes no api_base and no key")
 
     @property
     def label(self) -> str:
@@ -64,6 +77,9 @@ class RunPlan:
     cot: bool = False
     concurrency: int = 8
     max_failures: int = 20
+    samples: int = 1
+    rounds: int = 0
+    cases_file: str | None = None  # held-out inputs, one a line; `{param}` is filled from each setting
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -77,12 +93,21 @@ class RunPlan:
             ("instances", self.instances, 1),
             ("max_tokens", self.max_tokens, 1),
             ("concurrency", self.concurrency, 1),
+            ("samples", self.samples, 1),
+            ("rounds", self.rounds, 0),
         ):
             if value < low:
                 raise ValueError(f"{name} must be at least {low}, got {value}")
+        if self.samples > MAX_SAMPLES or self.rounds > MAX_ROUNDS:
+            raise ValueError(f"samples go up to {MAX_SAMPLES} and rounds up to {MAX_ROUNDS}")
         if not 0.0 <= self.temperature <= 2.0:
             raise ValueError(f"temperature must be between 0 and 2, got {self.temperature}")
         self.settings()  # validates every probe spec now, with the probe's own message
+        if self.cases_file is not None:
+            if not self.cases_file.strip():
+                raise ValueError("cases_file is empty: give a file of held-out inputs or leave it out")
+            for setting in self.settings():
+                _cases_path(self.cases_file, setting)
 
     def settings(self) -> list[Setting]:
         out: list[Setting] = []
@@ -112,6 +137,10 @@ class RunPlan:
         data = self.to_dict()
         data.pop("concurrency")
         data.pop("max_failures")
+        for name, default in OPTIONAL_DEFAULTS.items():
+            # Fields added after runs were stored: at their default they leave old hashes unchanged.
+            if data.get(name) == default:
+                data.pop(name)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -154,14 +183,59 @@ class WorkUnit:
 
 
 def setting_cases(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[list[Case]]]:
-    """Held-out cases (shared by every mode) and one disjoint example set per instance."""
+    """Held-out cases (shared by every mode) and one disjoint example set per instance.
+
+    With a cases file the held-out cases are its first n lines, as written (duplicates included);
+    the examples are still drawn from the family's generator, leaving out the held-out inputs.
+    """
     family = get_family(setting.family)
-    pool = family.cases(setting, plan.n + plan.shots * plan.instances, plan.seed)
-    held_out = pool[: plan.n]
-    example_sets = [
-        pool[plan.n + i * plan.shots : plan.n + (i + 1) * plan.shots] for i in range(plan.instances)
-    ]
+    examples_needed = plan.shots * plan.instances
+    if plan.cases_file is None:
+        pool = family.cases(setting, plan.n + examples_needed, plan.seed)
+        held_out, pool = pool[: plan.n], pool[plan.n :]
+    else:
+        held_out = _file_cases(_cases_path(plan.cases_file, setting), setting, plan.n)
+        taken = {case.input for case in held_out}
+        fresh = (case for case in family.iter_cases(setting, plan.seed) if case.input not in taken)
+        pool = list(itertools.islice(fresh, examples_needed))
+        if len(pool) < examples_needed:
+            raise RunError(
+                f"{setting.spec} has only {len(pool)} cases beside the cases file's; "
+                f"{plan.shots} shots x {plan.instances} instances need {examples_needed}"
+            )
+    example_sets = [pool[i * plan.shots : (i + 1) * plan.shots] for i in range(plan.instances)]
     return held_out, example_sets
+
+
+def _cases_path(template: str, setting: Setting) -> Path:
+    try:
+        return Path(template.format(**setting.as_dict())).expanduser()
+    except (KeyError, IndexError, ValueError) as exc:
+        names = ", ".join("{" + name + "}" for name, _ in setting.params)
+        raise ValueError(
+            f"cannot fill the cases file {template!r} for {setting.spec} ({type(exc).__name__}: {exc}); "
+            f"its placeholders can be {names}"
+        ) from None
+
+
+def _file_cases(path: Path, setting: Setting, n: int) -> list[Case]:
+    family = get_family(setting.family)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunError(f"cannot read the cases file {path} for {setting.spec}: {exc}") from None
+    if len(lines) < n:
+        raise RunError(f"the cases file {path} has {len(lines)} line(s); {setting.spec} needs n = {n}")
+    cases = []
+    for number, line in enumerate(lines[:n], 1):
+        text = line.strip()
+        try:
+            if not text:
+                raise ValueError("the line is empty")
+            cases.append(Case(text, family.solve(setting, text)))
+        except (ValueError, KeyError, IndexError) as exc:
+            raise RunError(f"{path}:{number}: not a case of {setting.spec}: {text!r} ({exc})") from None
+    return cases
 
 
 def instances_for(plan: RunPlan, mode: str) -> int:
@@ -169,13 +243,24 @@ def instances_for(plan: RunPlan, mode: str) -> int:
     return plan.instances if MODES[mode].shows_examples else 1
 
 
+def mode_applies(setting: Setting, mode: str) -> bool:
+    """The comprehension check runs only for families that define one."""
+    return not MODES[mode].checks_comprehension or get_family(setting.family).comprehension is not None
+
+
 def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
     for setting in plan.settings():
         held_out, example_sets = setting_cases(plan, setting)
-        indexed = tuple(enumerate(held_out))
         for model in plan.models:
             for mode in plan.modes:
+                if not mode_applies(setting, mode):
+                    continue
                 spec = MODES[mode]
+                if spec.checks_comprehension:
+                    checks = get_family(setting.family).check_cases(setting, plan.n, plan.seed)
+                    indexed = tuple(enumerate(checks))
+                else:
+                    indexed = tuple(enumerate(held_out))
                 for instance in range(instances_for(plan, mode)):
                     examples = tuple(example_sets[instance]) if spec.shows_examples else ()
                     if spec.returns_code:
@@ -201,14 +286,22 @@ def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
                         )
 
 
+def _modes_of(plan: RunPlan, setting: Setting) -> list[str]:
+    return [mode for mode in plan.modes if mode_applies(setting, mode)]
+
+
 def total_items(plan: RunPlan) -> int:
-    per_setting = sum(instances_for(plan, mode) for mode in plan.modes) * plan.n
-    return per_setting * len(plan.settings()) * len(plan.models)
+    per_model = sum(
+        instances_for(plan, mode) * plan.n for setting in plan.settings() for mode in _modes_of(plan, setting)
+    )
+    return per_model * len(plan.models)
 
 
 def estimated_calls(plan: RunPlan) -> int:
+    """Calls if every refinement round is needed; cached replies are counted too."""
     calls = 0
-    for mode in plan.modes:
-        per_instance = 1 if MODES[mode].returns_code else plan.n
-        calls += per_instance * instances_for(plan, mode)
-    return calls * len(plan.settings()) * len(plan.models)
+    for setting in plan.settings():
+        for mode in _modes_of(plan, setting):
+            per_instance = plan.samples + plan.rounds if MODES[mode].returns_code else plan.n
+            calls += per_instance * instances_for(plan, mode)
+    return calls * len(plan.models)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from lab.modes import MODES
 from probes import Case, ProbeFamily, Setting, get_family
@@ -61,6 +62,12 @@ def build_messages(
     if not spec.returns_code and query is None:
         raise ValueError(f"mode {mode} answers one input; no query given")
 
+    if spec.checks_comprehension:
+        check = family.comprehension
+        if check is None:
+            raise ValueError(f"family {family.name} has no comprehension check")
+        return [{"role": "user", "content": check.question(setting, query or "")}]
+
     if mode == "deductive" and setting.family == "arithmetic":
         return [{"role": "user", "content": _wu_arithmetic_question(setting, query or "", cot)}]
 
@@ -82,6 +89,38 @@ def build_messages(
         verb = "Apply the rule to this input." if spec.states_rule else "Give the output for this input."
         parts.append(f"{verb}\n\n{_direct_query(family, query or '', cot)}")
     return [{"role": "user", "content": "\n\n".join(parts)}]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A shown example the function got wrong: what it returned, or the error it raised."""
+
+    input: str
+    expected: str
+    got: str
+
+
+def refinement_messages(
+    setting: Setting, messages: Sequence[Message], reply: str, mismatches: Sequence[Mismatch]
+) -> list[Message]:
+    """The conversation so far, then the examples the last function fails, asking for a corrected one."""
+    family = get_family(setting.family)
+    shown = "\n\n".join(
+        f"{family.input_label}: {m.input}\nExpected {family.output_label.lower()}: {m.expected}\n"
+        f"Your function gave: {m.got}"
+        for m in mismatches
+    )
+    problem = (
+        f"Your function does not fit the examples. It gets these wrong:\n\n{shown}"
+        if mismatches
+        else "Your reply holds no ```python block defining `solver`."
+    )
+    feedback = (
+        f"{problem}\n\n"
+        "Write a corrected `def solver(x: str) -> str` that fits every example, in one ```python code "
+        "block. Do not compute any answer yourself."
+    )
+    return [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": feedback}]
 
 
 def render(messages: Sequence[Message]) -> str:

@@ -16,9 +16,12 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from executor import ExecutionReport, SandboxPool
+from lab.custom import install_saved
 from lab.modes import MODES
-from lab.plan import ModelSpec, RunError, RunPlan, WorkUnit, total_items, work_units
-from lab.scoring import NO_CODE, extract_code, looks_memorised, score_direct
+from lab.plan import ModelSpec, RunError, RunPlan, WorkUnit, setting_cases, total_items, work_units
+from lab.prompts import Mismatch, refinement_messages
+from lab.replay import NOT_RECORDED, NotRecordedError, is_replay
+from lab.scoring import NO_CODE, extract_code, looks_memorised, score_check, score_direct
 from lab.store import RunRecord, Store
 from probes import Case, ProbeFamily, get_family
 
@@ -64,6 +67,8 @@ def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
         if existing.plan_hash != plan.identity_hash():
             raise RunError(f"run {run_id} exists with a different plan; choose another --run-id")
         return run_id
+    for setting in plan.settings():
+        setting_cases(plan, setting)  # e.g. a missing or short cases file fails now, before the run is stored
     store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), package_versions())
     return run_id
 
@@ -82,7 +87,10 @@ def cache_key(model: ModelSpec, messages: list[dict[str, str]], params: dict[str
 def direct_items(unit: WorkUnit, family: ProbeFamily, reply: str) -> list[dict[str, Any]]:
     items = []
     for index, case in unit.cases:
-        score = score_direct(family, reply, case.output)
+        if MODES[unit.mode].checks_comprehension:
+            score = score_check(family, unit.setting, reply, case.output)
+        else:
+            score = score_direct(family, reply, case.output)
         items.append(_item(unit, index, case, score.predicted, score.correct, score.error, None))
     return items
 
@@ -131,6 +139,57 @@ def code_items(
         held_out_failed=json.dumps([item["case_index"] for item in items if not item["correct"]]),
     )
     return items, function
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One function a model wrote for a work unit: a sample, or a refinement of the chosen sample."""
+
+    sample: int
+    round: int
+    messages: list[dict[str, str]]
+    reply: str
+    call_id: int
+    items: list[dict[str, Any]]
+    function: dict[str, Any]
+
+    @property
+    def shown_correct(self) -> int:
+        return sum(1 for example in json.loads(self.function["examples"]) if example["correct"])
+
+    @property
+    def fits(self) -> bool:
+        return bool(self.function["fits_examples"])
+
+    def mismatches(self) -> list[Mismatch]:
+        wrong = [example for example in json.loads(self.function["examples"]) if not example["correct"]]
+        return [Mismatch(e["input"], e["expected"], _what_it_gave(e)) for e in wrong]
+
+
+def _what_it_gave(example: dict[str, Any]) -> str:
+    if example["output"] is not None:
+        return example["output"]
+    detail = f": {example['detail']}" if example.get("detail") else ""
+    return f"no output ({example['error']}{detail})"
+
+
+def best_fit(candidates: list[Candidate]) -> Candidate:
+    """The sample that gets the most shown examples right; ties go to the earliest sample."""
+    return max(candidates, key=lambda c: (c.shown_correct, -c.sample))
+
+
+def not_recorded_items(unit: WorkUnit, detail: str) -> list[dict[str, Any]]:
+    """A unit whose prompt a replay model has no recording of: every case wrong, error `not_recorded`."""
+    return [_item(unit, index, case, None, False, NOT_RECORDED, detail) for index, case in unit.cases]
+
+
+class _UnrecordedError(Exception):
+    """Ends a unit whose replay model has no recorded response; `call_id` is the call stored for it."""
+
+    def __init__(self, detail: str, call_id: int):
+        super().__init__(detail)
+        self.detail = detail
+        self.call_id = call_id
 
 
 def _item(
@@ -206,7 +265,13 @@ def execute_run(
     record = store.get_run(run_id)
     if record is None:
         raise RunError(f"no run {run_id!r} in {store.path}")
-    plan = RunPlan.from_dict(record.plan)
+    install_saved(store)  # the plan may name custom probes, which live in the store
+    try:
+        plan = RunPlan.from_dict(record.plan)
+    except ValueError as exc:  # e.g. a custom probe deleted since the run was planned
+        if record.status != "finished":
+            store.set_status(run_id, "failed", reason=f"cannot read the run's plan: {exc}")
+        raise RunError(f"cannot read the plan of run {run_id}: {exc}") from None
     stop = stop or threading.Event()
     done = store.done_keys(run_id)
     pending = [u for u in work_units(plan) if not set(u.item_keys()) <= done]
@@ -228,79 +293,140 @@ def execute_run(
     def should_stop() -> bool:
         return stop.is_set() or budget_exceeded.is_set()
 
-    def process(unit: WorkUnit) -> None:
-        if should_stop():
-            return
-        family = get_family(unit.setting.family)
-        key = cache_key(unit.model, unit.messages, params, sample=0)
+    def call(unit: WorkUnit, messages: list[dict[str, str]], sample: int) -> tuple[str, int] | None:
+        """The reply and its call id, from the cache or the model; None when the call failed."""
+        key = cache_key(unit.model, messages, params, sample=sample)
 
         def record(response: str | None, **fields: Any) -> int:
             return store.record_call(
                 run_id=run_id,
                 cache_key=key,
                 model=unit.model.label,
-                messages=unit.messages,
+                messages=messages,
                 params=params,
                 response=response,
                 **fields,
             )
 
-        cached = store.cached_response(key)
+        # A recording is its own cache, and the current files are what a replay must answer from.
+        cached = None if is_replay(unit.model.name) else store.cached_response(key)
         if cached is not None:
-            reply = cached.response
-            call_id = record(reply, cached=True)
-        else:
-            try:
-                completion = complete(
-                    unit.model,
-                    unit.messages,
-                    temperature=plan.temperature,
-                    max_tokens=plan.max_tokens,
-                    seed=plan.seed,
-                    retry=retry,
-                    should_stop=should_stop,
-                )
-            except ModelCallError as exc:
-                record(None, error=f"{exc.category}: {exc}")
-                with state.lock:
-                    state.failures += 1
-                    state.last_error = f"{exc.category}: {exc}"
-                    if state.failures > plan.max_failures:
-                        budget_exceeded.set()
-                state.report()
-                return
-            reply = completion.text
-            call_id = record(
-                reply,
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-                cost=completion.cost,
-                latency=completion.latency,
+            return cached.response, record(cached.response, cached=True)
+        try:
+            completion = complete(
+                unit.model,
+                messages,
+                temperature=plan.temperature,
+                max_tokens=plan.max_tokens,
+                seed=plan.seed + sample,
+                retry=retry,
+                should_stop=should_stop,
             )
+        except NotRecordedError as exc:
+            # Neither a failure nor a reply: stored with an error, so it is never served from the cache.
+            raise _UnrecordedError(str(exc), record(None, error=f"{NOT_RECORDED}: {exc}")) from None
+        except ModelCallError as exc:
+            record(None, error=f"{exc.category}: {exc}")
             with state.lock:
-                state.prompt_tokens += completion.prompt_tokens
-                state.completion_tokens += completion.completion_tokens
-                state.cost += completion.cost
-        if MODES[unit.mode].returns_code:
-            assert pool is not None
-            items, function = code_items(unit, family, reply, pool.run)
-            function.update(
-                run_id=run_id,
-                model=unit.model.label,
-                probe=unit.setting.family,
-                setting=unit.setting.label,
-                mode=unit.mode,
-                instance=unit.instance,
-                call_id=call_id,
-            )
-        else:
-            items, function = direct_items(unit, family, reply), None
+                state.failures += 1
+                state.last_error = f"{exc.category}: {exc}"
+                if state.failures > plan.max_failures:
+                    budget_exceeded.set()
+            state.report()
+            return None
+        call_id = record(
+            completion.text,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost=completion.cost,
+            latency=completion.latency,
+        )
+        with state.lock:
+            state.prompt_tokens += completion.prompt_tokens
+            state.completion_tokens += completion.completion_tokens
+            state.cost += completion.cost
+        return completion.text, call_id
+
+    def write_function(
+        unit: WorkUnit, family: ProbeFamily, messages: list[dict[str, str]], sample: int, round_: int
+    ) -> Candidate | None:
+        got = call(unit, messages, sample)
+        if got is None:
+            return None
+        reply, call_id = got
+        assert pool is not None
+        items, function = code_items(unit, family, reply, pool.run)
+        return Candidate(sample, round_, messages, reply, call_id, items, function)
+
+    def code_unit(unit: WorkUnit, family: ProbeFamily) -> tuple[list[Candidate], Candidate] | None:
+        """Sample, choose by fit on the shown examples, refine; None when a call failed."""
+        samples: list[Candidate] = []
+        for sample in range(plan.samples):
+            candidate = write_function(unit, family, unit.messages, sample, 0)
+            if candidate is None or should_stop():
+                return None
+            samples.append(candidate)
+        chosen = best_fit(samples)
+        chain = [chosen]
+        while len(chain) <= plan.rounds and unit.examples and not chain[-1].fits:
+            last = chain[-1]
+            messages = refinement_messages(unit.setting, last.messages, last.reply, last.mismatches())
+            refined = write_function(unit, family, messages, chosen.sample, last.round + 1)
+            if refined is None or should_stop():
+                return None
+            chain.append(refined)
+        return samples + chain[1:], chain[-1]
+
+    def save(items: list[dict[str, Any]], functions: list[dict[str, Any]], call_id: int) -> None:
         for item in items:
             item.update(run_id=run_id, call_id=call_id)
-        store.save_items(items, function)
+        store.save_items(items, functions)
         with state.lock:
             state.done += len(items)
         state.report()
+
+    def process(unit: WorkUnit) -> None:
+        if should_stop():
+            return
+        try:
+            score_unit(unit)
+        except _UnrecordedError as exc:
+            save(not_recorded_items(unit, exc.detail), [], exc.call_id)
+
+    def score_unit(unit: WorkUnit) -> None:
+        family = get_family(unit.setting.family)
+        functions: list[dict[str, Any]] = []
+        if MODES[unit.mode].returns_code:
+            outcome = code_unit(unit, family)
+            if outcome is None:
+                return
+            candidates, final = outcome
+            chosen_sample = final.sample
+            # The items link to the last function saved, so the final one goes last.
+            for candidate in sorted(candidates, key=lambda c: (c.round, c is final, c.sample)):
+                functions.append(
+                    {
+                        **candidate.function,
+                        "run_id": run_id,
+                        "model": unit.model.label,
+                        "probe": unit.setting.family,
+                        "setting": unit.setting.label,
+                        "mode": unit.mode,
+                        "instance": unit.instance,
+                        "call_id": candidate.call_id,
+                        "sample": candidate.sample,
+                        "round": candidate.round,
+                        "chosen": int(candidate.sample == chosen_sample),
+                    }
+                )
+            items, call_id = final.items, final.call_id
+        else:
+            got = call(unit, unit.messages, 0)
+            if got is None:
+                return
+            reply, call_id = got
+            items = direct_items(unit, family, reply)
+        save(items, functions, call_id)
 
     try:
         with ThreadPoolExecutor(max_workers=plan.concurrency, thread_name_prefix="solverlab-call") as workers:

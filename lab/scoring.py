@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from probes import Case, ProbeFamily
+from probes import Case, ProbeFamily, Setting
 
 UNPARSED = "unparsed"
 NO_CODE = "no_code"
@@ -25,6 +25,7 @@ _ANSWER_LABEL = re.compile(
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _DEFINES_SOLVER = re.compile(r"^\s*def\s+solver\s*\(", re.MULTILINE)
 _MAX_BARE_ANSWER = 80
+_PLACEHOLDER = re.compile(r"\s*result\s*(?::\s*(.*?))?\s*", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,12 @@ class DirectScore:
 
 def last_boxed(text: str) -> str | None:
     """Content of the last \\boxed{...}, with nested braces balanced; None if absent or unclosed."""
+    found = _last_box(text)
+    return found[0] if found is not None else None
+
+
+def _last_box(text: str) -> tuple[str, int] | None:
+    """The last closed box's content and the position just after its closing brace."""
     matches = list(_BOXED.finditer(text))
     for match in reversed(matches):
         depth, start = 1, match.end()
@@ -46,7 +53,7 @@ def last_boxed(text: str) -> str | None:
             elif char == "}":
                 depth -= 1
                 if depth == 0:
-                    return text[start:pos]
+                    return text[start:pos], pos + 1
     return None
 
 
@@ -76,10 +83,27 @@ def _bare_answer(reply: str) -> str | None:
     return candidate if 0 < len(candidate) <= _MAX_BARE_ANSWER else None
 
 
+def _after_placeholder(tail: str) -> str | None:
+    """The answer written after an echoed `\\boxed{result}`: `= 90`, `: 90`, `**90**`, `= 7*9 + 82 = 145`."""
+    line = tail.strip()
+    if not line or "\n" in line:
+        return None
+    line = line.strip("*$` ").lstrip("=:").strip("*$` ")
+    line = line.rsplit("=", 1)[-1].strip("*$` ")
+    return line or None
+
+
 def extract_answer(reply: str) -> str | None:
-    boxed = last_boxed(reply)
-    if boxed is not None:
-        return clean_latex(boxed)
+    box = _last_box(reply)
+    if box is not None:
+        boxed, end = box
+        # Some models copy the instruction's `\boxed{result}` literally and write the answer after
+        # it, or inside it as `\boxed{result: 62}` (Wu et al.'s scorer reads both).
+        placeholder = _PLACEHOLDER.fullmatch(boxed)
+        if placeholder is None:
+            return clean_latex(boxed)
+        answer = placeholder.group(1) or _after_placeholder(reply[end:])
+        return clean_latex(answer) if answer else None
     if _BOXED.search(reply):
         return None  # a box was opened and never closed: the reply was cut off
     bare = _bare_answer(reply)
@@ -87,7 +111,18 @@ def extract_answer(reply: str) -> str | None:
 
 
 def score_direct(family: ProbeFamily, reply: str, expected: str) -> DirectScore:
-    answer = extract_answer(reply)
+    return _score(family, extract_answer(reply), expected)
+
+
+def score_check(family: ProbeFamily, setting: Setting, reply: str, expected: str) -> DirectScore:
+    """A comprehension-check reply, read with the family's own extractor when it has one."""
+    check = family.comprehension
+    extract = check.extract if check is not None else None
+    answer = extract(setting, reply) if extract is not None else extract_answer(reply)
+    return _score(family, answer, expected)
+
+
+def _score(family: ProbeFamily, answer: str | None, expected: str) -> DirectScore:
     if answer is None:
         return DirectScore(None, False, UNPARSED)
     predicted = family.normalise(answer)

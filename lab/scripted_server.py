@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Responder = Callable[[list[dict[str, str]]], str]
+# Sees the whole request body (messages, seed, temperature...), e.g. to answer each sample differently.
+RequestResponder = Callable[[dict[str, Any]], str]
 
 
 def echo_responder(messages: list[dict[str, str]]) -> str:
@@ -28,8 +30,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class ScriptedServer:
-    def __init__(self, responder: Responder = echo_responder, delay: float = 0.0):
+    def __init__(
+        self,
+        responder: Responder = echo_responder,
+        delay: float = 0.0,
+        request_responder: RequestResponder | None = None,
+    ):
         self.responder = responder
+        self.request_responder = request_responder
         self.delay = delay
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -114,7 +122,10 @@ class ScriptedServer:
                     return
                 messages = body.get("messages") or []
                 try:
-                    text = server.responder(messages)
+                    if server.request_responder is not None:
+                        text = server.request_responder(body)
+                    else:
+                        text = server.responder(messages)
                 except Exception as exc:  # a responder bug must show up as a server error, not a hang
                     self._send(
                         500, {"error": {"message": f"responder failed: {exc}", "type": "server_error"}}

@@ -30,7 +30,11 @@ from lab.store import ITEM_COLUMNS
 # Mode names, their order and the gap pairs live in lab.modes; these are the views the tables use.
 MODES: tuple[str, ...] = MODE_ORDER
 INDUCTIVE_MODES: tuple[str, ...] = tuple(name for name in MODE_ORDER if _MODE_TABLE[name].inductive)
-DEDUCTIVE_MODES: tuple[str, ...] = tuple(name for name in MODE_ORDER if not _MODE_TABLE[name].inductive)
+DEDUCTIVE_MODES: tuple[str, ...] = tuple(
+    name
+    for name in MODE_ORDER
+    if not _MODE_TABLE[name].inductive and not _MODE_TABLE[name].checks_comprehension
+)
 # (label, inductive mode, deductive mode), e.g. ("solverlearner - deductive", "solverlearner", "deductive").
 GAP_COMPARISONS: tuple[tuple[str, str, str], ...] = tuple(
     (f"{inductive} - {deductive}", inductive, deductive) for inductive, deductive in GAP_PAIRS

@@ -11,13 +11,37 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+_FUNCTIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS functions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    setting TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    instance INTEGER NOT NULL,
+    call_id INTEGER,
+    code TEXT,
+    verdict TEXT,
+    detail TEXT,
+    examples TEXT NOT NULL,
+    fits_examples INTEGER,
+    memorised INTEGER NOT NULL,
+    held_out_failed TEXT NOT NULL,
+    sample INTEGER NOT NULL DEFAULT 0,
+    round INTEGER NOT NULL DEFAULT 0,
+    chosen INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (run_id, model, probe, setting, mode, instance, sample, round)
+);
+"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -51,24 +75,7 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE INDEX IF NOT EXISTS calls_cache ON calls (cache_key) WHERE error IS NULL;
 CREATE INDEX IF NOT EXISTS calls_run ON calls (run_id);
-CREATE TABLE IF NOT EXISTS functions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    model TEXT NOT NULL,
-    probe TEXT NOT NULL,
-    setting TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    instance INTEGER NOT NULL,
-    call_id INTEGER,
-    code TEXT,
-    verdict TEXT,
-    detail TEXT,
-    examples TEXT NOT NULL,
-    fits_examples INTEGER,
-    memorised INTEGER NOT NULL,
-    held_out_failed TEXT NOT NULL,
-    UNIQUE (run_id, model, probe, setting, mode, instance)
-);
+{functions}
 CREATE TABLE IF NOT EXISTS items (
     run_id TEXT NOT NULL,
     model TEXT NOT NULL,
@@ -90,7 +97,13 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (run_id, model, probe, setting, mode, instance, case_index)
 );
 CREATE INDEX IF NOT EXISTS items_function ON items (function_id);
-"""
+CREATE TABLE IF NOT EXISTS custom_probes (
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    pool TEXT NOT NULL,
+    created REAL NOT NULL
+);
+""".replace("{functions}", _FUNCTIONS_TABLE.strip())
 
 # The tidy item columns (lab.stats and the CSV use these), then what links an item to its call and function.
 ITEM_COLUMNS: tuple[str, ...] = (
@@ -154,6 +167,20 @@ class RunTotals:
     cost: float
 
 
+@dataclass(frozen=True)
+class CustomProbeRecord:
+    """A custom probe as saved: its definition (the export format) and its compiled (input, output) pool."""
+
+    name: str
+    definition: dict[str, Any]
+    pool: list[tuple[str, str]]
+    created: float
+
+
+class CustomProbeExistsError(ValueError):
+    """A custom probe of that name is saved with another definition."""
+
+
 class Store:
     """One SQLite file; safe to share between the threads of one process."""
 
@@ -167,6 +194,19 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Databases from before samples and refinement rounds: their one function per unit is sample 0."""
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(functions)")}
+        if "sample" in columns:
+            return
+        with self._transaction() as db:
+            db.execute("ALTER TABLE functions RENAME TO functions_before_samples")
+            db.execute(_FUNCTIONS_TABLE)
+            kept = ", ".join(sorted(columns))
+            db.execute(f"INSERT INTO functions ({kept}) SELECT {kept} FROM functions_before_samples")
+            db.execute("DROP TABLE functions_before_samples")
 
     def close(self) -> None:
         with self._lock:
@@ -298,18 +338,30 @@ class Store:
         call["params"] = json.loads(call["params"])
         return call
 
+    def call_texts(self, run_ids: Iterable[str]) -> dict[int, tuple[str, str | None]]:
+        """Call id -> (messages as stored JSON, response) for every call of the runs."""
+        ids = list(run_ids)
+        marks = ", ".join("?" for _ in ids)
+        rows = self._query(f"SELECT id, messages, response FROM calls WHERE run_id IN ({marks})", ids)
+        return {r["id"]: (r["messages"], r["response"]) for r in rows}
+
     # items and functions
-    def save_items(self, items: list[Mapping[str, Any]], function: Mapping[str, Any] | None = None) -> None:
-        """Store one call's scored items, and its function for code modes, in one transaction."""
+    def save_items(self, items: list[Mapping[str, Any]], functions: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Store one work unit's scored items, and its functions in code modes, in one transaction.
+
+        The items are linked to the last function (the final round of the chosen sample).
+        """
         with self._transaction() as db:
             function_id = None
-            if function is not None:
+            for function in functions:
                 cur = db.execute(
                     "INSERT OR IGNORE INTO functions (run_id, model, probe, setting, mode, instance, "
-                    "call_id, code, verdict, detail, examples, fits_examples, memorised, held_out_failed) "
+                    "call_id, code, verdict, detail, examples, fits_examples, memorised, held_out_failed, "
+                    "sample, round, chosen) "
                     "VALUES (:run_id, :model, :probe, :setting, :mode, :instance, :call_id, :code, :verdict, "
-                    ":detail, :examples, :fits_examples, :memorised, :held_out_failed)",
-                    dict(function),
+                    ":detail, :examples, :fits_examples, :memorised, :held_out_failed, :sample, :round, "
+                    ":chosen)",
+                    {"sample": 0, "round": 0, "chosen": 1, **function},
                 )
                 function_id = cur.lastrowid if cur.rowcount else None
             now = time.time()
@@ -360,6 +412,45 @@ class Store:
         fn["held_out_failed"] = json.loads(fn["held_out_failed"])
         return fn
 
+    def functions(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Every function of the runs, every sample and round, without code and examples."""
+        ids = list(run_ids)
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        rows = self._query(
+            "SELECT id, run_id, model, probe, setting, mode, instance, sample, round, chosen, verdict, "
+            "fits_examples, examples, held_out_failed FROM functions "
+            f"WHERE run_id IN ({marks}) "
+            "ORDER BY run_id, model, probe, setting, mode, instance, sample, round",
+            ids,
+        )
+        out = []
+        for row in rows:
+            function = dict(row)
+            shown = json.loads(function.pop("examples"))
+            function["examples_correct"] = sum(1 for example in shown if example["correct"])
+            function["examples_shown"] = len(shown)
+            function["held_out_failed"] = json.loads(function["held_out_failed"])
+            out.append(function)
+        return out
+
+    def unit_functions(self, function_id: int) -> list[dict[str, Any]]:
+        """All samples and rounds of the work unit a function belongs to, oldest first."""
+        rows = self._query(
+            "SELECT other.* FROM functions AS this JOIN functions AS other USING "
+            "(run_id, model, probe, setting, mode, instance) WHERE this.id = ? "
+            "ORDER BY other.round, other.sample",
+            (function_id,),
+        )
+        out = []
+        for row in rows:
+            function = dict(row)
+            function["examples"] = json.loads(function["examples"])
+            function["held_out_failed"] = json.loads(function["held_out_failed"])
+            out.append(function)
+        return out
+
     def totals(self, run_id: str) -> RunTotals:
         item_row = self._query(
             "SELECT COUNT(*) AS n, COALESCE(SUM(correct), 0) AS c FROM items WHERE run_id = ?", (run_id,)
@@ -381,6 +472,50 @@ class Store:
             call_row["ct"],
             float(call_row["cost"]),
         )
+
+    # custom probes
+    def save_custom_probe(
+        self, name: str, definition: Mapping[str, Any], pool: Sequence[tuple[str, str]]
+    ) -> bool:
+        """Save a custom probe; False if it is already saved with this definition.
+
+        Runs refer to probes by name, so a name saved with another definition is refused.
+        """
+        text = json.dumps(dict(definition), sort_keys=True)
+        with self._transaction() as db:
+            row = db.execute("SELECT definition FROM custom_probes WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                if row["definition"] == text:
+                    return False
+                raise CustomProbeExistsError(
+                    f"a custom probe {name!r} is already saved with another definition; runs refer to "
+                    "probes by name, so delete it first (or choose another name)"
+                )
+            db.execute(
+                "INSERT INTO custom_probes (name, definition, pool, created) VALUES (?, ?, ?, ?)",
+                (name, text, json.dumps([list(pair) for pair in pool]), time.time()),
+            )
+        return True
+
+    def custom_probes(self) -> list[CustomProbeRecord]:
+        return [_custom_probe(r) for r in self._query("SELECT * FROM custom_probes ORDER BY name")]
+
+    def custom_probe(self, name: str) -> CustomProbeRecord | None:
+        rows = self._query("SELECT * FROM custom_probes WHERE name = ?", (name,))
+        return _custom_probe(rows[0]) if rows else None
+
+    def delete_custom_probe(self, name: str) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM custom_probes WHERE name = ?", (name,)).rowcount > 0
+
+
+def _custom_probe(row: sqlite3.Row) -> CustomProbeRecord:
+    return CustomProbeRecord(
+        name=row["name"],
+        definition=json.loads(row["definition"]),
+        pool=[(str(i), str(o)) for i, o in json.loads(row["pool"])],
+        created=row["created"],
+    )
 
 
 def _run_record(row: sqlite3.Row) -> RunRecord:

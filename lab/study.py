@@ -8,13 +8,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from lab import export, stats
+from lab import export, sampling, stats
 from lab.plan import RunError, RunPlan, estimated_calls, total_items
 from lab.runner import Progress, execute_run, prepare_run
 from lab.store import RunRecord, Store
@@ -29,6 +29,7 @@ __all__ = [
     "effective_status",
     "estimated_calls",
     "execute_run",
+    "export_frame",
     "export_items",
     "export_summary",
     "format_summary",
@@ -123,6 +124,28 @@ def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     return stats.summary(items_frame(store, run_ids))
 
 
+def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    """Every function of the code modes (all samples and rounds), with its unit's held-out case count."""
+    items = store.items(run_ids)
+    cases: dict[tuple[Any, ...], int] = {}
+    for item in items:
+        key = tuple(item[name] for name in sampling.UNIT)
+        cases[key] = cases.get(key, 0) + 1
+    rows = [
+        {**function, "cases": cases.get(tuple(function[name] for name in sampling.UNIT), 0)}
+        for function in store.functions(run_ids)
+    ]
+    return sampling.function_frame(row for row in rows if row["cases"])
+
+
+def sampling_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    return sampling.sampling(functions_frame(store, run_ids))
+
+
+def rounds_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    return sampling.rounds(functions_frame(store, run_ids))
+
+
 def format_summary(summary: pd.DataFrame) -> str:
     shown = summary.copy()
     for column in ("accuracy", "ci_low", "ci_high"):
@@ -130,8 +153,19 @@ def format_summary(summary: pd.DataFrame) -> str:
     return shown.to_string(index=False)
 
 
+def export_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    """The item frame plus each item's call, `messages` (JSON) and `response`: the items CSV, replayable."""
+    rows = store.items(run_ids)
+    calls = store.call_texts(run_ids)
+    frame = stats.item_frame(rows)
+    texts = [calls.get(row["call_id"], ("", None)) for row in rows]
+    frame["messages"] = pd.Series([messages for messages, _ in texts], dtype="object")
+    frame["response"] = pd.Series([response for _, response in texts], dtype="object")
+    return frame
+
+
 def export_items(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
-    export.write_csv(export.items_csv(items_frame(store, run_ids)), path)
+    export.write_csv(export.items_csv(export_frame(store, run_ids)), path)
 
 
 def export_summary(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
@@ -188,6 +222,8 @@ class ItemDetail:
     code: str | None
     function: dict[str, Any] | None
     held_out: list[dict[str, Any]]
+    # Code modes: every sample and refinement round of the item's unit, oldest first.
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
 
 def item_detail(store: Store, item: Mapping[str, Any]) -> ItemDetail:
@@ -217,4 +253,5 @@ def item_detail(store: Store, item: Mapping[str, Any]) -> ItemDetail:
         code=function["code"] if function else None,
         function=function,
         held_out=held_out,
+        candidates=store.unit_functions(int(item["function_id"])) if function else [],
     )

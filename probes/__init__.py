@@ -6,16 +6,21 @@ then add it to `REGISTRY` below.
 
 from __future__ import annotations
 
-from probes import arithmetic, cipher, syntax
+from probes import arithmetic, cipher, listfn, spatial, syntax
 from probes.base import Case, ComprehensionCheck, Parameter, ProbeError, ProbeFamily, Setting
 
 REGISTRY: dict[str, ProbeFamily] = {
     arithmetic.FAMILY.name: arithmetic.FAMILY,
     syntax.FAMILY.name: syntax.FAMILY,
     cipher.FAMILY.name: cipher.FAMILY,
+    spatial.FAMILY.name: spatial.FAMILY,
+    listfn.FAMILY.name: listfn.FAMILY,
 }
+# The families shipped with SolverLab; `register` adds others at run time (custom probes).
+BUILT_IN: frozenset[str] = frozenset(REGISTRY)
 
 __all__ = [
+    "BUILT_IN",
     "REGISTRY",
     "Case",
     "ComprehensionCheck",
@@ -25,7 +30,23 @@ __all__ = [
     "Setting",
     "get_family",
     "parse_spec",
+    "register",
+    "unregister",
 ]
+
+
+def register(family: ProbeFamily) -> None:
+    """Add (or replace) a family defined at run time; a built-in family is never replaced."""
+    if family.name in BUILT_IN:
+        raise ProbeError(f"{family.name!r} is a built-in probe family; choose another name")
+    REGISTRY[family.name] = family
+
+
+def unregister(name: str) -> None:
+    """Remove a family added with `register`; unknown names are ignored."""
+    if name in BUILT_IN:
+        raise ProbeError(f"{name!r} is a built-in probe family and cannot be removed")
+    REGISTRY.pop(name, None)
 
 
 def get_family(name: str) -> ProbeFamily:

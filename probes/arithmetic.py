@@ -6,7 +6,7 @@ import random
 import re
 from collections.abc import Mapping
 
-from probes.base import Parameter, ParamValue, ProbeFamily, Setting
+from probes.base import ComprehensionCheck, Parameter, ParamValue, ProbeFamily, Setting
 
 DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DEFAULT_BASE = 10
@@ -104,6 +104,49 @@ def is_default_world(params: Mapping[str, ParamValue]) -> bool:
     return params["base"] == DEFAULT_BASE
 
 
+def draw_check(setting: Setting, rng: random.Random) -> str:
+    """A number whose successor shows the base: small ones, and ones ending in the top digit."""
+    base = int(setting["base"])
+    if rng.random() < 0.5:
+        return to_base(rng.randrange(base * base), base)
+    return to_base(rng.randrange(1, base) * base + base - 1, base)
+
+
+def solve_check(setting: Setting, text: str) -> str:
+    base = int(setting["base"])
+    number = text.strip().upper()
+    if not number or any(char not in DIGITS[:base] for char in number):
+        raise ValueError(f"{text!r} is not a base-{base} number (digits {DIGITS[:base]!r})")
+    return to_base(int(number, base) + 1, base)
+
+
+def check_question(setting: Setting, text: str) -> str:
+    # Wu et al.'s exact comprehension-check wording, so their recorded replies can be replayed.
+    base = int(setting["base"])
+    return (
+        f"You are a mathematician. Assuming that all numbers are in base-{base} where the digits are "
+        f'"{DIGITS[:base]}", what is the next number after {text}? Do this by counting the few preceding '
+        "numbers and completing the sequence. End the response with the result."
+    )
+
+
+def _is_numeral(token: str, base: int) -> bool:
+    """Digits of the base, with at least one decimal digit unless it is a single letter digit (`A`)."""
+    if any(char not in DIGITS[:base] for char in token.upper()):
+        return False
+    return any(char.isdigit() for char in token) or len(token) == 1
+
+
+def extract_check(setting: Setting, reply: str) -> str | None:
+    """The last base-B numeral in the reply (the question asks for no box), or a boxed answer."""
+    base = int(setting["base"])
+    boxed = re.findall(r"\\boxed\{([^{}]*)\}", reply)
+    if boxed:
+        return boxed[-1]
+    numerals = [token for token in re.findall(r"\b[0-9A-Za-z]+\b", reply) if _is_numeral(token, base)]
+    return numerals[-1] if numerals else None
+
+
 FAMILY = ProbeFamily(
     name="arithmetic",
     description="Addition of two numbers in base B (base 10 familiar; 8, 9, 11, 16, ... counterfactual).",
@@ -124,4 +167,7 @@ FAMILY = ProbeFamily(
     accept=accept,
     input_label="Input",
     output_label="Output",
+    comprehension=ComprehensionCheck(
+        draw=draw_check, solve=solve_check, question=check_question, extract=extract_check
+    ),
 )

@@ -7,7 +7,7 @@ import string
 from collections.abc import Mapping
 from importlib import resources
 
-from probes.base import Parameter, ParamValue, ProbeFamily, Setting
+from probes.base import ComprehensionCheck, Parameter, ParamValue, ProbeFamily, Setting
 
 CIPHERS = ("caesar", "atbash", "keyboard")
 DEFAULT_SHIFT = 13
@@ -62,7 +62,8 @@ def draw(setting: Setting, rng: random.Random) -> str:
     return encrypt(setting, plaintext)
 
 
-def rule(setting: Setting) -> str:
+def _describe(setting: Setting) -> tuple[str, str]:
+    """How the world's cipher encrypts, and how to undo it."""
     kind = setting["cipher"]
     if kind == "caesar":
         shift = int(setting["shift"])
@@ -86,6 +87,11 @@ def rule(setting: Setting) -> str:
             "wrapping around to the first (p -> q, l -> a, m -> z)"
         )
         undo = "replace each letter by the key to its left on the same row"
+    return cipher, undo
+
+
+def rule(setting: Setting) -> str:
+    cipher, undo = _describe(setting)
     return (
         f"Each input is English text encrypted with {cipher}. Spaces are kept. "
         f"The output is the decrypted plaintext in lower case: {undo}."
@@ -102,6 +108,23 @@ def canonical(params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
     if params["cipher"] == "caesar":
         return dict(params)
     return {name: value for name, value in params.items() if name != "shift"}
+
+
+def draw_check(setting: Setting, rng: random.Random) -> str:
+    return rng.choice(WORDS)
+
+
+def solve_check(setting: Setting, text: str) -> str:
+    return encrypt(setting, " ".join(text.lower().split()))
+
+
+def check_question(setting: Setting, text: str) -> str:
+    """Asks to encrypt, the direction the rule describes, where the task asks to decrypt."""
+    cipher, _ = _describe(setting)
+    return (
+        f"Text is encrypted with {cipher}.\n\nEncrypt this word with that cipher: {text}\n"
+        'End the response with the result in "\\boxed{result}".'
+    )
 
 
 def is_default_world(params: Mapping[str, ParamValue]) -> bool:
@@ -137,4 +160,5 @@ FAMILY = ProbeFamily(
     canonical=canonical,
     input_label="Input",
     output_label="Output",
+    comprehension=ComprehensionCheck(draw=draw_check, solve=solve_check, question=check_question),
 )

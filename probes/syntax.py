@@ -7,7 +7,7 @@ import random
 from collections.abc import Mapping
 from importlib import resources
 
-from probes.base import Parameter, ParamValue, ProbeFamily, Setting
+from probes.base import ComprehensionCheck, Parameter, ParamValue, ProbeFamily, Setting
 
 ORDERS = ("svo", "sov", "vso", "vos", "osv", "ovs")
 DEFAULT_ORDER = "svo"
@@ -122,6 +122,30 @@ def is_default_world(params: Mapping[str, ParamValue]) -> bool:
     return params["order"] == DEFAULT_ORDER
 
 
+def _svo_setting(setting: Setting) -> Setting:
+    return Setting(setting.family, (("order", DEFAULT_ORDER), ("phrase", setting["phrase"])), True)
+
+
+def draw_check(setting: Setting, rng: random.Random) -> str:
+    """An English sentence in SVO order, to be written in the setting's order."""
+    return draw(_svo_setting(setting), rng)
+
+
+def solve_check(setting: Setting, text: str) -> str:
+    return reorder(str(setting["order"]), *parse(_svo_setting(setting), text))
+
+
+def check_question(setting: Setting, text: str) -> str:
+    order = str(setting["order"])
+    roles = "-".join(_ROLE_NAMES[role] for role in order)
+    return (
+        f"In this language, sentences are written in {roles} order ({order.upper()}). "
+        "Write the following English sentence, given in subject-verb-object order, in this "
+        f"language's order, lower case, ending with '.'.\n\nSentence: {text}\n"
+        'End the response with the result in "\\boxed{result}".'
+    )
+
+
 FAMILY = ProbeFamily(
     name="syntax",
     description="Word order: rewrite a sentence given in SVO, SOV, VSO, VOS, OSV or OVS order as SVO.",
@@ -143,4 +167,5 @@ FAMILY = ProbeFamily(
     is_default_world=is_default_world,
     input_label="Input",
     output_label="Output",
+    comprehension=ComprehensionCheck(draw=draw_check, solve=solve_check, question=check_question),
 )

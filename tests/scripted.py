@@ -61,6 +61,30 @@ def solver_source(setting: Setting) -> str:
             f"    table = {table!r}\n"
             "    return ''.join(table[ord(c) - 97] if 'a' <= c <= 'z' else c for c in x)\n"
         )
+    if setting.family == "spatial":
+        world = str(setting["world"])
+        usual = {"north": (0, -1), "east": (1, 0), "south": (0, 1), "west": (-1, 0)}
+        clockwise = list(usual)
+        turns = {"standard": 0, "rotate90": 1, "rotate180": 2, "rotate270": 3}
+        if world in turns:
+            names = {side: clockwise[(i + turns[world]) % 4] for i, side in enumerate(clockwise)}
+        else:
+            swap = ("north", "south") if world == "flip_vertical" else ("east", "west")
+            names = {side: side for side in clockwise} | {swap[0]: swap[1], swap[1]: swap[0]}
+        vectors = {side: usual[names[side]] for side in clockwise}
+        return (
+            "import re\n"
+            "\n"
+            "def solver(x: str) -> str:\n"
+            f"    vectors = {vectors!r}\n"
+            "    out = []\n"
+            "    for name, side in re.findall(r'[Tt]here is an? (.+?) on the (\\w+) side', x):\n"
+            "        vx, vy = vectors[side.lower()]\n"
+            "        out.append(name.lower() + ': (' + str(vx) + ', ' + str(vy) + ')')\n"
+            "    return '; '.join(out)\n"
+        )
+    if setting.family == "listfn":
+        return listfn_solver_source(str(setting["function"]))
     raise ValueError(setting.family)
 
 
@@ -87,3 +111,79 @@ def plan_responder(plan: RunPlan, right: Callable[[WorkUnit], bool]) -> Callable
         return replies.get(json.dumps(messages, sort_keys=True), "not scripted")
 
     return respond
+
+
+# One expression per list function, in `xs` (the parsed input list), as a model would write it.
+LISTFN_BODIES: dict[str, str] = {
+    "reverse": "xs[::-1]",
+    "sort": "sorted(xs)",
+    "sort_descending": "sorted(xs, reverse=True)",
+    "drop_first_two": "xs[2:]",
+    "take_first_three": "xs[:3]",
+    "drop_last": "xs[:-1]",
+    "add_three": "[v + 3 for v in xs]",
+    "double": "[v * 2 for v in xs]",
+    "keep_even": "[v for v in xs if v % 2 == 0]",
+    "keep_odd": "[v for v in xs if v % 2 != 0]",
+    "keep_above_fifty": "[v for v in xs if v > 50]",
+    "first_element": "xs[:1]",
+    "last_element": "xs[-1:]",
+    "length": "[len(xs)]",
+    "sum": "[sum(xs)]",
+    "max": "[max(xs)] if xs else []",
+    "min": "[min(xs)] if xs else []",
+    "append_seven": "xs + [7]",
+    "last_digits": "[abs(v) % 10 for v in xs]",
+    "duplicate_each": "[v for v in xs for k in (0, 1)]",
+    "mirror": "xs + list(reversed(xs))",
+    "rotate_left": "xs[1:] + xs[:1]",
+    "rotate_right": "xs[-1:] + xs[:-1]",
+    "swap_first_last": "[xs[-1]] + xs[1:-1] + [xs[0]] if len(xs) > 1 else xs",
+    "remove_duplicates": "[v for i, v in enumerate(xs) if v not in xs[:i]]",
+    "every_other": "[v for i, v in enumerate(xs) if i % 2 == 0]",
+    "add_position": "[v + i for i, v in enumerate(xs)]",
+    "times_position": "[v * (i + 1) for i, v in enumerate(xs)]",
+    "differences": "[xs[i + 1] - xs[i] for i in range(len(xs) - 1)]",
+    "pairwise_sums": "[xs[i] + xs[i + 1] for i in range(len(xs) - 1)]",
+    "keep_greater_than_first": "[v for v in xs[1:] if v > xs[0]]",
+    "sort_unique": "sorted(set(xs))",
+    "take_while_even": "list(itertools.takewhile(lambda v: v % 2 == 0, xs))",
+    "remove_largest": "xs[:xs.index(max(xs))] + xs[xs.index(max(xs)) + 1:] if xs else []",
+    "count_even": "[len([v for v in xs if v % 2 == 0])]",
+    "zero_odds": "[v if v % 2 == 0 else 0 for v in xs]",
+    "drop_every_third": "[v for i, v in enumerate(xs) if (i + 1) % 3 != 0]",
+    "swap_pairs": "[xs[i ^ 1] if (i ^ 1) < len(xs) else xs[i] for i in range(len(xs))]",
+    "remove_adjacent_duplicates": "[v for i, v in enumerate(xs) if i == 0 or xs[i - 1] != v]",
+    "digit_sums": "[sum(int(c) for c in str(abs(v))) for v in xs]",
+    "running_sum": "[sum(xs[:i + 1]) for i in range(len(xs))]",
+    "running_max": "[max(xs[:i + 1]) for i in range(len(xs))]",
+    "sort_by_last_digit": "sorted(xs, key=lambda v: abs(v) % 10)",
+    "sort_by_digit_sum": "sorted(xs, key=lambda v: sum(int(c) for c in str(abs(v))))",
+    "interleave_halves": (
+        "[v for pair in itertools.zip_longest(xs[:(len(xs) + 1) // 2], xs[(len(xs) + 1) // 2:])"
+        " for v in pair if v is not None]"
+    ),
+    "deinterleave": "xs[0::2] + xs[1::2]",
+    "run_lengths": "[len(list(g)) for k, g in itertools.groupby(xs)]",
+    "count_occurrences": "[xs.count(v) for v in xs]",
+    "local_maxima": (
+        "[v for i, v in enumerate(xs) if (i == 0 or v > xs[i - 1]) and (i == len(xs) - 1 or v > xs[i + 1])]"
+    ),
+    "evens_before_odds": "[v for v in xs if v % 2 == 0] + [v for v in xs if v % 2 != 0]",
+    "keep_above_mean": "[v for v in xs if v * len(xs) > sum(xs)]",
+    "reverse_chunks_of_three": "[v for s in range(0, len(xs), 3) for v in reversed(xs[s:s + 3])]",
+    "repeat_by_value": "[v for v in xs for k in range(v)]",
+}
+
+
+def listfn_solver_source(function: str) -> str:
+    """A solver for one list function: parse the list by hand, apply the body, write the list back."""
+    return (
+        "import itertools\n"
+        "\n"
+        "def solver(x: str) -> str:\n"
+        "    inner = x.strip()[1:-1].strip()\n"
+        "    xs = [int(t) for t in inner.split(',')] if inner else []\n"
+        f"    ys = {LISTFN_BODIES[function]}\n"
+        "    return '[' + ', '.join(str(v) for v in ys) + ']'\n"
+    )

@@ -1,0 +1,643 @@
+"""Custom probes: a mapping and an input generator a user writes, turned into a probe family.
+
+A custom probe is data (`CustomProbe`, saved and exported as a small JSON file). Its mapping, and a
+generator written in Python, are untrusted code: they run only in the sandbox executor, never in
+this process. Compiling a probe draws a pool of distinct inputs and runs the mapping on them once
+in the sandbox; the family built from that pool holds no code, so runs, charts and the command line
+use it exactly like a built-in family. Saved probes are registered in `probes.REGISTRY` by
+`install_saved`, which every entry point calls before it reads a probe spec.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from executor import ExecutionReport, Limits, SandboxPool, SandboxUnavailableError
+from lab.store import CustomProbeExistsError, Store
+from probes import BUILT_IN, REGISTRY, Case, Parameter, ProbeError, ProbeFamily, register, unregister
+from probes.cipher import WORDS
+
+FORMAT_KEY = "solverlab_custom_probe"
+FORMAT_VERSION = 1
+WORLDS = ("familiar", "counterfactual")
+GENERATOR_KINDS = ("choices", "integers", "words", "python")
+
+POOL_SEEDS = 400  # inputs drawn, one per seed 0..POOL_SEEDS-1
+POOL_SIZE = 300  # distinct inputs kept, in the order first drawn
+MIN_POOL = 12  # the quick study's 4 held-out cases + 8 examples
+PREVIEW_CASES = 5
+MAX_CODE_CHARS = 20_000
+MAX_TEXT_CHARS = 300  # one input or output
+MAX_DESCRIPTION_CHARS = 1_000
+MAX_RULE_CHARS = 4_000
+MAX_CHOICES = 1_000
+MAX_FILE_CHARS = 200_000
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+# A first call on one input catches a broken definition in seconds; the full call has a batch limit.
+SMOKE_LIMITS = Limits(case_seconds=2.0, batch_seconds=6.0, cpu_seconds=10, memory_mb=256)
+POOL_LIMITS = Limits(case_seconds=2.0, batch_seconds=20.0, cpu_seconds=10, memory_mb=256)
+
+MAPPING_TEMPLATE = 'def mapping(x: str) -> str:\n    return " ".join(word[::-1] for word in x.split())\n'
+GENERATOR_TEMPLATE = (
+    "def generate(rng) -> str:\n"
+    "    # rng: random(), randint(a, b), randrange(...), choice(seq), sample(seq, k), shuffle(list)\n"
+    '    return str(rng.randint(0, 99)) + "," + str(rng.randint(0, 99))\n'
+)
+
+Run = Callable[[str, list[str], Limits], ExecutionReport]
+
+
+class CustomProbeError(ValueError):
+    """A custom probe that cannot be read, compiled or saved; the message says which part and why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Definitions
+
+
+@dataclass(frozen=True)
+class ChoiceInputs:
+    """Each input is one of the listed strings."""
+
+    choices: tuple[str, ...]
+    kind: ClassVar[str] = "choices"
+
+    def draw(self, rng: random.Random) -> str:
+        return rng.choice(self.choices)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "choices": list(self.choices)}
+
+
+@dataclass(frozen=True)
+class IntegerInputs:
+    """Each input is `count` whole numbers from low..high, joined by `separator`."""
+
+    low: int
+    high: int
+    count: int = 1
+    separator: str = " "
+    kind: ClassVar[str] = "integers"
+
+    def draw(self, rng: random.Random) -> str:
+        return self.separator.join(str(rng.randint(self.low, self.high)) for _ in range(self.count))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "low": self.low,
+            "high": self.high,
+            "count": self.count,
+            "separator": self.separator,
+        }
+
+
+@dataclass(frozen=True)
+class WordInputs:
+    """Each input is min_words..max_words random English words (the cipher family's word list)."""
+
+    min_words: int = 1
+    max_words: int = 1
+    separator: str = " "
+    kind: ClassVar[str] = "words"
+
+    def draw(self, rng: random.Random) -> str:
+        count = rng.randint(self.min_words, self.max_words)
+        return self.separator.join(rng.choice(WORDS) for _ in range(count))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "min_words": self.min_words,
+            "max_words": self.max_words,
+            "separator": self.separator,
+        }
+
+
+@dataclass(frozen=True)
+class PythonInputs:
+    """Each input is `generate(rng)` from user code, run in the sandbox with a seeded `SandboxRandom`."""
+
+    source: str
+    kind: ClassVar[str] = "python"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "source": self.source}
+
+
+InputGenerator = ChoiceInputs | IntegerInputs | WordInputs | PythonInputs
+
+
+@dataclass(frozen=True)
+class CustomProbe:
+    """A user's probe: one world (tagged familiar or counterfactual) of a hidden mapping.
+
+    `description` says what the inputs and outputs are without naming the rule: every prompt
+    starts with it, the inductive ones included. `rule` is stated by the deductive modes.
+    """
+
+    name: str
+    description: str
+    rule: str
+    world: str
+    mapping: str  # Python source defining `def mapping(x: str) -> str`
+    generator: InputGenerator
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}:world={self.world}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            FORMAT_KEY: FORMAT_VERSION,
+            "name": self.name,
+            "description": self.description,
+            "rule": self.rule,
+            "world": self.world,
+            "mapping": self.mapping,
+            "generator": self.generator.to_dict(),
+        }
+
+
+def to_json(probe: CustomProbe) -> str:
+    return json.dumps(probe.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def from_json(text: str | bytes) -> CustomProbe:
+    if len(text) > MAX_FILE_CHARS:
+        raise CustomProbeError(
+            f"the file has {len(text):,} characters; a custom probe has at most {MAX_FILE_CHARS:,}"
+        )
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CustomProbeError(f"not a JSON file: {exc}") from None
+    return probe_from_dict(data)
+
+
+def probe_from_dict(data: Any) -> CustomProbe:
+    """Read and check a definition (the JSON format); every message names the field at fault."""
+    if not isinstance(data, dict):
+        raise CustomProbeError("a custom probe is a JSON object")
+    if FORMAT_KEY not in data:
+        raise CustomProbeError(f"not a SolverLab custom probe: the field {FORMAT_KEY!r} is missing")
+    if data[FORMAT_KEY] != FORMAT_VERSION:
+        raise CustomProbeError(
+            f"{FORMAT_KEY}: version {data[FORMAT_KEY]!r} is not supported; this SolverLab reads version "
+            f"{FORMAT_VERSION}"
+        )
+    _only(data, (FORMAT_KEY, "name", "description", "rule", "world", "mapping", "generator"), "")
+    name = _text(data, "name", 32).strip().lower()
+    if not NAME_PATTERN.fullmatch(name):
+        raise CustomProbeError(
+            f"name: {name!r} is not a valid name: use lower-case letters, digits and _, starting with a "
+            "letter, at most 32 characters"
+        )
+    if name in BUILT_IN:
+        raise CustomProbeError(f"name: {name!r} is a built-in probe family; choose another name")
+    world = _text(data, "world", 20).strip().lower()
+    if world not in WORLDS:
+        raise CustomProbeError(f"world: must be {' or '.join(WORLDS)}, got {world!r}")
+    return CustomProbe(
+        name=name,
+        description=_text(data, "description", MAX_DESCRIPTION_CHARS).strip(),
+        rule=_text(data, "rule", MAX_RULE_CHARS).strip(),
+        world=world,
+        mapping=_text(data, "mapping", MAX_CODE_CHARS),
+        generator=_generator_from_dict(data.get("generator")),
+    )
+
+
+def _generator_from_dict(data: Any) -> InputGenerator:
+    where = "generator."
+    if not isinstance(data, dict):
+        raise CustomProbeError("generator: missing, or not an object with a 'kind'")
+    kind = data.get("kind")
+    if kind == "choices":
+        _only(data, ("kind", "choices"), where)
+        raw = data.get("choices")
+        if not isinstance(raw, list) or not raw:
+            raise CustomProbeError("generator.choices: give a non-empty list of strings")
+        if len(raw) > MAX_CHOICES:
+            raise CustomProbeError(f"generator.choices: at most {MAX_CHOICES} choices, got {len(raw)}")
+        for index, choice in enumerate(raw):
+            if not isinstance(choice, str):
+                raise CustomProbeError(f"generator.choices[{index}]: must be a string, got {choice!r}")
+            problem = text_problem(choice)
+            if problem:
+                raise CustomProbeError(f"generator.choices[{index}]: {choice!r} {problem}")
+        return ChoiceInputs(tuple(raw))
+    if kind == "integers":
+        _only(data, ("kind", "low", "high", "count", "separator"), where)
+        low = _int(data, "low", where, -(10**12), 10**12)
+        high = _int(data, "high", where, -(10**12), 10**12)
+        if low > high:
+            raise CustomProbeError(f"generator.high: must be at least low ({low}), got {high}")
+        count = _int(data, "count", where, 1, 20, default=1)
+        separator = _separator(data, where)
+        return IntegerInputs(low, high, count, separator)
+    if kind == "words":
+        _only(data, ("kind", "min_words", "max_words", "separator"), where)
+        least = _int(data, "min_words", where, 1, 10, default=1)
+        most = _int(data, "max_words", where, 1, 10, default=least)
+        if least > most:
+            raise CustomProbeError(f"generator.max_words: must be at least min_words ({least}), got {most}")
+        return WordInputs(least, most, _separator(data, where))
+    if kind == "python":
+        _only(data, ("kind", "source"), where)
+        return PythonInputs(_text(data, "source", MAX_CODE_CHARS, where))
+    raise CustomProbeError(f"generator.kind: must be one of {', '.join(GENERATOR_KINDS)}, got {kind!r}")
+
+
+def _only(data: Mapping[str, Any], known: Sequence[str], where: str) -> None:
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise CustomProbeError(f"{where}{unknown[0]}: unknown field; valid: {', '.join(known)}")
+
+
+def _text(data: Mapping[str, Any], key: str, limit: int, where: str = "") -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise CustomProbeError(f"{where}{key}: required, as non-empty text")
+    if len(value) > limit:
+        raise CustomProbeError(f"{where}{key}: at most {limit:,} characters, got {len(value):,}")
+    return value
+
+
+def _int(
+    data: Mapping[str, Any], key: str, where: str, low: int, high: int, default: int | None = None
+) -> int:
+    value = data.get(key, default)
+    if value is None:
+        raise CustomProbeError(f"{where}{key}: required, a whole number")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CustomProbeError(f"{where}{key}: must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise CustomProbeError(f"{where}{key}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _separator(data: Mapping[str, Any], where: str) -> str:
+    value = data.get("separator", " ")
+    if not isinstance(value, str) or len(value) > 5 or "\n" in value or "\r" in value:
+        raise CustomProbeError(f"{where}separator: at most 5 characters on one line, got {value!r}")
+    return value
+
+
+def text_problem(text: str) -> str | None:
+    """What makes a string unusable as an input or output (prompts show one per line), if anything."""
+    if not text.strip():
+        return "is empty"
+    if "\n" in text or "\r" in text:
+        return "spans several lines; inputs and outputs are one line each"
+    if len(text) > MAX_TEXT_CHARS:
+        return f"has {len(text)} characters; at most {MAX_TEXT_CHARS}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The sandbox edge: the sources the executor runs, and compiling a probe into a pool of cases
+
+# Appended to the user's mapping (so line numbers in messages are the user's own). Without a
+# callable `mapping`, `solver` stays None and the executor reports "no solver".
+MAPPING_ENTRY = """
+
+solver = None
+try:
+    mapping
+except NameError:
+    pass
+else:
+    if callable(mapping):
+        def solver(x):
+            return mapping(x)
+"""
+
+# The sandbox has no `random` module; a seeded splitmix64 generator stands in for it.
+SANDBOX_RANDOM = """
+
+class SandboxRandom:
+    MASK = 18446744073709551615
+
+    def __init__(self, seed):
+        self.state = seed & self.MASK
+
+    def next64(self):
+        self.state = (self.state + 11400714819323198485) & self.MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 13787848793156543929) & self.MASK
+        z = ((z ^ (z >> 27)) * 10723151780598845931) & self.MASK
+        return z ^ (z >> 31)
+
+    def below(self, n):
+        if n <= 0:
+            raise ValueError("empty range")
+        bits = n.bit_length()
+        while True:
+            value = 0
+            have = 0
+            while have < bits:
+                value = (value << 64) | self.next64()
+                have = have + 64
+            value = value >> (have - bits)
+            if value < n:
+                return value
+
+    def random(self):
+        return (self.next64() >> 11) / 9007199254740992.0
+
+    def uniform(self, a, b):
+        return a + (b - a) * self.random()
+
+    def randrange(self, start, stop=None, step=1):
+        if stop is None:
+            start, stop = 0, start
+        if step == 0:
+            raise ValueError("randrange() step must not be zero")
+        count = (stop - start + step - (1 if step > 0 else -1)) // step
+        if count <= 0:
+            raise ValueError("empty range for randrange()")
+        return start + step * self.below(count)
+
+    def randint(self, a, b):
+        return self.randrange(a, b + 1)
+
+    def choice(self, seq):
+        if not len(seq):
+            raise IndexError("cannot choose from an empty sequence")
+        return seq[self.below(len(seq))]
+
+    def shuffle(self, items):
+        for i in range(len(items) - 1, 0, -1):
+            j = self.below(i + 1)
+            items[i], items[j] = items[j], items[i]
+
+    def sample(self, population, k):
+        pool = list(population)
+        if not 0 <= k <= len(pool):
+            raise ValueError("sample larger than population or is negative")
+        for i in range(k):
+            j = i + self.below(len(pool) - i)
+            pool[i], pool[j] = pool[j], pool[i]
+        return pool[:k]
+"""
+
+GENERATOR_ENTRY = """
+
+solver = None
+try:
+    generate
+except NameError:
+    pass
+else:
+    if callable(generate):
+        def solver(x):
+            return generate(SandboxRandom(int(x)))
+"""
+
+
+def mapping_source(probe: CustomProbe) -> str:
+    return probe.mapping + MAPPING_ENTRY
+
+
+def generator_source(source: str) -> str:
+    return source + SANDBOX_RANDOM + GENERATOR_ENTRY
+
+
+@dataclass(frozen=True)
+class _Function:
+    """One user function, for messages."""
+
+    label: str  # "mapping", "input generator"
+    signature: str
+    place: Callable[[int, str], str]  # (index, input) -> where it failed
+
+
+_MAPPING = _Function("mapping", "def mapping(x: str) -> str", lambda i, text: f"input {text!r}")
+_GENERATOR = _Function("input generator", "def generate(rng) -> str", lambda i, text: f"seed {text}")
+
+_VERDICT_WORDS = {
+    "syntax_error": "is not valid Python",
+    "restricted": "was refused by the sandbox",
+    "runtime_error": "failed while being loaded",
+    "timeout": "ran out of time while being loaded",
+    "memory": "ran out of memory while being loaded",
+    "crashed": "crashed the sandbox while being loaded",
+}
+_CASE_WORDS = {
+    "restricted": "was refused by the sandbox",
+    "runtime_error": "raised an error",
+    "timeout": "ran out of time",
+    "memory": "ran out of memory",
+    "bad_output": "did not return text",
+    "crashed": "crashed the sandbox",
+}
+
+
+def _detail(text: str | None) -> str:
+    text = (text or "").removeprefix("while defining the solver: ")
+    return (
+        text.replace("solver returned", "it returned").replace("the solver needed", "it needed")
+        or "no detail"
+    )
+
+
+def _run_checked(run: Run, function: _Function, source: str, inputs: list[str]) -> list[str]:
+    """The function's output for every input, or a CustomProbeError naming the first failure."""
+    for batch, limits in ((inputs[:1], SMOKE_LIMITS), (inputs, POOL_LIMITS)):
+        report = run(source, batch, limits)
+        if report.verdict == "no_solver":
+            raise CustomProbeError(f"The {function.label} code defines no function `{function.signature}`.")
+        if report.verdict is not None:
+            words = _VERDICT_WORDS.get(report.verdict, report.verdict)
+            raise CustomProbeError(f"The {function.label} code {words}: {_detail(report.detail)}")
+        failed = [(i, r) for i, r in enumerate(report.results) if r.output is None]
+        if failed:
+            index, result = failed[0]
+            words = _CASE_WORDS.get(result.error or "", result.error or "failed")
+            more = f" ({len(failed) - 1} more inputs failed too)" if len(failed) > 1 else ""
+            raise CustomProbeError(
+                f"The {function.label} {words} on {function.place(index, result.input)}: "
+                f"{_detail(result.detail)}{more}"
+            )
+    return [str(r.output) for r in report.results]
+
+
+@dataclass(frozen=True)
+class CompiledProbe:
+    """A probe and its pool: distinct inputs with the mapping's output for each."""
+
+    probe: CustomProbe
+    pool: tuple[Case, ...]
+
+    def family(self) -> ProbeFamily:
+        return _family(self.probe, self.pool)
+
+    def preview(self, n: int = PREVIEW_CASES) -> list[Case]:
+        family = self.family()
+        return family.cases(family.default_setting(), n, seed=0)
+
+
+def compile_probe(probe: CustomProbe, run: Run | None = None) -> CompiledProbe:
+    """Draw the input pool and run the mapping on it, all user code in the sandbox.
+
+    `run` is the executor (source, inputs, limits) -> report; by default a fresh one-worker pool
+    that is closed afterwards, so nothing of the user's code outlives the call.
+    """
+    if run is None:
+        try:
+            with SandboxPool(size=1, limits=POOL_LIMITS) as pool:
+                return compile_probe(probe, pool.run)
+        except SandboxUnavailableError as exc:
+            raise CustomProbeError(f"the sandbox cannot run code on this machine: {exc}") from None
+    inputs = _draw_inputs(probe.generator, run)
+    outputs = _run_checked(run, _MAPPING, mapping_source(probe), inputs)
+    for text, output in zip(inputs, outputs, strict=True):
+        problem = text_problem(output)
+        if problem:
+            raise CustomProbeError(f"The mapping's output for input {text!r}, {output!r}, {problem}.")
+    if len(set(outputs)) == 1:
+        raise CustomProbeError(
+            f"The mapping gives the same output {outputs[0]!r} for all {len(inputs)} inputs: there is no "
+            "rule to find."
+        )
+    return CompiledProbe(probe, tuple(Case(i, o) for i, o in zip(inputs, outputs, strict=True)))
+
+
+def _draw_inputs(generator: InputGenerator, run: Run) -> list[str]:
+    seeds = range(POOL_SEEDS)
+    if isinstance(generator, PythonInputs):
+        drawn = _run_checked(run, _GENERATOR, generator_source(generator.source), [str(s) for s in seeds])
+    else:
+        drawn = [generator.draw(random.Random(seed)) for seed in seeds]
+    for seed, text in zip(seeds, drawn, strict=True):
+        problem = text_problem(text)
+        if problem:
+            raise CustomProbeError(f"The input generator's value for seed {seed}, {text!r}, {problem}.")
+    distinct = list(dict.fromkeys(drawn))[:POOL_SIZE]
+    if len(distinct) < MIN_POOL:
+        raise CustomProbeError(
+            f"The input generator gave only {len(distinct)} distinct inputs in {POOL_SEEDS} draws; a probe "
+            f"needs at least {MIN_POOL} (a study uses n held-out cases and shots × instances examples, "
+            "all different)."
+        )
+    return distinct
+
+
+def normalise(answer: str) -> str:
+    """Single spaces, no surrounding space; case and everything else count."""
+    return " ".join(answer.split())
+
+
+def _family(probe: CustomProbe, pool: Sequence[Case]) -> ProbeFamily:
+    outputs = {case.input: case.output for case in pool}
+    inputs = tuple(outputs)
+
+    def solve(setting: object, text: str) -> str:
+        try:
+            return outputs[text]
+        except KeyError:
+            raise ValueError(
+                f"custom probe {probe.name!r} has no output for {text!r}: only the {len(inputs)} inputs "
+                "drawn when it was saved have one"
+            ) from None
+
+    return ProbeFamily(
+        name=probe.name,
+        description=probe.description,
+        parameters=(Parameter("world", str, (probe.world,), probe.world, "a custom probe's one world"),),
+        standard=({"world": probe.world},),
+        task=probe.description,
+        solve=solve,
+        draw=lambda setting, rng: rng.choice(inputs),
+        rule=lambda setting: probe.rule,
+        normalise=normalise,
+        is_default_world=lambda params: params["world"] == "familiar",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Saved probes
+
+
+def save(store: Store, compiled: CompiledProbe) -> bool:
+    """Save and register a compiled probe; False if it was saved already with this definition."""
+    probe = compiled.probe
+    try:
+        created = store.save_custom_probe(
+            probe.name, probe.to_dict(), [(case.input, case.output) for case in compiled.pool]
+        )
+    except CustomProbeExistsError as exc:
+        raise CustomProbeError(str(exc)) from None
+    register(compiled.family())
+    return created
+
+
+def _compiled(definition: Mapping[str, Any], pool: Sequence[tuple[str, str]]) -> CompiledProbe:
+    return CompiledProbe(probe_from_dict(dict(definition)), tuple(Case(i, o) for i, o in pool))
+
+
+def saved(store: Store) -> list[CompiledProbe]:
+    """The saved probes that can be read (see `install_saved` for the others)."""
+    out = []
+    for record in store.custom_probes():
+        try:
+            out.append(_compiled(record.definition, record.pool))
+        except CustomProbeError:
+            continue
+    return out
+
+
+def load(store: Store, name: str) -> CompiledProbe:
+    record = store.custom_probe(name.strip().lower())
+    if record is None:
+        names = ", ".join(r.name for r in store.custom_probes()) or "none"
+        raise CustomProbeError(f"no custom probe {name!r} in {store.path}; saved: {names}")
+    return _compiled(record.definition, record.pool)
+
+
+def delete(store: Store, name: str) -> None:
+    """Forget a saved probe. Items of runs that used it stay; those runs can no longer be resumed."""
+    name = name.strip().lower()
+    if not store.delete_custom_probe(name):
+        raise CustomProbeError(f"no custom probe {name!r} in {store.path}")
+    if name not in BUILT_IN:
+        unregister(name)
+
+
+def install_saved(store: Store) -> list[str]:
+    """Make `probes.REGISTRY`'s custom families exactly the store's saved probes.
+
+    Returns a readable problem for each saved probe that cannot be installed (e.g. a newer
+    built-in family of the same name).
+    """
+    problems = []
+    wanted: set[str] = set()
+    for record in store.custom_probes():
+        try:
+            compiled = _compiled(record.definition, record.pool)
+            register(compiled.family())
+        except (CustomProbeError, ProbeError) as exc:
+            problems.append(f"custom probe {record.name!r} is not available: {exc}")
+            continue
+        wanted.add(compiled.probe.name)
+    for name in [n for n in REGISTRY if n not in BUILT_IN and n not in wanted]:
+        unregister(name)
+    return problems
+
+
+def import_json(store: Store, text: str | bytes, run: Run | None = None) -> CompiledProbe:
+    """Read an exported probe, compile it in the sandbox and save it."""
+    compiled = compile_probe(from_json(text), run)
+    save(store, compiled)
+    return compiled
+
+
+def export_json(store: Store, name: str) -> str:
+    return to_json(load(store, name).probe)
