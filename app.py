@@ -14,9 +14,19 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lab import browse, charts, custom, export, stats, study
+from lab import browse, charts, custom, export, replay, sampling, stats, study
 from lab.modes import MODE_ORDER, MODES
-from lab.plan import DEFAULT_MODEL, QUICK_MODES, ModelSpec, RunError, RunPlan, quick_plan
+from lab.plan import (
+    DEFAULT_MODEL,
+    MAX_ROUNDS,
+    MAX_SAMPLES,
+    QUICK_MODES,
+    ModelSpec,
+    RunError,
+    RunPlan,
+    default_temperature,
+    quick_plan,
+)
 from lab.store import RunRecord, Store, default_db_path
 from probes import REGISTRY, ProbeError, parse_spec
 
@@ -99,21 +109,34 @@ def load_tables(
     return stats.summary(items), stats.gaps(items), drops, drop_problem
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def load_function_tables(
+    db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """pass@k and best fit over samples, and accuracy by refinement round (code modes)."""
+    functions = browse.label_models_by_run(study.functions_frame(open_store(db), run_ids))
+    return sampling.sampling(functions), sampling.rounds(functions)
+
+
 @st.cache_resource(show_spinner=False, max_entries=32)
 def load_figures(db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]) -> dict[str, go.Figure]:
     summary, gaps, drops, _ = load_tables(db, run_ids, marker)
+    sampled, refined = load_function_tables(db, run_ids, marker)
     return {
         "Accuracy per setting": charts.accuracy_by_setting(summary),
         "Accuracy against the counterfactual parameter": charts.accuracy_by_parameter(summary),
         "Accuracy heatmap": charts.accuracy_heatmap(summary),
         "Inductive minus deductive": charts.gap_chart(gaps),
         "Counterfactual drop": charts.drop_chart(drops),
+        "Deductive vs comprehension check": charts.comprehension_chart(summary),
+        "pass@k": charts.pass_at_k_chart(sampled),
+        "Accuracy by refinement round": charts.rounds_chart(refined),
     }
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def items_csv(db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]) -> bytes:
-    return export.items_csv(load_items(db, run_ids, marker))
+    return export.items_csv(study.export_frame(open_store(db), run_ids))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -352,6 +375,11 @@ def live_results(run_id: str, done: int, total: int, *, final: bool) -> None:
 def model_description(model: dict[str, Any]) -> str:
     if model["name"] == DEFAULT_MODEL:
         return "embedded model, runs on this machine's CPU; no key, no network"
+    if replay.is_replay(model["name"]):
+        return (
+            f"recorded responses from `{model['name'].removeprefix(replay.PREFIX)}`; no key, no network; "
+            "a prompt that was not recorded is scored wrong as `not_recorded`"
+        )
     where = f"at `{model['api_base']}`" if model.get("api_base") else "through the provider's own endpoint"
     key_env = model.get("key_env")
     if key_env and key_env.startswith(SESSION_KEY_PREFIX):
@@ -404,7 +432,7 @@ def models_section() -> list[dict[str, Any]]:
     models: list[dict[str, Any]] = st.session_state.setdefault("models", [ModelSpec(DEFAULT_MODEL).as_dict()])
     for index, model in enumerate(models):
         columns = st.columns([4, 8, 1], vertical_alignment="center")
-        columns[0].markdown(f"**`{model['name']}`**")
+        columns[0].markdown(f"**`{replay.display_label(model['name'])}`**")
         columns[1].caption(model_description(model))
         columns[2].button(
             "",
@@ -420,6 +448,21 @@ def models_section() -> list[dict[str, Any]]:
             key="add_default",
             on_click=lambda: models.insert(0, ModelSpec(DEFAULT_MODEL).as_dict()),
         )
+    recorded = [r for r in replay.recorded_models() if not any(m["name"] == r.name for m in models)]
+    if recorded:
+        with st.expander("Add a recorded model (Wu et al.'s transcripts, replayed: no key, no network)"):
+            st.caption(
+                "They answer deductive arithmetic with Wu et al.'s items: set the held-out cases file to "
+                "their `arithmetic/data/0shot/base{base}.txt`, and tick chain of thought for the CoT ones."
+            )
+            columns = st.columns(4)
+            for index, model in enumerate(recorded):
+                columns[index % 4].button(
+                    model.label,
+                    key=f"add_recorded_{model.name}",
+                    on_click=models.append,
+                    args=(ModelSpec(model.name).as_dict(),),
+                )
     with st.expander("Add a model (any litellm string, optionally an OpenAI-compatible api_base)"):
         with st.form("add_model_form", clear_on_submit=True, border=False):
             columns = st.columns(2)
@@ -521,6 +564,11 @@ def modes_section() -> list[str]:
     return modes
 
 
+def sync_temperature() -> None:
+    """Several samples at temperature 0 would be one sample repeated: follow the default."""
+    st.session_state["temperature"] = default_temperature(int(st.session_state["samples"]))
+
+
 def study_form() -> RunPlan | None:
     models = models_section()
     specs, probe_problems = probes_section()
@@ -547,9 +595,8 @@ def study_form() -> RunPlan | None:
     )
     seed = columns[3].number_input("Seed", 0, 2**31 - 1, defaults.seed, key="seed")
     columns = st.columns(4)
-    temperature = columns[0].number_input(
-        "Temperature", 0.0, 2.0, defaults.temperature, step=0.1, key="temperature"
-    )
+    st.session_state.setdefault("temperature", defaults.temperature)
+    temperature = columns[0].number_input("Temperature", 0.0, 2.0, step=0.1, key="temperature")
     max_tokens = columns[1].number_input(
         "Max tokens per reply", 16, 32768, defaults.max_tokens, key="max_tokens"
     )
@@ -559,6 +606,34 @@ def study_form() -> RunPlan | None:
     )
     cot = st.checkbox(
         "Chain of thought: ask the direct modes to reason step by step", value=defaults.cot, key="cot"
+    )
+    cases_file = st.text_input(
+        "Held-out cases file (optional)",
+        key="cases_file",
+        placeholder=".../counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
+        help="One input a line, e.g. Wu et al.'s X+Y items; the first n lines are the held-out cases. "
+        "{base} (any setting parameter) is filled in per setting. Blank: generated cases.",
+    )
+    st.markdown("**Code modes: hypothesis search and refinement**")
+    columns = st.columns(2)
+    samples = columns[0].number_input(
+        "Candidate functions per instance (samples)",
+        1,
+        MAX_SAMPLES,
+        1,
+        key="samples",
+        on_change=sync_temperature,
+        help="Each is run on the shown examples; the best fit is scored, and pass@k is reported. "
+        "More than one sample sets the temperature to 0.7 unless you change it.",
+    )
+    rounds = columns[1].number_input(
+        "Refinement rounds",
+        0,
+        MAX_ROUNDS,
+        0,
+        key="rounds",
+        help="While the chosen function fails a shown example, the model sees those failures and "
+        "writes a corrected function, up to this many times.",
     )
     for problem in probe_problems:
         st.error(problem)
@@ -578,6 +653,9 @@ def study_form() -> RunPlan | None:
             cot=cot,
             concurrency=int(concurrency),
             max_failures=int(max_failures),
+            samples=int(samples),
+            rounds=int(rounds),
+            cases_file=cases_file.strip() or None,
         )
     except ValueError as exc:  # the plan's own checks: no model, no probe, no mode, a bad size
         st.error(f"Cannot start this study: {exc}.")
@@ -655,6 +733,10 @@ def pick_runs() -> tuple[pd.DataFrame, tuple[str, ...], tuple[int, ...]] | None:
     return runs, run_ids, browse.change_marker(store(), run_ids)
 
 
+def percent_columns(*names: str) -> dict[str, Any]:
+    return {name: st.column_config.NumberColumn(name, format="percent") for name in names}
+
+
 def results_page() -> None:
     st.title("Results")
     picked = pick_runs()
@@ -674,14 +756,23 @@ def results_page() -> None:
     except ValueError as exc:  # items lab.stats refuses, e.g. one setting both default and counterfactual
         st.error(f"Cannot summarise these runs: {exc}")
         return
-    names = list(figures)
+    sampled, refined = load_function_tables(db_path(), run_ids, marker)
     st.plotly_chart(
-        figures[names[0]], config=charts.chart_config("solverlab-accuracy-per-setting"), key="chart_headline"
+        figures["Accuracy per setting"],
+        config=charts.chart_config("solverlab-accuracy-per-setting"),
+        key="chart_headline",
     )
-    tabs = st.tabs(
-        ["Against the parameter", "Heatmap", "Inductive − deductive", "Counterfactual drop", "Summary table"]
-    )
-    for tab, name, slug in zip(tabs[:4], names[1:], ("parameter", "heatmap", "gap", "drop"), strict=True):
+    shown = {  # tab title -> (figure, slug)
+        "Against the parameter": ("Accuracy against the counterfactual parameter", "parameter"),
+        "Heatmap": ("Accuracy heatmap", "heatmap"),
+        "Inductive − deductive": ("Inductive minus deductive", "gap"),
+        "Counterfactual drop": ("Counterfactual drop", "drop"),
+        "Deductive vs check": ("Deductive vs comprehension check", "ccc"),
+        "pass@k": ("pass@k", "passk"),
+        "Refinement rounds": ("Accuracy by refinement round", "rounds"),
+    }
+    tabs = st.tabs([*shown, "Summary table"])
+    for tab, (name, slug) in zip(tabs, shown.values(), strict=False):
         with tab:
             st.plotly_chart(
                 figures[name], config=charts.chart_config(f"solverlab-{slug}"), key=f"chart_{slug}"
@@ -691,14 +782,27 @@ def results_page() -> None:
                     gaps,
                     hide_index=True,
                     key="gap_table",
-                    column_config={
-                        c: st.column_config.NumberColumn(c, format="percent")
-                        for c in ("inductive_accuracy", "deductive_accuracy", "gap", "ci_low", "ci_high")
-                    },
+                    column_config=percent_columns(
+                        "inductive_accuracy", "deductive_accuracy", "gap", "ci_low", "ci_high"
+                    ),
                 )
             if slug == "drop" and drop_problem:
                 st.warning(f"No drop computed: {drop_problem}")
-    with tabs[4]:
+            if slug == "passk" and not sampled.empty:
+                st.dataframe(
+                    sampled,
+                    hide_index=True,
+                    key="passk_table",
+                    column_config=percent_columns("value", "ci_low", "ci_high"),
+                )
+            if slug == "rounds" and not refined.empty and refined["round"].max() > 0:
+                st.dataframe(
+                    refined,
+                    hide_index=True,
+                    key="rounds_table",
+                    column_config=percent_columns("accuracy", "ci_low", "ci_high"),
+                )
+    with tabs[-1]:
         summary_table(summary, key="summary_table")
     st.subheader("Downloads")
     db = db_path()
@@ -878,6 +982,17 @@ def code_view(detail: study.ItemDetail) -> None:
     if function.get("examples"):
         st.markdown("**The examples shown, run through solver()**")
         st.dataframe(pd.DataFrame(function["examples"]), hide_index=True, key="examples_table")
+    candidates = study.candidate_table(detail)
+    if len(candidates) > 1:
+        st.markdown(
+            "**Every sample and refinement round of this instance** (the prompt tab shows the conversation)"
+        )
+        st.dataframe(
+            candidates,
+            hide_index=True,
+            key="candidates_table",
+            column_config={"chosen": st.column_config.CheckboxColumn("chosen")},
+        )
     if detail.held_out:
         st.markdown("**Each held-out case**")
         st.dataframe(

@@ -365,6 +365,23 @@ def accuracy_by_setting(summary: pd.DataFrame) -> go.Figure:
     """
     if summary.empty:
         return _empty_figure("No scored items yet.")
+    return _accuracy_bars(summary, "Accuracy per setting: inductive vs deductive")
+
+
+def comprehension_chart(summary: pd.DataFrame) -> go.Figure:
+    """Deductive accuracy beside the comprehension check's, per setting.
+
+    A low deductive bar over a high check bar reads "understood the rule, could not apply it";
+    both low reads "did not understand the rule".
+    """
+    both = summary[summary["mode"].isin(["deductive", "ccc"])]
+    measured = both.groupby(["model", "probe", "setting"])["mode"].nunique()
+    if both.empty or not (measured == 2).any():
+        return _empty_figure("No comprehension check to compare: run the deductive and ccc modes together.")
+    return _accuracy_bars(both, "Deductive accuracy vs the comprehension check")
+
+
+def _accuracy_bars(summary: pd.DataFrame, title: str) -> go.Figure:
     models, probes = _ordered(summary["model"]), _ordered(summary["probe"])
     fig = _grid(models, probes)
     axes = {probe: setting_axis(summary[summary["probe"] == probe]) for probe in probes}
@@ -398,7 +415,7 @@ def accuracy_by_setting(summary: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text=ACCURACY_AXIS, col=1)
     return _finish(
         fig,
-        "Accuracy per setting: inductive vs deductive",
+        title,
         f"bars: 95% Wilson interval · {DEFAULT_MARK} default world · {_model_subtitle(models)}",
         len(models),
     )
@@ -635,6 +652,100 @@ def drop_chart(drops: pd.DataFrame) -> go.Figure:
         f"above zero: worse away from the familiar world · bars: 95% MOVER-Wilson interval · "
         f"{_model_subtitle(models)}",
         len(models),
+    )
+
+
+_CURVE_COLOURS = ("#1f4e9c", "#e4572e", "#2a9d8f", "#f3a712", "#6a4c93", "#8c3b0e", "#5fa8e0", "#555555")
+_CURVE_HOVER = "<b>%{fullData.name}</b><br>%{customdata[0]} %{x}: %{y:.1%}<br>%{customdata[1]}<extra></extra>"
+
+
+def _curves(frame: pd.DataFrame, x: str, x_title: str, title: str, subtitle: str, describe: Any) -> go.Figure:
+    """One line per setting x mode against `x`, in facets of model (rows) x probe (columns)."""
+    models, probes = _ordered(frame["model"]), _ordered(frame["probe"])
+    fig = _grid(models, probes)
+    keys = _ordered(
+        f"{setting} · {mode}" for setting, mode in zip(frame["setting"], frame["mode"], strict=True)
+    )
+    colours = {key: _CURVE_COLOURS[i % len(_CURVE_COLOURS)] for i, key in enumerate(keys)}
+    shown: set[str] = set()
+    for row, model in enumerate(models, start=1):
+        for col, probe in enumerate(probes, start=1):
+            part = frame[(frame["model"] == model) & (frame["probe"] == probe)]
+            for (setting, mode), rows in part.groupby(["setting", "mode"], sort=False):
+                key = f"{probe} {setting} · {mode}" if len(probes) > 1 else f"{setting} · {mode}"
+                colour = colours[f"{setting} · {mode}"]
+                has_interval = rows["ci_low"].notna().all()
+                fig.add_trace(
+                    go.Scatter(
+                        x=rows[x].tolist(),
+                        y=rows["value"].tolist(),
+                        mode="lines+markers",
+                        name=key,
+                        legendgroup=key,
+                        showlegend=key not in shown,
+                        line={"color": colour, "width": 2.5},
+                        marker={"size": 8, "color": colour},
+                        error_y=_interval(rows["ci_low"], rows["value"], rows["ci_high"], colour)
+                        if has_interval
+                        else None,
+                        customdata=[[x_title, describe(r)] for r in rows.to_dict("records")],
+                        hovertemplate=_CURVE_HOVER,
+                    ),
+                    row=row,
+                    col=col,
+                )
+                shown.add(key)
+            fig.update_xaxes(
+                type="linear", dtick=1, row=row, col=col, title_text=x_title if row == len(models) else None
+            )
+    _accuracy_axis(fig, headroom=False)
+    fig.update_yaxes(title_text=ACCURACY_AXIS, col=1)
+    finished = _finish(
+        fig, title, f"{subtitle} · {_model_subtitle(models)}", len(models), legend_title="setting · mode"
+    )
+    finished.update_xaxes(type="linear")
+    return finished
+
+
+def pass_at_k_chart(sampling: pd.DataFrame) -> go.Figure:
+    """pass@k against k, from the unbiased estimator over the samples of each instance."""
+    curves = sampling[sampling["measure"].str.startswith("pass@")]
+    if curves.empty:
+        return _empty_figure("No pass@k to show: run a code mode with more than one sample (--samples).")
+    best = sampling[sampling["measure"] == "best fit"].set_index(["model", "probe", "setting", "mode"])[
+        "value"
+    ]
+
+    def describe(row: dict[str, Any]) -> str:
+        chosen = best.get((row["model"], row["probe"], row["setting"], row["mode"]))
+        return f"{row['cases']} held-out cases · best fit on the examples: {chosen:.1%}"
+
+    return _curves(
+        curves,
+        "k",
+        "k (samples)",
+        "pass@k over candidate functions",
+        "unbiased estimator (Chen et al. 2021), per held-out case",
+        describe,
+    )
+
+
+def rounds_chart(rounds: pd.DataFrame) -> go.Figure:
+    """Accuracy of the chosen function after each round of refinement on the failing examples."""
+    if rounds.empty or rounds["round"].max() == 0:
+        return _empty_figure("No refinement to show: run a code mode with --rounds 1 or more.")
+    frame = rounds.rename(columns={"accuracy": "value"})
+
+    def describe(row: dict[str, Any]) -> str:
+        return f"{row['correct']} of {row['n']} items correct · {row['refined']} function(s) of this round"
+
+    return _curves(
+        frame,
+        "round",
+        "refinement round",
+        "Accuracy by refinement round",
+        "round 0: the chosen sample · bars: 95% Wilson interval",
+        describe,
     )
 
 

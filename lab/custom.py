@@ -449,24 +449,42 @@ def _detail(text: str | None) -> str:
 
 
 def _run_checked(run: Run, function: _Function, source: str, inputs: list[str]) -> list[str]:
-    """The function's output for every input, or a CustomProbeError naming the first failure."""
-    for batch, limits in ((inputs[:1], SMOKE_LIMITS), (inputs, POOL_LIMITS)):
-        report = run(source, batch, limits)
-        if report.verdict == "no_solver":
-            raise CustomProbeError(f"The {function.label} code defines no function `{function.signature}`.")
-        if report.verdict is not None:
-            words = _VERDICT_WORDS.get(report.verdict, report.verdict)
-            raise CustomProbeError(f"The {function.label} code {words}: {_detail(report.detail)}")
-        failed = [(i, r) for i, r in enumerate(report.results) if r.output is None]
-        if failed:
-            index, result = failed[0]
-            words = _CASE_WORDS.get(result.error or "", result.error or "failed")
-            more = f" ({len(failed) - 1} more inputs failed too)" if len(failed) > 1 else ""
-            raise CustomProbeError(
-                f"The {function.label} {words} on {function.place(index, result.input)}: "
-                f"{_detail(result.detail)}{more}"
-            )
+    """The function's output for every input, or a CustomProbeError naming the first failure.
+
+    One input first: a definition that does not load, hangs or exhausts memory is reported in
+    seconds instead of after a limit per input.
+    """
+    first = run(source, inputs[:1], SMOKE_LIMITS)
+    _check_verdict(first, function)
+    if any(r.error in _COSTLY_FAILURES for r in first.results):
+        _check_results(first, function)
+    report = run(source, inputs, POOL_LIMITS)
+    _check_verdict(report, function)
+    _check_results(report, function)
     return [str(r.output) for r in report.results]
+
+
+_COSTLY_FAILURES = frozenset({"timeout", "memory", "crashed"})
+
+
+def _check_verdict(report: ExecutionReport, function: _Function) -> None:
+    if report.verdict == "no_solver":
+        raise CustomProbeError(f"The {function.label} code defines no function `{function.signature}`.")
+    if report.verdict is not None:
+        words = _VERDICT_WORDS.get(report.verdict, report.verdict)
+        raise CustomProbeError(f"The {function.label} code {words}: {_detail(report.detail)}")
+
+
+def _check_results(report: ExecutionReport, function: _Function) -> None:
+    failed = [(i, r) for i, r in enumerate(report.results) if r.output is None]
+    if failed:
+        index, result = failed[0]
+        words = _CASE_WORDS.get(result.error or "", result.error or "failed")
+        more = f" ({len(failed) - 1} more inputs failed too)" if len(failed) > 1 else ""
+        raise CustomProbeError(
+            f"The {function.label} {words} on {function.place(index, result.input)}: "
+            f"{_detail(result.detail)}{more}"
+        )
 
 
 @dataclass(frozen=True)

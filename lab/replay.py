@@ -214,7 +214,7 @@ def reply(name: str, messages: Messages) -> str:
 
 def display_label(model: str) -> str:
     """A short name for a model in charts: Wu et al.'s recordings by the model they recorded, other
-    recordings by their last folder and file name; any other model as it is."""
+    recordings by their file name (or glob); any other model as it is."""
     parts = _RUN_SUFFIX.fullmatch(model)
     assert parts is not None  # the pattern matches every string
     name, suffix = parts["name"], parts["suffix"] or ""
@@ -225,7 +225,7 @@ def display_label(model: str) -> str:
     if wu and wu["model"] in WU_MODELS and path.parent.name in WU_VARIANTS:
         cot = ", CoT" if WU_VARIANTS[path.parent.name] else ""
         return f"{WU_MODELS[wu['model']]} (recorded{cot}){suffix}"
-    return f"replay …/{path.parent.name}/{path.name}{suffix}"
+    return f"{path.name} (recorded){suffix}"
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,25 @@ class ItemDetail:
     candidates: list[dict[str, Any]] = field(default_factory=list)
 
 
+def candidate_table(detail: ItemDetail) -> pd.DataFrame:
+    """One row per function of the item's unit: which sample and round, how it fit, how it scored."""
+    cases = len(detail.held_out)
+    return pd.DataFrame(
+        [
+            {
+                "sample": c["sample"],
+                "round": c["round"],
+                "chosen": bool(c["chosen"]),
+                "verdict": c["verdict"] or "ran",
+                "shown examples right": f"{sum(e['correct'] for e in c['examples'])} of {len(c['examples'])}",
+                "held-out right": f"{cases - len(c['held_out_failed'])} of {cases}",
+            }
+            for c in detail.candidates
+        ],
+        columns=["sample", "round", "chosen", "verdict", "shown examples right", "held-out right"],
+    )
+
+
 def item_detail(store: Store, item: Mapping[str, Any]) -> ItemDetail:
     """Everything behind one item: exact prompt, raw reply, and for code modes the function's cases."""
     call = store.get_call(int(item["call_id"])) if item.get("call_id") is not None else None

@@ -218,7 +218,7 @@ def test_results_page_shows_the_charts_the_summary_and_the_downloads(
     go(at, "Results")
     assert at.multiselect(key="runs").value == [finished_study.run_id]
     specs = plotly_specs(at)
-    assert len(specs) == 5
+    assert len(specs) == 8
     headline = specs[0]
     assert "inductive vs deductive" in headline["layout"]["title"]["text"]
     bars = [t for t in headline["data"] if t["type"] == "bar"]
@@ -408,3 +408,83 @@ def test_a_run_can_be_stopped_and_resumed_from_the_run_page(
         assert run_status(db, run_id) == "finished"
         assert store.totals(run_id).items == study.total_items(plan)
         assert "Finished" in texts(at.success)
+
+
+def test_results_page_shows_pass_at_k_refinement_rounds_and_the_comprehension_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lab.plan import work_units
+    from probes import get_family
+    from tests.scripted import fenced, solver_source
+
+    setting = get_family("arithmetic").setting(base=8)
+    right = solver_source(setting)
+
+    def respond(body: dict) -> str:
+        messages = body["messages"]
+        content = messages[0]["content"]
+        if "Reply with OK" in messages[-1]["content"]:
+            return "OK"
+        if "next number after" in content:
+            return "Counting: the next number is 10."  # right only for 7
+        if "what is" in content:
+            return "\\boxed{0}"
+        if len(messages) > 1:  # a refinement round: now right
+            return fenced(right)
+        return fenced(
+            "def solver(x):\n    return 'wrong'\n"
+            if body["seed"] == 0
+            else right.replace(
+                "    a, b = x.split('+')\n",
+                "    a, b = x.split('+')\n    if x == FIRST:\n        return '0'\n",
+            ).replace("FIRST", repr(first_example))
+        )
+
+    db = tmp_path / "search.db"
+    with ScriptedServer(request_responder=respond) as server:
+        plan = scripted_plan(
+            server.base_url,
+            probes=(setting.spec,),
+            modes=("deductive", "ccc", "solverlearner"),
+            samples=2,
+            rounds=1,
+            temperature=0.7,
+        )
+        first_example = next(u for u in work_units(plan) if u.mode == "solverlearner").examples[0].input
+        store = Store(db)
+        run_id = study.prepare_run(store, plan)
+        assert study.execute_run(store, run_id).status == "finished"
+    at = new_app(db, monkeypatch)
+    at.run()
+    go(at, "Results")
+    specs = {s["layout"].get("title", {}).get("text", "").split("<br>")[0]: s for s in plotly_specs(at)}
+    check = specs["Deductive accuracy vs the comprehension check"]
+    assert {t["legendgroup"] for t in check["data"] if t["type"] == "bar"} == {"deductive", "ccc"}
+    pass_at_k = specs["pass@k over candidate functions"]
+    curve = next(t for t in pass_at_k["data"] if t["type"] == "scatter")
+    assert curve["x"] == [1, 2] and curve["y"] == [0.5, 1.0]
+    by_round = specs["Accuracy by refinement round"]
+    curve = next(t for t in by_round["data"] if t["type"] == "scatter")
+    assert curve["x"] == [0, 1] and curve["y"] == [1.0, 1.0]
+    tables = [d.value for d in at.dataframe]
+    passk = next(t for t in tables if "measure" in t.columns)
+    assert passk.set_index("measure")["value"].to_dict() == {
+        "first sample": 0.0,
+        "best fit": 1.0,
+        "pass@1": 0.5,
+        "pass@2": 1.0,
+    }
+    rounds = next(t for t in tables if "refined" in t.columns)
+    assert rounds["refined"].tolist() == [1, 1]
+
+
+def test_more_samples_raise_the_default_temperature(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = new_app(tmp_path / "empty.db", monkeypatch)
+    at.run()
+    assert at.number_input(key="temperature").value == 0.0
+    at.number_input(key="samples").set_value(4).run()
+    assert_no_exception(at)
+    assert at.number_input(key="temperature").value == 0.7
+    at.number_input(key="temperature").set_value(1.0).run()
+    at.number_input(key="rounds").set_value(2).run()
+    assert at.number_input(key="temperature").value == 1.0
