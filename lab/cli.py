@@ -86,6 +86,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
         seed=args.seed,
         cot=args.cot,
         cases_file=args.cases_file,
+        check_file=args.check_file,
     )
     if not 0 <= args.case < plan.n:
         raise CliError(f"--case must be between 0 and {plan.n - 1}")
@@ -127,6 +128,7 @@ def _plan_from_args(args: argparse.Namespace) -> RunPlan:
         samples=args.samples,
         rounds=args.rounds,
         cases_file=args.cases_file,
+        check_file=args.check_file,
     )
 
 
@@ -286,6 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
             "setting, e.g. counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
         )
 
+    def check_file_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--check-file",
+            help="the ccc mode's inputs, one a line, instead of generated ones; {param} as for --cases-file, "
+            "e.g. counterfactual-evaluation/arithmetic/data/ccc/base{base}.txt",
+        )
+
     def db_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)")
 
@@ -307,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--case", type=int, default=0, help="which held-out case to ask about (direct modes)")
     p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")
     cases_file_option(p)
+    check_file_option(p)
     db_option(p)
     p.set_defaults(func=cmd_prompt)
 
@@ -347,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_ID", help="finish a stopped, failed or killed run")
     p.add_argument("--csv", help="also write the items CSV here")
     cases_file_option(p)
+    check_file_option(p)
     db_option(p)
     p.set_defaults(func=cmd_run)
 

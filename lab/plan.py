@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,7 +25,7 @@ class RunError(Exception):
 QUICK_MODES = ("deductive", "solverlearner")
 MAX_SAMPLES = 20
 MAX_ROUNDS = 10
-OPTIONAL_DEFAULTS: dict[str, object] = {"samples": 1, "rounds": 0, "cases_file": None}
+OPTIONAL_DEFAULTS: dict[str, object] = {"samples": 1, "rounds": 0, "cases_file": None, "check_file": None}
 
 
 def default_temperature(samples: int) -> float:
@@ -80,6 +80,7 @@ class RunPlan:
     samples: int = 1
     rounds: int = 0
     cases_file: str | None = None  # held-out inputs, one a line; `{param}` is filled from each setting
+    check_file: str | None = None  # the same for the comprehension check's inputs (mode ccc)
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -103,11 +104,13 @@ class RunPlan:
         if not 0.0 <= self.temperature <= 2.0:
             raise ValueError(f"temperature must be between 0 and 2, got {self.temperature}")
         self.settings()  # validates every probe spec now, with the probe's own message
-        if self.cases_file is not None:
-            if not self.cases_file.strip():
-                raise ValueError("cases_file is empty: give a file of held-out inputs or leave it out")
+        for name, template in (("cases_file", self.cases_file), ("check_file", self.check_file)):
+            if template is None:
+                continue
+            if not template.strip():
+                raise ValueError(f"{name} is empty: give a file of inputs, one a line, or leave it out")
             for setting in self.settings():
-                _cases_path(self.cases_file, setting)
+                _cases_path(template, setting)
 
     def settings(self) -> list[Setting]:
         out: list[Setting] = []
@@ -194,7 +197,8 @@ def setting_cases(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[lis
         pool = family.cases(setting, plan.n + examples_needed, plan.seed)
         held_out, pool = pool[: plan.n], pool[plan.n :]
     else:
-        held_out = _file_cases(_cases_path(plan.cases_file, setting), setting, plan.n)
+        family_solve = get_family(setting.family).solve
+        held_out = _file_cases(_cases_path(plan.cases_file, setting), setting, plan.n, family_solve)
         taken = {case.input for case in held_out}
         fresh = (case for case in family.iter_cases(setting, plan.seed) if case.input not in taken)
         pool = list(itertools.islice(fresh, examples_needed))
@@ -218,8 +222,18 @@ def _cases_path(template: str, setting: Setting) -> Path:
         ) from None
 
 
-def _file_cases(path: Path, setting: Setting, n: int) -> list[Case]:
+def check_cases(plan: RunPlan, setting: Setting) -> list[Case]:
+    """The comprehension check's cases: generated, or the first n lines of the check file."""
     family = get_family(setting.family)
+    check = family.comprehension
+    if check is None:
+        raise RunError(f"{setting.spec} has no comprehension check")
+    if plan.check_file is None:
+        return family.check_cases(setting, plan.n, plan.seed)
+    return _file_cases(_cases_path(plan.check_file, setting), setting, plan.n, check.solve)
+
+
+def _file_cases(path: Path, setting: Setting, n: int, solve: Callable[[Setting, str], str]) -> list[Case]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -232,7 +246,7 @@ def _file_cases(path: Path, setting: Setting, n: int) -> list[Case]:
         try:
             if not text:
                 raise ValueError("the line is empty")
-            cases.append(Case(text, family.solve(setting, text)))
+            cases.append(Case(text, solve(setting, text)))
         except (ValueError, KeyError, IndexError) as exc:
             raise RunError(f"{path}:{number}: not a case of {setting.spec}: {text!r} ({exc})") from None
     return cases
@@ -257,8 +271,7 @@ def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
                     continue
                 spec = MODES[mode]
                 if spec.checks_comprehension:
-                    checks = get_family(setting.family).check_cases(setting, plan.n, plan.seed)
-                    indexed = tuple(enumerate(checks))
+                    indexed = tuple(enumerate(check_cases(plan, setting)))
                 else:
                     indexed = tuple(enumerate(held_out))
                 for instance in range(instances_for(plan, mode)):

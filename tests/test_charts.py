@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from lab import charts, stats
+from lab import charts, sampling, stats
 from lab.modes import MODE_ORDER
 
 SETTINGS = {
@@ -206,3 +206,68 @@ def test_figures_html_is_one_offline_page_with_every_chart() -> None:
 def test_chart_config_names_the_png_file() -> None:
     config = charts.chart_config("solverlab-headline")
     assert config["toImageButtonOptions"] == {"format": "png", "filename": "solverlab-headline", "scale": 2}
+
+
+def function_rows(samples: int, rounds_used: dict[int, int], cases: int = 4) -> pd.DataFrame:
+    """Instance i: sample s passes the cases below s + i; the chosen sample refines `rounds_used[i]` times."""
+    rows = []
+    for instance, refinements in rounds_used.items():
+        for sample in range(samples):
+            failed = list(range(min(cases, sample + instance), cases))
+            rows.append((instance, sample, 0, sample == samples - 1, failed))
+        for round_ in range(1, refinements + 1):
+            rows.append((instance, samples - 1, round_, True, []))
+    return pd.DataFrame(
+        [
+            {
+                "run_id": "r1",
+                "model": "m1",
+                "probe": "arithmetic",
+                "setting": "base=9,digits=2",
+                "mode": "solverlearner",
+                "instance": instance,
+                "sample": sample,
+                "round": round_,
+                "chosen": int(chosen),
+                "cases": cases,
+                "held_out_failed": failed,
+            }
+            for instance, sample, round_, chosen, failed in rows
+        ]
+    )
+
+
+def test_pass_at_k_chart_draws_one_rising_curve_per_setting_and_mode() -> None:
+    sampled = sampling.sampling(function_rows(samples=3, rounds_used={0: 0, 1: 0}))
+    fig = charts.pass_at_k_chart(sampled)
+    (curve,) = [t for t in fig.data if t.type == "scatter"]
+    assert list(curve.x) == [1, 2, 3]
+    assert list(curve.y) == sorted(curve.y) and curve.y[-1] == sampled.loc[sampled["k"] == 3, "value"].item()
+    assert "pass@k" in fig.layout.title.text
+
+
+def test_rounds_chart_carries_units_that_stopped_refining() -> None:
+    refined = sampling.rounds(function_rows(samples=1, rounds_used={0: 2, 1: 0}))
+    fig = charts.rounds_chart(refined)
+    (curve,) = [t for t in fig.data if t.type == "scatter"]
+    assert list(curve.x) == [0, 1, 2]
+    # Instance 0 passes no case at round 0 and all after; instance 1 passes 1 of 4 throughout.
+    assert list(curve.y) == [1 / 8, 5 / 8, 5 / 8]
+    assert refined["refined"].tolist() == [2, 1, 1]
+
+
+def test_new_charts_explain_what_to_run_when_there_is_nothing_to_show() -> None:
+    summary = stats.summary(items(modes=("deductive", "solverlearner")))
+    empty_functions = sampling.function_frame([])
+    for fig, hint in (
+        (charts.comprehension_chart(summary), "ccc"),
+        (charts.pass_at_k_chart(sampling.sampling(empty_functions)), "--samples"),
+        (charts.rounds_chart(sampling.rounds(empty_functions)), "--rounds"),
+        (charts.rounds_chart(sampling.rounds(function_rows(samples=2, rounds_used={0: 0}))), "--rounds"),
+    ):
+        assert hint in fig.layout.annotations[0].text
+
+
+def test_comprehension_chart_puts_deductive_and_check_bars_side_by_side() -> None:
+    fig = charts.comprehension_chart(stats.summary(items(modes=("deductive", "ccc", "io"))))
+    assert {t.legendgroup for t in fig.data if t.type == "bar"} == {"deductive", "ccc"}

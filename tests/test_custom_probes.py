@@ -104,6 +104,13 @@ def test_a_bad_definition_is_refused_naming_the_field(change: dict[str, Any], me
     assert message in str(caught.value)
 
 
+def test_the_readme_example_is_a_valid_definition() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Custom probes", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    example = custom.from_json(block)
+    assert example.name == "mirror_words" and example.generator == custom.WordInputs(1, 3, " ")
+
+
 def test_a_file_that_is_not_a_custom_probe_is_refused_clearly() -> None:
     for text, message in (
         ("{nope", "not a JSON file"),

@@ -98,6 +98,38 @@ def test_recorded_models_reproduce_every_published_accuracy_on_wu_et_al_s_items(
     print(f"40,000 recorded items replayed and scored in {time.monotonic() - started:.1f} s")
 
 
+CHECK_PUBLISHED = {  # ../shared/anchors/README.md, comprehension check, bases 10, 8, 9, 11, 16
+    "gpt4": (1.00, 0.98, 0.90, 0.91, 1.00),
+    "gpt3.5": (1.00, 0.965, 0.77, 0.56, 0.955),
+}
+
+
+@needs_anchors
+@pytest.mark.parametrize("model", sorted(CHECK_PUBLISHED))
+def test_the_ccc_mode_reproduces_the_published_comprehension_checks(db_path: Path, model: str) -> None:
+    recordings = ARITHMETIC / "model_interactions" / "ccc" / f"{model}_base*.tsv"
+    plan = RunPlan(
+        models=(ModelSpec(f"replay/{recordings}"),),
+        probes=tuple(f"arithmetic:base={base}" for base in BASES),
+        modes=("ccc",),
+        n=200,
+        check_file=str(ARITHMETIC / "data" / "ccc" / "base{base}.txt"),
+    )
+    store = Store(db_path)
+    record = run(store, plan)
+    assert record.status == "finished", record.reason
+    items = study.items_frame(store, [record.id])
+    assert len(items) == 5 * 200 and not (items["error"] == replay.NOT_RECORDED).any()
+    summary = study.summary_frame(store, [record.id])
+    accuracy = {
+        int(s.split(",")[0].removeprefix("base=")): a
+        for s, a in zip(summary["setting"], summary["accuracy"], strict=True)
+    }
+    for base, published in zip(BASES, CHECK_PUBLISHED[model], strict=True):
+        # Within 2 of 200 items (written in counts: 0.77 - 0.76 is not <= 0.01 in floating point).
+        assert abs(round(accuracy[base] * 200) - round(published * 200)) <= 2, (model, base, accuracy[base])
+
+
 # ---------------------------------------------------------------------------------------------
 # Unrecorded prompts, conflicting recordings, checks
 
@@ -252,7 +284,7 @@ def test_an_exported_run_replays_to_the_identical_items(db_path: Path, tmp_path:
     assert set(summary["model"]) == {recorded.label, live.label}
     figure = charts.accuracy_by_setting(summary)
     titles = {a.text for a in figure.layout.annotations}
-    assert "run.csv (recorded)" in titles and live.label in titles
+    assert "run.csv (recorded)" in titles and any(t.startswith("openai/scripted @ http") for t in titles)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,3 +418,47 @@ def test_recorded_models_are_found_in_the_transcripts_folder(
 )
 def test_display_labels_are_short(model: str, label: str) -> None:
     assert replay.display_label(model) == label
+
+
+def test_the_app_offers_the_recorded_models_and_runs_one(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    recordings = tmp_path / "transcripts" / replay.WU_ZERO_SHOT / "without_0cot"
+    recordings.mkdir(parents=True)
+    items = {8: ("76+76", "14+57"), 10: ("76+14", "97+74")}
+    family = get_family("arithmetic")
+    for base, queries in items.items():
+        setting = family.setting(base=base)
+        answers = [(wu_prompt(base, q), f"\\boxed{{{family.solve(setting, q)}}}") for q in queries]
+        write_tsv(recordings / f"gpt4_base{base}.tsv", answers)
+        (tmp_path / f"base{base}.txt").write_text("\n".join(queries) + "\n")
+    monkeypatch.setenv(replay.TRANSCRIPTS_ENV, str(tmp_path / "transcripts"))
+    monkeypatch.setenv("SOLVERLAB_DB", str(db_path))
+
+    at = AppTest.from_file(str(Path(study.PROJECT_ROOT) / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    (offered,) = replay.recorded_models()
+    at.button(key="remove_model_0").click().run()
+    at.button(key=f"add_recorded_{offered.name}").click().run()
+    assert "gpt-4-0314 (recorded)" in "\n".join(str(m.value) for m in at.markdown)
+    for box in at.checkbox:
+        if box.key and box.key.startswith("setting:"):
+            box.set_value(
+                box.key in ("setting:arithmetic:base=8,digits=2", "setting:arithmetic:base=10,digits=2")
+            )
+    at.multiselect(key="modes").set_value(["deductive"])
+    at.number_input(key="n").set_value(2)
+    at.text_input(key="cases_file").set_value(str(tmp_path / "base{base}.txt")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.button(key="start").click().run()
+    run_id = at.session_state["watch_run"]
+    store = Store(db_path)
+    deadline = time.monotonic() + 120
+    while study.effective_status(study.get_run(store, run_id)) in ("pending", "running"):
+        assert time.monotonic() < deadline, "the replayed run did not end"
+        time.sleep(0.2)
+    assert study.get_run(store, run_id).status == "finished"
+    summary = study.summary_frame(store, [run_id])
+    assert summary["accuracy"].tolist() == [1.0, 1.0] and set(summary["model"]) == {offered.name}

@@ -35,6 +35,11 @@ SYNTAX = get_family("syntax")
         ("The answer is 143", "143"),
         ("143", "143"),
         ("**Final answer:** bob calls emily.", "bob calls emily."),
+        # The instruction's `\boxed{result}` copied literally, the answer after it or inside it.
+        ("**Step 2:** \\boxed{result} = 90", "90"),
+        ("Therefore:\n\n**\\boxed{result} 64**", "64"),
+        ("= 7*9 + 82\n\n\\boxed{result} = 7*9 + 82 = 145", "145"),
+        ("\\boxed{result: 1B4}", "1B4"),
     ],
 )
 def test_answers_are_extracted(reply: str, answer: str) -> None:
@@ -42,7 +47,14 @@ def test_answers_are_extracted(reply: str, answer: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "reply", ["", "I cannot do this.\nSorry, the digits are invalid here.", "\\boxed{12"]
+    "reply",
+    [
+        "",
+        "I cannot do this.\nSorry, the digits are invalid here.",
+        "\\boxed{12",
+        "It is 12.\n\\boxed{result}",
+        "\\boxed{result} = 12\nor maybe 13",
+    ],
 )
 def test_unreadable_replies_are_unparsed(reply: str) -> None:
     score = score_direct(ARITHMETIC, reply, "12")
