@@ -233,6 +233,10 @@ def cmd_probes_list(args: argparse.Namespace) -> int:
         print(f"  {name}: {family.description}")
         for setting in family.standard_settings():
             print(f"    {setting.spec}" + ("  (default world)" if setting.default_world else ""))
+        for parameter in family.parameters:
+            named = all(str(choice) in parameter.description for choice in parameter.choices)
+            values = "" if named else f"; any of {parameter.describe_choices()}"
+            print(f"    {parameter.name}: {parameter.description}{values}")
     store = Store(args.db)
     saved = custom.saved(store)
     if not saved:

@@ -10,10 +10,11 @@ use it exactly like a built-in family. Saved probes are registered in `probes.RE
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -648,6 +649,22 @@ def install_saved(store: Store) -> list[str]:
     for name in [n for n in REGISTRY if n not in BUILT_IN and n not in wanted]:
         unregister(name)
     return problems
+
+
+def fingerprints(store: Store, names: Iterable[str]) -> dict[str, str]:
+    """`custom probe NAME` -> a digest of its definition and pool, for the saved probes among `names`.
+
+    A run records these when it is planned; a probe deleted and saved anew under the same name
+    would give the run other cases, so resuming then is refused.
+    """
+    out = {}
+    for name in sorted(set(names)):
+        record = store.custom_probe(name)
+        if record is None or name in BUILT_IN:
+            continue
+        payload = json.dumps([record.definition, record.pool], sort_keys=True)
+        out[f"custom probe {name}"] = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return out
 
 
 def import_json(store: Store, text: str | bytes, run: Run | None = None) -> CompiledProbe:

@@ -16,7 +16,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from executor import ExecutionReport, SandboxPool
-from lab.custom import install_saved
+from lab.custom import fingerprints, install_saved
 from lab.modes import MODES
 from lab.plan import ModelSpec, RunError, RunPlan, WorkUnit, setting_cases, total_items, work_units
 from lab.prompts import Mismatch, refinement_messages
@@ -69,7 +69,8 @@ def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
         return run_id
     for setting in plan.settings():
         setting_cases(plan, setting)  # e.g. a missing or short cases file fails now, before the run is stored
-    store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), package_versions())
+    versions = package_versions() | fingerprints(store, {s.family for s in plan.settings()})
+    store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), versions)
     return run_id
 
 
@@ -272,6 +273,15 @@ def execute_run(
         if record.status != "finished":
             store.set_status(run_id, "failed", reason=f"cannot read the run's plan: {exc}")
         raise RunError(f"cannot read the plan of run {run_id}: {exc}") from None
+    now = fingerprints(store, {s.family for s in plan.settings()})
+    changed = sorted(name for name, digest in now.items() if record.versions.get(name, digest) != digest)
+    if changed and record.status != "finished":
+        reason = (
+            f"{changed[0]} was deleted and saved anew since this run began, so its cases differ; "
+            "start a new run to use it"
+        )
+        store.set_status(run_id, "failed", reason=reason)
+        raise RunError(reason)
     stop = stop or threading.Event()
     done = store.done_keys(run_id)
     pending = [u for u in work_units(plan) if not set(u.item_keys()) <= done]

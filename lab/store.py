@@ -405,12 +405,7 @@ class Store:
 
     def function(self, function_id: int) -> dict[str, Any] | None:
         rows = self._query("SELECT * FROM functions WHERE id = ?", (function_id,))
-        if not rows:
-            return None
-        fn = dict(rows[0])
-        fn["examples"] = json.loads(fn["examples"])
-        fn["held_out_failed"] = json.loads(fn["held_out_failed"])
-        return fn
+        return _function(rows[0]) if rows else None
 
     def functions(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Every function of the runs, every sample and round, without code and examples."""
@@ -443,13 +438,7 @@ class Store:
             "ORDER BY other.round, other.sample",
             (function_id,),
         )
-        out = []
-        for row in rows:
-            function = dict(row)
-            function["examples"] = json.loads(function["examples"])
-            function["held_out_failed"] = json.loads(function["held_out_failed"])
-            out.append(function)
-        return out
+        return [_function(row) for row in rows]
 
     def totals(self, run_id: str) -> RunTotals:
         item_row = self._query(
@@ -516,6 +505,13 @@ def _custom_probe(row: sqlite3.Row) -> CustomProbeRecord:
         pool=[(str(i), str(o)) for i, o in json.loads(row["pool"])],
         created=row["created"],
     )
+
+
+def _function(row: sqlite3.Row) -> dict[str, Any]:
+    function = dict(row)
+    function["examples"] = json.loads(function["examples"])
+    function["held_out_failed"] = json.loads(function["held_out_failed"])
+    return function
 
 
 def _run_record(row: sqlite3.Row) -> RunRecord:

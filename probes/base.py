@@ -29,6 +29,9 @@ class Parameter:
     default: ParamValue
     description: str = ""
 
+    def describe_choices(self) -> str:
+        return _describe_choices(self.choices)
+
     def parse(self, raw: str | ParamValue) -> ParamValue:
         if self.kind is int:
             try:

@@ -598,3 +598,28 @@ def test_a_hostile_probe_in_the_app_shows_the_message_and_the_app_keeps_working(
     assert Store(db).custom_probes() == []
     go(at, "Run")
     assert "mirror_words" not in [t.label for t in at.tabs]
+
+
+def test_a_run_refuses_to_resume_on_a_probe_deleted_and_saved_anew(db_path: Path) -> None:
+    from lab.models import ModelSpec
+    from lab.plan import RunError, RunPlan
+
+    store = Store(db_path)
+    custom.save(store, custom.compile_probe(probe()))
+    plan = RunPlan(
+        models=(ModelSpec("openai/scripted", api_base="http://127.0.0.1:9/v1"),),
+        probes=("mirror_words",),
+        modes=("deductive",),
+        n=4,
+        shots=2,
+        instances=1,
+    )
+    run_id = study.prepare_run(store, plan)
+    assert store.get_run(run_id).versions["custom probe mirror_words"]  # type: ignore[union-attr]
+    custom.delete(store, "mirror_words")
+    upper = "def mapping(x: str) -> str:\n    return x.upper()\n"
+    custom.save(store, custom.compile_probe(probe(mapping=upper)))
+    with pytest.raises(RunError, match="mirror_words was deleted and saved anew"):
+        study.execute_run(store, run_id, preflight=False)
+    record = store.get_run(run_id)
+    assert record is not None and record.status == "failed" and "saved anew" in (record.reason or "")

@@ -455,11 +455,9 @@ def test_rules_state_the_function_and_the_task_names_none() -> None:
 
 
 @pytest.mark.parametrize("name", ["sort", "interleave_halves", "run_lengths", "keep_above_mean"])
-@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("mode", sorted(m for m in MODES if not MODES[m].checks_comprehension))
 def test_prompts_for_every_mode(name: str, mode: str) -> None:
     spec = MODES[mode]
-    if getattr(spec, "checks_comprehension", False):
-        pytest.skip("listfn has no comprehension check")
     setting = setting_for(name)
     examples = FAMILY.cases(setting, 4, seed=1)
     query = FAMILY.cases(setting, 5, seed=2)[-1].input
@@ -507,3 +505,8 @@ def test_scripted_solvers_agree_with_the_family_in_the_sandbox() -> None:
         assert report.verdict is None, (name, report.detail)
         outputs = [result.output for result in report.results]
         assert outputs == [FAMILY.solve(setting, case.input) for case in cases], name
+
+
+def test_the_comprehension_check_mode_is_refused_for_lists() -> None:
+    with pytest.raises(ValueError, match="no comprehension check"):
+        build_messages(setting_for("sort"), "ccc", query="[1, 2]")
