@@ -135,18 +135,25 @@ def _plan_from_args(args: argparse.Namespace) -> RunPlan:
 def _progress_bar():
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="item", file=sys.stderr, dynamic_ncols=True)
+    interactive = sys.stderr.isatty()
+    # In a log (no terminal) a line every 10 s, not one per item.
+    bar = tqdm(
+        total=0,
+        unit="item",
+        file=sys.stderr,
+        dynamic_ncols=interactive,
+        mininterval=0.2 if interactive else 10,
+    )
 
     def update(p) -> None:
         bar.total = p.total
-        bar.n = p.done
         bar.set_postfix(
             failures=p.failures,
             tokens=p.prompt_tokens + p.completion_tokens,
             cost=f"${p.cost:.4f}",
             refresh=False,
         )
-        bar.refresh()
+        bar.update(p.done - bar.n)
 
     return bar, update
 

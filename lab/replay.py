@@ -1,7 +1,7 @@
 """Replay models: `replay/PATH` answers from recorded transcripts instead of calling a provider.
 
 PATH is one file, a folder (every `.tsv` and `.csv` in it) or a glob, relative to the working
-directory. Two formats are read:
+directory, or several of these joined by `:` (as in $PATH). Two formats are read:
   - Wu et al.'s `.tsv` (`lab.transcripts`): a recorded prompt answers a call whose messages are
     exactly one user message with that content;
   - SolverLab's items CSV (`python -m lab export`): its `messages` (JSON) and `response` columns,
@@ -42,6 +42,7 @@ WU_MODELS = {
 }
 WU_VARIANTS = {"without_0cot": False, "with_0cot": True}
 WU_ZERO_SHOT = Path("counterfactual-evaluation", "arithmetic", "model_interactions", "0shot")
+WU_CHECKS = Path("counterfactual-evaluation", "arithmetic", "model_interactions", "ccc")
 _WU_FILE = re.compile(r"(?P<model>[^_/]+)_base[^/]*\.tsv")
 _RUN_SUFFIX = re.compile(r"(?P<name>.*?)(?P<suffix> \[[^\]]*\])?")
 
@@ -62,9 +63,16 @@ def is_replay(name: str) -> bool:
 
 def resolve(name: str) -> tuple[Path, ...]:
     """The files a `replay/PATH` model reads, sorted; a clear `ReplayError` when there are none."""
-    pattern = name.removeprefix(PREFIX)
-    if not pattern.strip():
-        raise ReplayError("a replay model names its recordings: replay/FILE, replay/FOLDER or replay/GLOB")
+    patterns = name.removeprefix(PREFIX).split(os.pathsep)
+    if not all(pattern.strip() for pattern in patterns):
+        raise ReplayError(
+            "a replay model names its recordings: replay/FILE, replay/FOLDER or replay/GLOB, "
+            "several joined by ':'"
+        )
+    return tuple(sorted({file for pattern in patterns for file in _files(pattern)}))
+
+
+def _files(pattern: str) -> list[Path]:
     path = Path(pattern).expanduser()
     if glob.has_magic(pattern):
         files = [Path(p) for p in glob.glob(str(path), recursive=True)]
@@ -81,7 +89,7 @@ def resolve(name: str) -> tuple[Path, ...]:
         raise ReplayError(f"{pattern}: no such file or folder (relative paths start at {Path.cwd()})")
     if not files:
         raise ReplayError(f"{pattern}: no .tsv or .csv file there")
-    return tuple(sorted(files))
+    return files
 
 
 @dataclass(frozen=True)
@@ -220,7 +228,7 @@ def display_label(model: str) -> str:
     name, suffix = parts["name"], parts["suffix"] or ""
     if not is_replay(name):
         return model
-    path = PurePath(name.removeprefix(PREFIX))
+    path = PurePath(name.removeprefix(PREFIX).split(os.pathsep)[0])
     wu = _WU_FILE.fullmatch(path.name)
     if wu and wu["model"] in WU_MODELS and path.parent.name in WU_VARIANTS:
         cot = ", CoT" if WU_VARIANTS[path.parent.name] else ""
@@ -244,17 +252,26 @@ def transcripts_folder() -> Path | None:
     return folder.resolve() if folder.is_dir() else None
 
 
+def _has_recordings(where: Path, prefix: str) -> bool:
+    return bool(glob.glob(os.path.join(glob.escape(str(where)), f"{glob.escape(prefix)}_base*.tsv")))
+
+
 def recorded_models(folder: Path | None = None) -> list[RecordedModel]:
-    """Wu et al.'s zero-shot arithmetic recordings found in the transcripts folder (its layout:
-    `counterfactual-evaluation/arithmetic/model_interactions/0shot/<with_0cot|without_0cot>/<model>_base<B>.tsv`)."""
+    """Wu et al.'s zero-shot arithmetic recordings found in the transcripts folder, with the same
+    model's comprehension checks (layout: `counterfactual-evaluation/arithmetic/model_interactions/`
+    `0shot/<with_0cot|without_0cot>/<model>_base<B>.tsv` and `ccc/<model>_base<B>.tsv`)."""
     folder = folder or transcripts_folder()
     if folder is None:
         return []
     found = []
+    checks = folder / WU_CHECKS
     for variant, cot in WU_VARIANTS.items():
         where = folder / WU_ZERO_SHOT / variant
         for prefix in WU_MODELS:
-            if glob.glob(os.path.join(glob.escape(str(where)), f"{glob.escape(prefix)}_base*.tsv")):
-                name = f"{PREFIX}{where / prefix}_base*.tsv"
-                found.append(RecordedModel(name, display_label(name), cot))
+            if not _has_recordings(where, prefix):
+                continue
+            name = f"{PREFIX}{where / prefix}_base*.tsv"
+            if _has_recordings(checks, prefix):  # the comprehension check asks the same either way
+                name += f"{os.pathsep}{checks / prefix}_base*.tsv"
+            found.append(RecordedModel(name, display_label(name), cot))
     return found

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from lab import export, sampling, stats
+from lab import export, replay, sampling, stats
 from lab.plan import RunError, RunPlan, estimated_calls, total_items
 from lab.runner import Progress, execute_run, prepare_run
 from lab.store import RunRecord, Store
@@ -148,6 +148,7 @@ def rounds_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
 
 def format_summary(summary: pd.DataFrame) -> str:
     shown = summary.copy()
+    shown["model"] = shown["model"].map(replay.display_label)
     for column in ("accuracy", "ci_low", "ci_high"):
         shown[column] = shown[column].map(lambda v: f"{v:.3f}")
     return shown.to_string(index=False)

@@ -99,31 +99,35 @@ def test_recorded_models_reproduce_every_published_accuracy_on_wu_et_al_s_items(
 
 
 CHECK_PUBLISHED = {  # ../shared/anchors/README.md, comprehension check, bases 10, 8, 9, 11, 16
-    "gpt4": (1.00, 0.98, 0.90, 0.91, 1.00),
-    "gpt3.5": (1.00, 0.965, 0.77, 0.56, 0.955),
+    "gpt-4-0314": (1.00, 0.98, 0.90, 0.91, 1.00),
+    "gpt-3.5-turbo-0301": (1.00, 0.965, 0.77, 0.56, 0.955),
 }
 
 
 @needs_anchors
 @pytest.mark.parametrize("model", sorted(CHECK_PUBLISHED))
-def test_the_ccc_mode_reproduces_the_published_comprehension_checks(db_path: Path, model: str) -> None:
-    recordings = ARITHMETIC / "model_interactions" / "ccc" / f"{model}_base*.tsv"
+def test_an_offered_recorded_model_answers_deductive_and_ccc_and_reproduces_the_checks(
+    db_path: Path, model: str
+) -> None:
+    offered = next(m for m in replay.recorded_models(ANCHORS) if m.label == f"{model} (recorded)")
     plan = RunPlan(
-        models=(ModelSpec(f"replay/{recordings}"),),
+        models=(ModelSpec(offered.name),),
         probes=tuple(f"arithmetic:base={base}" for base in BASES),
-        modes=("ccc",),
+        modes=("deductive", "ccc"),
         n=200,
+        cases_file=WU_ITEMS,
         check_file=str(ARITHMETIC / "data" / "ccc" / "base{base}.txt"),
     )
     store = Store(db_path)
     record = run(store, plan)
     assert record.status == "finished", record.reason
     items = study.items_frame(store, [record.id])
-    assert len(items) == 5 * 200 and not (items["error"] == replay.NOT_RECORDED).any()
+    assert len(items) == 2 * 5 * 200 and not (items["error"] == replay.NOT_RECORDED).any()
     summary = study.summary_frame(store, [record.id])
+    checks = summary[summary["mode"] == "ccc"]
     accuracy = {
         int(s.split(",")[0].removeprefix("base=")): a
-        for s, a in zip(summary["setting"], summary["accuracy"], strict=True)
+        for s, a in zip(checks["setting"], checks["accuracy"], strict=True)
     }
     for base, published in zip(BASES, CHECK_PUBLISHED[model], strict=True):
         # Within 2 of 200 items (written in counts: 0.77 - 0.76 is not <= 0.01 in floating point).
