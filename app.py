@@ -556,6 +556,8 @@ def modes_section() -> list[str]:
     lines = []
     for name in MODE_ORDER:
         kind = "inductive" if MODES[name].inductive else "deductive"
+        if MODES[name].checks_comprehension:
+            kind = "beside deductive"
         lines.append(
             f"<span style='color:{charts.MODE_COLOURS[name]}'>■</span> **{name}** ({kind}): "
             f"{MODES[name].description}"
@@ -607,12 +609,20 @@ def study_form() -> RunPlan | None:
     cot = st.checkbox(
         "Chain of thought: ask the direct modes to reason step by step", value=defaults.cot, key="cot"
     )
-    cases_file = st.text_input(
+    columns = st.columns(2)
+    cases_file = columns[0].text_input(
         "Held-out cases file (optional)",
         key="cases_file",
         placeholder=".../counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
         help="One input a line, e.g. Wu et al.'s X+Y items; the first n lines are the held-out cases. "
         "{base} (any setting parameter) is filled in per setting. Blank: generated cases.",
+    )
+    check_file = columns[1].text_input(
+        "Comprehension-check inputs file (optional, ccc mode)",
+        key="check_file",
+        placeholder=".../counterfactual-evaluation/arithmetic/data/ccc/base{base}.txt",
+        help="One check input a line, e.g. Wu et al.'s numbers for 'what comes after N'; the first n "
+        "lines are used, {base} filled in per setting. Blank: generated checks.",
     )
     st.markdown("**Code modes: hypothesis search and refinement**")
     columns = st.columns(2)
@@ -656,6 +666,7 @@ def study_form() -> RunPlan | None:
             samples=int(samples),
             rounds=int(rounds),
             cases_file=cases_file.strip() or None,
+            check_file=check_file.strip() or None,
         )
     except ValueError as exc:  # the plan's own checks: no model, no probe, no mode, a bad size
         st.error(f"Cannot start this study: {exc}.")

@@ -659,8 +659,21 @@ _CURVE_COLOURS = ("#1f4e9c", "#e4572e", "#2a9d8f", "#f3a712", "#6a4c93", "#8c3b0
 _CURVE_HOVER = "<b>%{fullData.name}</b><br>%{customdata[0]} %{x}: %{y:.1%}<br>%{customdata[1]}<extra></extra>"
 
 
-def _curves(frame: pd.DataFrame, x: str, x_title: str, title: str, subtitle: str, describe: Any) -> go.Figure:
-    """One line per setting x mode against `x`, in facets of model (rows) x probe (columns)."""
+def _curves(
+    frame: pd.DataFrame,
+    x: str,
+    x_title: str,
+    title: str,
+    subtitle: str,
+    describe: Any,
+    level: Mapping[tuple[str, str, str, str], float] | None = None,
+    level_name: str = "",
+) -> go.Figure:
+    """One line per setting x mode against `x`, in facets of model (rows) x probe (columns).
+
+    `level`: an optional reference per (model, probe, setting, mode), drawn as a dashed line of the
+    curve's colour across its x range.
+    """
     models, probes = _ordered(frame["model"]), _ordered(frame["probe"])
     fig = _grid(models, probes)
     keys = _ordered(
@@ -695,6 +708,25 @@ def _curves(frame: pd.DataFrame, x: str, x_title: str, title: str, subtitle: str
                     col=col,
                 )
                 shown.add(key)
+                reference = (level or {}).get((model, probe, setting, mode))
+                if reference is not None:
+                    span = [min(rows[x]), max(rows[x])]
+                    fig.add_trace(
+                        go.Scatter(
+                            x=span,
+                            y=[reference, reference],
+                            mode="lines",
+                            name=f"{key}: {level_name}",
+                            legendgroup=key,
+                            showlegend=False,
+                            line={"color": colour, "width": 1.8, "dash": "dash"},
+                            hovertemplate=(
+                                f"<b>{html.escape(key)}</b><br>{level_name}: %{{y:.1%}}<extra></extra>"
+                            ),
+                        ),
+                        row=row,
+                        col=col,
+                    )
             fig.update_xaxes(
                 type="linear", dtick=1, row=row, col=col, title_text=x_title if row == len(models) else None
             )
@@ -703,7 +735,8 @@ def _curves(frame: pd.DataFrame, x: str, x_title: str, title: str, subtitle: str
     finished = _finish(
         fig, title, f"{subtitle} · {_model_subtitle(models)}", len(models), legend_title="setting · mode"
     )
-    finished.update_xaxes(type="linear")
+    low, high = frame[x].min(), frame[x].max()
+    finished.update_xaxes(type="linear", range=[low - 0.3, high + 0.3])
     return finished
 
 
@@ -725,8 +758,11 @@ def pass_at_k_chart(sampling: pd.DataFrame) -> go.Figure:
         "k",
         "k (samples)",
         "pass@k over candidate functions",
-        "unbiased estimator (Chen et al. 2021), per held-out case",
+        "unbiased estimator (Chen et al. 2021), per held-out case · dashed: the sample that fits the shown "
+        "examples best",
         describe,
+        level=best.to_dict(),
+        level_name="best fit",
     )
 
 

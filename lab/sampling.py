@@ -104,12 +104,14 @@ def rounds(functions: pd.DataFrame) -> pd.DataFrame:
     """Accuracy of the chosen function after each refinement round, per group.
 
     A unit whose function already fit the shown examples stopped refining; its last function
-    counts for the later rounds. `refined`: how many units had a function of that round.
+    counts for the later rounds, up to the last round any unit reached. `refined`: how many units
+    had a function of that round.
     """
     chosen = functions[functions["chosen"].astype(bool)]
     rows: list[dict[str, Any]] = []
+    # Every group runs to the last round seen anywhere, so the curves of a chart line up.
+    last_round = int(chosen["round"].max()) if not chosen.empty else 0
     for group, frame in chosen.groupby(list(GROUP), sort=True):
-        last_round = int(frame["round"].max())
         totals = {r: [0, 0, 0] for r in range(last_round + 1)}  # round -> [cases, right, refined]
         for _, unit in frame.groupby(list(UNIT)):
             chain = unit.sort_values("round")

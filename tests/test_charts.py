@@ -240,9 +240,11 @@ def function_rows(samples: int, rounds_used: dict[int, int], cases: int = 4) -> 
 def test_pass_at_k_chart_draws_one_rising_curve_per_setting_and_mode() -> None:
     sampled = sampling.sampling(function_rows(samples=3, rounds_used={0: 0, 1: 0}))
     fig = charts.pass_at_k_chart(sampled)
-    (curve,) = [t for t in fig.data if t.type == "scatter"]
+    curve, best = fig.data
     assert list(curve.x) == [1, 2, 3]
     assert list(curve.y) == sorted(curve.y) and curve.y[-1] == sampled.loc[sampled["k"] == 3, "value"].item()
+    best_fit = sampled.loc[sampled["measure"] == "best fit", "value"].item()
+    assert best.line.dash == "dash" and list(best.y) == [best_fit, best_fit] and list(best.x) == [1, 3]
     assert "pass@k" in fig.layout.title.text
 
 

@@ -194,7 +194,9 @@ def test_refinement_stops_after_the_last_round_and_carries_fitting_units_forward
     base9 = by_round[(by_round["setting"] == BASE9.label) & (by_round["mode"] == "solverlearner")]
     assert base9["round"].tolist() == [0, 1, 2] and base9["accuracy"].tolist() == [0.0, 0.0, 0.0]
     atbash = by_round[(by_round["probe"] == "cipher") & (by_round["mode"] == "solverlearner")]
-    assert atbash["round"].tolist() == [0] and atbash["accuracy"].tolist() == [1.0]
+    # Right at once: carried forward through the rounds other units needed, never refined.
+    assert atbash["round"].tolist() == [0, 1, 2] and atbash["accuracy"].tolist() == [1.0, 1.0, 1.0]
+    assert atbash["refined"].tolist() == [1, 0, 0]
 
 
 def test_a_failed_sample_call_loses_nothing_on_resume(db_path: Path) -> None:
