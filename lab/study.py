@@ -88,7 +88,7 @@ def runs_frame(store: Store) -> pd.DataFrame:
                 "run_id": record.id,
                 "status": effective_status(record),
                 "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created)),
-                "models": ", ".join(m["name"] for m in plan["models"]),
+                "models": ", ".join(replay.display_label(m["name"]) for m in plan["models"]),
                 "probes": ", ".join(plan["probes"]),
                 "modes": ", ".join(plan["modes"]),
                 "items": f"{totals.items}/{record.total_items}",
