@@ -237,12 +237,21 @@ def candidate_table(detail: ItemDetail) -> pd.DataFrame:
                 "round": c["round"],
                 "chosen": bool(c["chosen"]),
                 "verdict": c["verdict"] or "ran",
+                "lookup table": bool(c["memorised"]),
                 "shown examples right": f"{sum(e['correct'] for e in c['examples'])} of {len(c['examples'])}",
                 "held-out right": f"{cases - len(c['held_out_failed'])} of {cases}",
             }
             for c in detail.candidates
         ],
-        columns=["sample", "round", "chosen", "verdict", "shown examples right", "held-out right"],
+        columns=[
+            "sample",
+            "round",
+            "chosen",
+            "verdict",
+            "lookup table",
+            "shown examples right",
+            "held-out right",
+        ],
     )
 
 

@@ -184,7 +184,7 @@ def test_a_study_in_the_browser(app_url: str, tmp_path: Path) -> None:
             with page.expect_download(timeout=WAIT_MS) as download:
                 page.get_by_role("button", name="Charts (HTML)").click()
             charts_html = Path(download.value.path()).read_text(encoding="utf-8")
-            assert charts_html.count('class="plotly-graph-div"') == 5
+            assert charts_html.count('class="plotly-graph-div"') == 8  # every chart of the Results page
             assert_no_exception(page, "Results page, downloads")
 
             open_page(page, "Inspect")

@@ -169,6 +169,10 @@ def test_refinement_sends_the_failing_examples_and_stops_once_the_function_fits(
     detail = study.item_detail(store, item)
     assert len(detail.messages) == 5 and detail.messages[-1]["content"] == second_feedback
     assert [(c["sample"], c["round"]) for c in detail.candidates] == [(0, 0), (0, 1), (0, 2)]
+    table = study.candidate_table(detail)
+    assert table["held-out right"].tolist() == ["0 of 4", "0 of 4", "4 of 4"]
+    assert table["shown examples right"].tolist() == ["0 of 3", "0 of 3", "3 of 3"]
+    assert table["chosen"].all() and not table["lookup table"].any()
 
 
 def test_refinement_stops_after_the_last_round_and_carries_fitting_units_forward(db_path: Path) -> None:
