@@ -452,8 +452,10 @@ def models_section() -> list[dict[str, Any]]:
     if recorded:
         with st.expander("Add a recorded model (Wu et al.'s transcripts, replayed: no key, no network)"):
             st.caption(
-                "They answer deductive arithmetic with Wu et al.'s items: set the held-out cases file to "
-                "their `arithmetic/data/0shot/base{base}.txt`, and tick chain of thought for the CoT ones."
+                "They answer deductive arithmetic and its comprehension check (mode ccc) on Wu et al.'s "
+                "items: set the held-out cases file to their `arithmetic/data/0shot/base{base}.txt`, the "
+                "check file to `arithmetic/data/ccc/base{base}.txt`, and tick chain of thought for the "
+                "CoT ones. Any other prompt is scored `not_recorded`."
             )
             columns = st.columns(4)
             for index, model in enumerate(recorded):
@@ -681,8 +683,9 @@ def start_section(plan: RunPlan) -> None:
     columns[2].metric("Settings", f"{len(plan.settings()):,}")
     columns[3].metric("Models", f"{len(plan.models):,}")
     st.caption(
-        "A direct mode makes one call per held-out case; a code mode one call per instance, whose "
-        "solver() then runs on every case in the sandbox. Replies already in the store are reused."
+        "A direct mode makes one call per held-out case; a code mode one call per sample and instance "
+        "(plus, at most, one per refinement round), whose solver() then runs on every case in the "
+        "sandbox. Replies already in the store are reused."
     )
     models = [m.as_dict() for m in plan.models]
     unset = [
