@@ -265,15 +265,13 @@ def mode_applies(setting: Setting, mode: str) -> bool:
 def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
     for setting in plan.settings():
         held_out, example_sets = setting_cases(plan, setting)
+        modes = _modes_of(plan, setting)
+        checked = any(MODES[mode].checks_comprehension for mode in modes)
+        checks = tuple(enumerate(check_cases(plan, setting))) if checked else ()
         for model in plan.models:
-            for mode in plan.modes:
-                if not mode_applies(setting, mode):
-                    continue
+            for mode in modes:
                 spec = MODES[mode]
-                if spec.checks_comprehension:
-                    indexed = tuple(enumerate(check_cases(plan, setting)))
-                else:
-                    indexed = tuple(enumerate(held_out))
+                indexed = checks if spec.checks_comprehension else tuple(enumerate(held_out))
                 for instance in range(instances_for(plan, mode)):
                     examples = tuple(example_sets[instance]) if spec.shows_examples else ()
                     if spec.returns_code:

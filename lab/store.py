@@ -408,24 +408,26 @@ class Store:
         return _function(rows[0]) if rows else None
 
     def functions(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """Every function of the runs, every sample and round, without code and examples."""
+        """Every function of the runs, every sample and round, without code and examples.
+
+        `cases`: how many held-out items its work unit has scored (0 while the unit is unsaved).
+        """
         ids = list(run_ids)
         if not ids:
             return []
         marks = ", ".join("?" for _ in ids)
+        unit = "run_id, model, probe, setting, mode, instance"
         rows = self._query(
-            "SELECT id, run_id, model, probe, setting, mode, instance, sample, round, chosen, verdict, "
-            "fits_examples, examples, held_out_failed FROM functions "
-            f"WHERE run_id IN ({marks}) "
-            "ORDER BY run_id, model, probe, setting, mode, instance, sample, round",
-            ids,
+            f"SELECT f.id, {unit}, f.sample, f.round, f.chosen, f.verdict, f.fits_examples, "
+            "f.held_out_failed, COALESCE(n.cases, 0) AS cases FROM functions AS f "
+            f"LEFT JOIN (SELECT {unit}, COUNT(*) AS cases FROM items WHERE run_id IN ({marks}) "
+            f"GROUP BY {unit}) AS n USING ({unit}) "
+            f"WHERE run_id IN ({marks}) ORDER BY {unit}, f.sample, f.round",
+            [*ids, *ids],
         )
         out = []
         for row in rows:
             function = dict(row)
-            shown = json.loads(function.pop("examples"))
-            function["examples_correct"] = sum(1 for example in shown if example["correct"])
-            function["examples_shown"] = len(shown)
             function["held_out_failed"] = json.loads(function["held_out_failed"])
             out.append(function)
         return out

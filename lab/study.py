@@ -126,16 +126,7 @@ def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
 
 def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     """Every function of the code modes (all samples and rounds), with its unit's held-out case count."""
-    items = store.items(run_ids)
-    cases: dict[tuple[Any, ...], int] = {}
-    for item in items:
-        key = tuple(item[name] for name in sampling.UNIT)
-        cases[key] = cases.get(key, 0) + 1
-    rows = [
-        {**function, "cases": cases.get(tuple(function[name] for name in sampling.UNIT), 0)}
-        for function in store.functions(run_ids)
-    ]
-    return sampling.function_frame(row for row in rows if row["cases"])
+    return sampling.function_frame(f for f in store.functions(run_ids) if f["cases"])
 
 
 def sampling_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
