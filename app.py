@@ -771,6 +771,12 @@ def results_page() -> None:
         st.error(f"Cannot summarise these runs: {exc}")
         return
     sampled, refined = load_function_tables(db_path(), run_ids, marker)
+    unrecorded = browse.unrecorded_summary(load_items(db_path(), run_ids, marker))
+    if unrecorded:
+        st.warning(
+            f"Prompts with no recorded reply, scored wrong as `not_recorded`: {unrecorded}. "
+            "Those bars say nothing about the recorded model."
+        )
     st.plotly_chart(
         figures["Accuracy per setting"],
         config=charts.chart_config("solverlab-accuracy-per-setting"),

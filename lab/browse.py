@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from lab import stats
+from lab.replay import NOT_RECORDED, display_label
 from lab.store import Store
 
 NO_ERROR = "no error"
@@ -48,6 +49,21 @@ def label_models_by_run(frame: pd.DataFrame) -> pd.DataFrame:
     labelled = frame.copy()
     labelled["model"] = labelled["model"] + " [" + labelled["run_id"] + "]"
     return labelled
+
+
+def unrecorded_summary(frame: pd.DataFrame) -> str | None:
+    """Which replayed prompts had no recording, e.g. `solverlearner: 1,000 items (gpt-4-0314 (recorded))`.
+
+    Those items count as wrong; a reader of the charts should know they are not the model's answers.
+    """
+    missing = frame[frame["error"] == NOT_RECORDED]
+    if missing.empty:
+        return None
+    parts = [
+        f"{mode}: {len(rows):,} items ({', '.join(sorted({display_label(m) for m in rows['model']}))})"
+        for mode, rows in missing.groupby("mode", sort=False)
+    ]
+    return "; ".join(parts)
 
 
 def setting_specs(frame: pd.DataFrame) -> pd.Series:

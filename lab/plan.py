@@ -218,7 +218,8 @@ def _cases_path(template: str, setting: Setting) -> Path:
         names = ", ".join("{" + name + "}" for name, _ in setting.params)
         raise ValueError(
             f"cannot fill the cases file {template!r} for {setting.spec} ({type(exc).__name__}: {exc}); "
-            f"its placeholders can be {names}"
+            f"its placeholders can be {names}. The file serves every chosen setting: leave out the "
+            "settings it does not fit, or run them separately"
         ) from None
 
 

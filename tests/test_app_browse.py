@@ -121,3 +121,15 @@ def test_item_record_gives_plain_values_for_item_detail(store: Store) -> None:
     record = browse.item_record(frame.iloc[5])
     assert record["call_id"] is None and record["function_id"] == 7 and isinstance(record["function_id"], int)
     assert record["correct"] is False and record["predicted"] is None and record["case_index"] == 1
+
+
+def test_unrecorded_items_are_summarised_by_mode_with_readable_model_names() -> None:
+    recorded = "replay/anchors/arithmetic/model_interactions/0shot/without_0cot/gpt4_base*.tsv"
+    rows = [item("r1", recorded, "base=8,digits=2", "solverlearner", 0, False, error="not_recorded")]
+    rows += [item("r1", recorded, "base=8,digits=2", "deductive", c, c % 2 == 0) for c in range(3)]
+    rows += [item("r1", "live", "base=8,digits=2", "ccc", c, False, error="not_recorded") for c in range(2)]
+    frame = pd.DataFrame(rows)
+    assert browse.unrecorded_summary(frame) == (
+        "solverlearner: 1 items (gpt-4-0314 (recorded)); ccc: 2 items (live)"
+    )
+    assert browse.unrecorded_summary(frame[frame["error"].isna()]) is None
