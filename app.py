@@ -14,9 +14,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lab import browse, charts, custom, export, replay, sampling, stats, study
-from lab.modes import MODE_ORDER, MODES
-from lab.plan import (
+from lab.custom import probes as custom
+from lab.models import replay
+from lab.results import browse, charts, export, sampling, stats
+from lab.run import study
+from lab.run.plan import (
     DEFAULT_MODEL,
     MAX_ROUNDS,
     MAX_SAMPLES,
@@ -27,7 +29,8 @@ from lab.plan import (
     default_temperature,
     quick_plan,
 )
-from lab.store import RunRecord, Store, default_db_path
+from lab.run.store import RunRecord, Store, default_db_path
+from lab.tasks.modes import MODE_ORDER, MODES
 from probes import REGISTRY, ProbeError, parse_spec
 
 PAGES = ("Run", "Results", "Inspect", "History", "Probes")

@@ -28,7 +28,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm
 
-from lab import local_model
+from lab.models import embedded as local_model
 
 TASKS = (
     "returns the sum of the digits of an integer",

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab import study
-from lab.models import RetryPolicy
-from lab.plan import ModelSpec, RunPlan, estimated_calls
-from lab.store import Store
+from lab.models.calls import RetryPolicy
+from lab.run import study
+from lab.run.plan import ModelSpec, RunPlan, estimated_calls
+from lab.run.store import Store
 
 CALLS, CONCURRENCY, DELAY = 400, 32, 0.2
 
@@ -25,7 +25,7 @@ CALLS, CONCURRENCY, DELAY = 400, 32, 0.2
 def main() -> None:
     # The server runs in its own process, so its work does not compete with the pipeline for the GIL.
     server = subprocess.Popen(
-        [sys.executable, "-m", "lab.scripted_server", "--delay", str(DELAY)],
+        [sys.executable, "-m", "tests.scripted_server", "--delay", str(DELAY)],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,

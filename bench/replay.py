@@ -17,10 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab import replay, study
-from lab.plan import ModelSpec, RunPlan, setting_cases, work_units
-from lab.scoring import score_direct
-from lab.store import Store
+from lab.models import replay
+from lab.run import study
+from lab.run.plan import ModelSpec, RunPlan, setting_cases, work_units
+from lab.run.store import Store
+from lab.tasks.scoring import score_direct
 from probes import get_family
 
 ANCHORS = Path(__file__).resolve().parent.parent.parent / "shared" / "anchors"

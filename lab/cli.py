@@ -10,9 +10,9 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from lab import custom
-from lab.modes import MODE_ORDER, MODES, ModeError
-from lab.plan import (
+from lab.custom import probes as custom
+from lab.models.replay import is_replay
+from lab.run.plan import (
     DEFAULT_MODEL,
     ModelSpec,
     RunError,
@@ -23,8 +23,8 @@ from lab.plan import (
     setting_cases,
     work_units,
 )
-from lab.replay import is_replay
-from lab.store import Store, default_db_path
+from lab.run.store import Store, default_db_path
+from lab.tasks.modes import MODE_ORDER, MODES, ModeError
 from probes import BUILT_IN, REGISTRY, Case, ProbeError, Setting, get_family, parse_spec
 
 
@@ -36,7 +36,7 @@ class _Lazy:
     """The run commands need litellm and the executor; `cases` and `prompt` should start fast."""
 
     def __getattr__(self, name: str):
-        from lab import study as module
+        from lab.run import study as module
 
         return getattr(module, name)
 

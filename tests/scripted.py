@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from lab.modes import MODES
-from lab.plan import RunPlan, WorkUnit, work_units
+from lab.run.plan import RunPlan, WorkUnit, work_units
+from lab.tasks.modes import MODES
 from probes import Setting
 
 DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.prompts import build_messages
-from lab.scoring import score_direct
-from lab.transcripts import read_wu_tsv
+from lab.models.transcripts import read_wu_tsv
+from lab.tasks.prompts import build_messages
+from lab.tasks.scoring import score_direct
 from probes import get_family
 from tests.conftest import ANCHORS
 

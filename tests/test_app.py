@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab import study
-from lab.plan import ModelSpec, RunPlan, WorkUnit
-from lab.scripted_server import ScriptedServer
-from lab.store import Store
+from lab.run import study
+from lab.run.plan import ModelSpec, RunPlan, WorkUnit
+from lab.run.store import Store
 from tests.scripted import plan_responder
+from tests.scripted_server import ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -413,7 +413,7 @@ def test_a_run_can_be_stopped_and_resumed_from_the_run_page(
 def test_results_page_shows_pass_at_k_refinement_rounds_and_the_comprehension_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lab.plan import work_units
+    from lab.run.plan import work_units
     from probes import get_family
     from tests.scripted import fenced, solver_source
 

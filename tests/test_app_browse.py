@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lab import browse, stats
-from lab.store import Store
+from lab.results import browse, stats
+from lab.run.store import Store
 
 
 def item(

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from lab import study
-from lab.plan import ModelSpec, RunPlan, quick_plan
-from lab.scripted_server import ScriptedServer
-from lab.store import Store
+from lab.run import study
+from lab.run.plan import ModelSpec, RunPlan, quick_plan
+from lab.run.store import Store
 from tests.scripted import plan_responder
+from tests.scripted_server import ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from lab import charts, sampling, stats
-from lab.modes import MODE_ORDER
+from lab.results import charts, sampling, stats
+from lab.tasks.modes import MODE_ORDER
 
 SETTINGS = {
     "arithmetic": [

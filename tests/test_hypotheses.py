@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from lab import study
-from lab.models import ModelSpec, RetryPolicy
-from lab.plan import RunPlan, work_units
-from lab.sampling import BEST_FIT, FIRST_SAMPLE, pass_at_k
-from lab.scripted_server import ScriptedServer
-from lab.store import Store
+from lab.models.calls import ModelSpec, RetryPolicy
+from lab.results.sampling import BEST_FIT, FIRST_SAMPLE, pass_at_k
+from lab.run import study
+from lab.run.plan import RunPlan, work_units
+from lab.run.store import Store
 from probes import get_family
 from tests.scripted import fenced, solver_source
+from tests.scripted_server import ScriptedServer
 
 FAST_RETRY = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05, timeout=20)
 BASE9 = get_family("arithmetic").setting(base=9)

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from lab import study
-from lab.models import ModelSpec, RetryPolicy
-from lab.modes import MODE_ORDER
-from lab.plan import RunError, RunPlan, estimated_calls, mode_applies, total_items, work_units
-from lab.scripted_server import ScriptedServer
-from lab.store import Store
+from lab.models.calls import ModelSpec, RetryPolicy
+from lab.run import study
+from lab.run.plan import RunError, RunPlan, estimated_calls, mode_applies, total_items, work_units
+from lab.run.store import Store
+from lab.tasks.modes import MODE_ORDER
 from tests.scripted import plan_responder
+from tests.scripted_server import ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=20)

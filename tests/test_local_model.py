@@ -20,8 +20,8 @@ import litellm
 import pytest
 from litellm.llms.custom_llm import CustomLLMError
 
-from lab import local_model
-from lab.local_model import MODEL_FILE_NAME, MODEL_NAME, EngineLoadError, ModelFileError
+from lab.models import embedded as local_model
+from lab.models.embedded import MODEL_FILE_NAME, MODEL_NAME, EngineLoadError, ModelFileError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,7 +145,7 @@ def test_a_killed_join_never_leaves_a_file_under_the_final_name(parts: list[Path
         """
         import sys
         from pathlib import Path
-        from lab import local_model
+        from lab.models import embedded as local_model
         local_model.part_paths = lambda: [Path(sys.argv[2]), Path(sys.argv[3])]
         local_model.ensure_model_file(Path(sys.argv[1]))
         """

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from executor import run_solver
-from lab.modes import MODES
-from lab.prompts import build_messages
+from lab.tasks.modes import MODES
+from lab.tasks.prompts import build_messages
 from probes import ProbeError, get_family, listfn, parse_spec
 from tests.scripted import solver_source
 

@@ -11,17 +11,19 @@ import litellm
 import pandas as pd
 import pytest
 
-from lab import charts, replay, study
 from lab.cli import main
-from lab.export import restore_cell
-from lab.models import ModelSpec, ModelUnavailableError, RetryPolicy, check_model, complete
-from lab.plan import RunError, RunPlan, setting_cases, work_units
-from lab.prompts import build_messages
-from lab.scripted_server import ScriptedServer
-from lab.store import Store
+from lab.models import replay
+from lab.models.calls import ModelSpec, ModelUnavailableError, RetryPolicy, check_model, complete
+from lab.results import charts
+from lab.results.export import restore_cell
+from lab.run import study
+from lab.run.plan import RunError, RunPlan, setting_cases, work_units
+from lab.run.store import Store
+from lab.tasks.prompts import build_messages
 from probes import get_family
 from tests.conftest import ANCHORS
 from tests.scripted import plan_responder
+from tests.scripted_server import ScriptedServer
 
 ARITHMETIC = ANCHORS / "counterfactual-evaluation" / "arithmetic"
 WU_ITEMS = str(ARITHMETIC / "data" / "0shot" / "base{base}.txt")

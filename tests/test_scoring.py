@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.scoring import (
+from lab.tasks.scoring import (
     NO_CODE,
     UNPARSED,
     extract_answer,

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from lab.stats import (
+from lab.results.stats import (
     DEDUCTIVE_MODES,
     DROP_COLUMNS,
     GAP_COLUMNS,

@@ -17,8 +17,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm
 
-from lab import replay
-from lab.plan import DEFAULT_MODEL, ModelSpec
+from lab.models import replay
+from lab.run.plan import DEFAULT_MODEL, ModelSpec
 
 NO_KEY = "sk-no-key-needed"
 
@@ -93,7 +93,9 @@ def _short(text: str, limit: int = 500) -> str:
 
 def _call_arguments(model: ModelSpec) -> dict[str, object]:
     if model.name == DEFAULT_MODEL:
-        from lab import local_model  # loads xllamacpp only when the embedded model is asked for
+        from lab.models import (
+            embedded as local_model,  # loads xllamacpp only when the embedded model is asked for
+        )
 
         local_model.register()
         return {"model": model.name}

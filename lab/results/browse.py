@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from lab import stats
-from lab.replay import NOT_RECORDED, display_label
-from lab.store import Store
+from lab.models.replay import NOT_RECORDED, display_label
+from lab.results import stats
+from lab.run.store import Store
 
 NO_ERROR = "no error"
 OUTCOMES: tuple[str, ...] = ("all", "correct", "wrong")

@@ -19,8 +19,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
-from lab.modes import MODES
-from lab.replay import display_label
+from lab.models.replay import display_label
+from lab.tasks.modes import MODES
 
 MODE_COLOURS: dict[str, str] = {
     "solverlearner": "#1f4e9c",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from lab.stats import wilson_interval
+from lab.results.stats import wilson_interval
 
 UNIT = ("run_id", "model", "probe", "setting", "mode", "instance")
 GROUP = ("model", "probe", "setting", "mode")

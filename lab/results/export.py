@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lab.stats import ITEM_COLUMNS, SUMMARY_COLUMNS
+from lab.results.stats import ITEM_COLUMNS, SUMMARY_COLUMNS
 
 _ITEM_TEXT_COLUMNS = (
     "run_id",

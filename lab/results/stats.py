@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from lab.modes import GAP_PAIRS, MODE_ORDER
-from lab.modes import MODES as _MODE_TABLE
-from lab.store import ITEM_COLUMNS
+from lab.run.store import ITEM_COLUMNS
+from lab.tasks.modes import GAP_PAIRS, MODE_ORDER
+from lab.tasks.modes import MODES as _MODE_TABLE
 
 # Mode names, their order and the gap pairs live in lab.modes; these are the views the tables use.
 MODES: tuple[str, ...] = MODE_ORDER

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from executor import ExecutionReport, Limits, SandboxPool, SandboxUnavailableError
-from lab.store import CustomProbeExistsError, Store
+from lab.run.store import CustomProbeExistsError, Store
 from probes import BUILT_IN, REGISTRY, Case, Parameter, ProbeError, ProbeFamily, register, unregister
 from probes.cipher import WORDS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lab.modes import MODES
+from lab.tasks.modes import MODES
 from probes import Case, ProbeFamily, Setting, get_family
 
 Message = dict[str, str]

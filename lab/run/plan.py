@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from lab.modes import MODES, parse_modes
-from lab.prompts import build_messages
-from lab.replay import is_replay
+from lab.models.replay import is_replay
+from lab.tasks.modes import MODES, parse_modes
+from lab.tasks.prompts import build_messages
 from probes import Case, Setting, get_family, parse_spec
 
 DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"

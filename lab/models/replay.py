@@ -25,13 +25,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from lab.transcripts import read_wu_tsv
+from lab.models.transcripts import read_wu_tsv
 
 PREFIX = "replay/"
 NOT_RECORDED = "not_recorded"
 SUFFIXES = (".tsv", ".csv")
 TRANSCRIPTS_ENV = "SOLVERLAB_TRANSCRIPTS"
-DEFAULT_TRANSCRIPTS = Path(__file__).resolve().parent.parent.parent / "shared" / "anchors"
+DEFAULT_TRANSCRIPTS = Path(__file__).resolve().parents[3] / "shared" / "anchors"
 
 # Wu et al.'s recordings: file prefix -> the model they recorded; folder -> chain of thought or not.
 WU_MODELS = {
@@ -139,7 +139,7 @@ def _records(path: Path) -> Iterator[tuple[Messages, str, str]]:
 def _items_csv_records(path: Path) -> Iterator[tuple[Messages, str, str]]:
     import pandas as pd  # only CSV recordings need pandas
 
-    from lab.export import restore_cell
+    from lab.results.export import restore_cell
 
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -16,17 +16,17 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from executor import ExecutionReport, SandboxPool
-from lab.custom import fingerprints, install_saved
-from lab.modes import MODES
-from lab.plan import ModelSpec, RunError, RunPlan, WorkUnit, setting_cases, total_items, work_units
-from lab.prompts import Mismatch, refinement_messages
-from lab.replay import NOT_RECORDED, NotRecordedError, is_replay
-from lab.scoring import NO_CODE, extract_code, looks_memorised, score_check, score_direct
-from lab.store import RunRecord, Store
+from lab.custom.probes import fingerprints, install_saved
+from lab.models.replay import NOT_RECORDED, NotRecordedError, is_replay
+from lab.run.plan import ModelSpec, RunError, RunPlan, WorkUnit, setting_cases, total_items, work_units
+from lab.run.store import RunRecord, Store
+from lab.tasks.modes import MODES
+from lab.tasks.prompts import Mismatch, refinement_messages
+from lab.tasks.scoring import NO_CODE, extract_code, looks_memorised, score_check, score_direct
 from probes import Case, ProbeFamily, get_family
 
 if TYPE_CHECKING:
-    from lab.models import RetryPolicy
+    from lab.models.calls import RetryPolicy
 
 VERSIONED_PACKAGES = ("litellm", "RestrictedPython", "xllamacpp", "pandas", "streamlit")
 
@@ -260,7 +260,7 @@ def execute_run(
 ) -> RunRecord:
     """Finish every item of the run that is not stored yet; safe to call again after any crash."""
     # litellm takes seconds to import; only running a plan needs it.
-    from lab.models import DEFAULT_RETRY, ModelCallError, check_model, complete
+    from lab.models.calls import DEFAULT_RETRY, ModelCallError, check_model, complete
 
     retry = retry or DEFAULT_RETRY
     record = store.get_run(run_id)

@@ -14,10 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from lab import export, replay, sampling, stats
-from lab.plan import RunError, RunPlan, estimated_calls, total_items
-from lab.runner import Progress, execute_run, prepare_run
-from lab.store import RunRecord, Store
+from lab.models import replay
+from lab.results import export, sampling, stats
+from lab.run.plan import RunError, RunPlan, estimated_calls, total_items
+from lab.run.runner import Progress, execute_run, prepare_run
+from lab.run.store import RunRecord, Store
 
 __all__ = [
     "ItemDetail",
@@ -45,7 +46,7 @@ __all__ = [
     "total_items",
 ]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def get_run(store: Store, run_id: str) -> RunRecord:
