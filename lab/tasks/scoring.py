@@ -70,9 +70,9 @@ _MATH_ONLY = re.compile(r"[\s$+\-*/×÷=_{}()0-9A-Z^]*")
 _PLACEHOLDER = re.compile(r"\s*result\s*(?:[:=]\s*(.*?))?\s*", re.IGNORECASE | re.DOTALL)
 # A base named right after a box: `in decimal`, ` (in base-10)`, `_{10}`, `$ base 8`.
 _LABEL_AFTER_BOX = re.compile(
-    r"[\s$]*(?:_\s*\{?\s*\(?(\d{1,2})\b|\(?\s*(?:in\s+|written\s+in\s+)?(?:the\s+)?"
-    r"(?:base[- ]?(\d{1,2})\b|(decimal)\b))"
-    r"(?![\s:,=]*(?:is\s+)?[\s$(]*\\(?:boxed|fbox))",  # a label opening the next box is that box's
+    r"[\s$]*(?:_\s*\{?\s*\(?(\d{1,2})\b"
+    r"|\(\s*(?:in\s+)?(?:base[- ]?(\d{1,2})|(decimal))\s*\)"
+    r"|(?:written\s+)?in\s+(?:the\s+)?(?:base[- ]?(\d{1,2})\b|(decimal)\b))",
     re.IGNORECASE,
 )
 # ... or right before it: `which in decimal is \boxed{70}`, `(base 10: \boxed{70})`.
@@ -182,20 +182,26 @@ def _box_answer(content: str) -> str | None:
     return text or None
 
 
-def _stated_base(reply: str, box: Box) -> int | None:
-    """The base a box is labelled with: a subscript inside it, or a label right after or before it."""
-    subscript = _BASE_SUBSCRIPT.search(box.content.replace("$", "").strip())
-    if subscript is not None:
-        return int(next(group for group in subscript.groups() if group))
-    after = _LABEL_AFTER_BOX.match(reply, box.end)
-    if after is not None:
-        subscript_after, base, decimal = after.groups()
-        return 10 if decimal else int(subscript_after or base)
-    before = _LABEL_BEFORE_BOX.search(reply, max(0, box.start - _LABEL_REACH), box.start)
-    if before is not None:
-        base, decimal = before.groups()
-        return 10 if decimal else int(base)
-    return None
+def _stated_bases(reply: str, boxes: list[Box]) -> list[int | None]:
+    """The base each box is labelled with: a subscript inside it, a label right after it, or a label
+    right before it (after the previous box and its own label); None when unlabelled."""
+    bases: list[int | None] = []
+    free_from = 0  # text before this is the previous box or its label
+    for box in boxes:
+        subscript = _BASE_SUBSCRIPT.search(box.content.replace("$", "").strip())
+        after = _LABEL_AFTER_BOX.match(reply, box.end)
+        before = _LABEL_BEFORE_BOX.search(reply, max(free_from, box.start - _LABEL_REACH), box.start)
+        if subscript is not None:
+            base = next(group for group in subscript.groups() if group)
+        elif after is not None:
+            base = next((group for group in after.groups() if group and group.isdigit()), "10")
+        elif before is not None:
+            base = before.group(1) or "10"
+        else:
+            base = None
+        bases.append(int(base) if base is not None else None)
+        free_from = after.end() if after is not None else box.end
+    return bases
 
 
 def _equation_results(reply: str, boxes: list[Box]) -> list[Box]:
@@ -216,9 +222,9 @@ def _equation_results(reply: str, boxes: list[Box]) -> list[Box]:
 
 def _without_restatements(reply: str, boxes: list[Box]) -> list[Box]:
     """Rule 3: base-10-labelled boxes are set aside when a box not so labelled stands beside them."""
-    labelled = [box for box in boxes if _stated_base(reply, box) == 10]
-    kept = [box for box in boxes if box not in labelled]
-    return kept if kept and labelled else boxes
+    restated = [base == 10 for base in _stated_bases(reply, boxes)]
+    kept = [box for box, is_restated in zip(boxes, restated, strict=True) if not is_restated]
+    return kept if kept and any(restated) else boxes
 
 
 def _after_placeholder(tail: str) -> str | None:
