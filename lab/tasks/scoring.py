@@ -53,9 +53,7 @@ AMBIGUOUS = "ambiguous"
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BRACE = re.compile(r"[{}]")
-_LATEX_WRAPPERS = re.compile(
-    r"\\(?:text|mathrm|textbf|mathbf|texttt|mathtt|operatorname|boxed|fbox)\s*\{([^{}]*)\}"
-)
+_WRAPPER = re.compile(r"\\(?:text|mathrm|textbf|mathbf|texttt|mathtt|operatorname|mbox|boxed|fbox)\s*\{")
 _SPACING = (
     r"(?:\\[ ,:;!]|~|\\q?quad(?![A-Za-z])|\\(?:en|thin|med|thick)space(?![A-Za-z])"
     r"|\\[hv]?phantom\s*\{[^{}]*\}|\\hspace\*?\s*\{[^{}]*\}|\\(?:text|mbox|mathrm)\s*\{\s*\})"
@@ -165,12 +163,30 @@ def clean_latex(answer: str) -> str:
     text = answer.replace("\\$", "").replace("$", "")
     text = _SPACING_BETWEEN_DIGITS.sub("", text)
     text = _SPACING_ANYWHERE.sub(" ", text).strip()
-    previous = None
-    while previous != text:
-        previous = text
-        text = _LATEX_WRAPPERS.sub(r"\1", text)
+    text = _unwrapped(text)
     text = _BASE_SUBSCRIPT.sub("", text)
     return text.strip()
+
+
+def _unwrapped(text: str) -> str:
+    """`text` with `\\text{...}`-like wrappers (nested or not) replaced by their content, in one pass."""
+    opens = {match.end() - 1: match.start() for match in _WRAPPER.finditer(text)}
+    if not opens:
+        return text
+    groups: list[int] = []  # per open brace: its position, negative for a plain brace
+    dropped: list[tuple[int, int]] = []
+    for brace in _BRACE.finditer(text):
+        pos = brace.start()
+        if brace.group() == "{":
+            groups.append(pos if pos in opens else -1)
+        elif groups and (opened := groups.pop()) >= 0:
+            dropped += [(opens[opened], opened + 1), (pos, pos + 1)]
+    kept, cursor = [], 0
+    for start, end in sorted(dropped):
+        kept.append(text[cursor:start])
+        cursor = end
+    kept.append(text[cursor:])
+    return "".join(kept)
 
 
 def _box_answer(content: str) -> str | None:
