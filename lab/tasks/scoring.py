@@ -9,11 +9,11 @@ Where the answer is read (the rules; `tests/test_scoring.py` has one test per ru
    boxed twice is fine). Two different ones (`\\boxed{105} or \\boxed{106}`) are a hedge: error
    `ambiguous`, never correct. Answers are compared after the family's normalisation, so
    `\\boxed{1c9}` and `\\boxed{1C9}` are one answer.
-3. **A restatement in base 10 is not a second answer.** A box labelled as written in base 10
-   (`in decimal`, `in base-10`, `(base 10)`, subscript `_{10}`) beside a box that is not so labelled
-   restates the answer for the reader (`\\boxed{106}` in base 8, which is `\\boxed{70}` in decimal):
-   it is set aside, whichever comes first. A base-10 answer labelled as such still counts when it
-   stands alone.
+3. **A restatement in base 10 is not a second answer.** A box labelled as written in base 10 (a
+   subscript `_{10}` inside or after it, `in decimal` / `(in base-10)` right after it, or `which in
+   decimal is` right before it) beside a box that is not so labelled restates the answer for the
+   reader (`\\boxed{106}` in base 8, which is `\\boxed{70}` in decimal): it is set aside,
+   whichever comes first. A base-10 answer labelled as such still counts when it stands alone.
 4. **A hedge can still be settled.** When the final statement's boxes disagree, a last line after
    them that states one answer (`Therefore, 90+37=127.`, `Answer: 127`) decides; this is also the
    reading of a reply that boxes single digits of a written-out column sum.
@@ -22,8 +22,10 @@ Where the answer is read (the rules; `tests/test_scoring.py` has one test per ru
    `\\phantom{..}`, `\\text{ }`) between two digits (0-9, A-Z) joins them (`\\boxed{16\\ 5}` is
    165; digits spaced out to line up a column sum); elsewhere it is one space. Plain spaces are
    kept: whether they matter is the family's normalisation.
-6. **A boxed computation gives its result.** A box holding `expression = value` (an arithmetic
-   expression, then `=`) gives the value after the last `=` (`\\boxed{B2+E5=197}` is 197).
+6. **A computation gives its result.** A box holding `expression = value` (an arithmetic
+   expression, then `=`) gives the value after the last `=` (`\\boxed{B2+E5=197}` is 197); so does
+   an equation written across boxes (`\\boxed{55} + \\boxed{26} = \\boxed{63}`,
+   `\\boxed{10 tens} = \\boxed{100}`): the boxes before its last `=` are its terms.
 7. **The instruction's placeholder.** `\\boxed{result}` copied literally with the answer after it on
    the same line (`\\boxed{result} = 90`), or inside it (`\\boxed{result: 62}`), gives that answer.
    An empty box holds no answer.
@@ -32,10 +34,14 @@ Where the answer is read (the rules; `tests/test_scoring.py` has one test per ru
    sentence punctuation. A box that was opened and never closed means the reply was cut off:
    nothing is read.
 9. **Comprehension checks** whose question asks for no box (a family with its own extractor) are
-   read at the answer position only: the last sentence the family's extractor can read, with
-   parenthetical asides, trailing clauses (`, which is ...`, `, i.e. ...`) and base qualifiers
-   (`in base-8`, `(base 10)`) removed first, so neither the `10` of `base-10` nor the `e` of `i.e.`
-   is ever read as the answer. A boxed answer is read by the rules above.
+   read at the answer position only: the last sentence the family's extractor can read anything
+   in, once bracketed asides, a trailing restatement or explanation (`, i.e. 31`, `, since ...`,
+   `, which is 256 in base-10`; a plain `, which is 680` is the answer and stays), abbreviations
+   and base qualifiers (`in base-8`, `decimal`) are removed, so neither the `10` of `base-10` nor
+   the `e` of `i.e.` is ever read as the answer. A boxed answer is read by the rules above.
+
+On all 44,000 of Wu et al.'s recorded arithmetic replies these rules give the same verdict as their
+own scorer on every item (`tests/test_wu_agreement.py`).
 """
 
 from __future__ import annotations
