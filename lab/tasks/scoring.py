@@ -346,11 +346,11 @@ def score_check(family: ProbeFamily, setting: Setting, reply: str, expected: str
     extract = check.extract if check is not None else None
     if extract is None or find_boxes(reply):
         return score_direct(family, reply, expected)
-    answer = read_at_answer_position(reply, lambda text: extract(setting, text))
+    answer = _read_at_answer_position(reply, lambda text: extract(setting, text))
     return _score(family, [answer] if answer is not None else [], expected)
 
 
-def answer_position(reply: str) -> list[str]:
+def _answer_sentences(reply: str) -> list[str]:
     """The reply's sentences from the last back, each with asides, trailing clauses and base
     qualifiers removed (rule 9): the text an answer may be read from, nearest the end first."""
     protected = _ABBREVIATION.sub(lambda match: match.group(0).replace(".", "\0"), reply)
@@ -384,9 +384,9 @@ def _without_asides(text: str) -> str:
     return "".join(kept)
 
 
-def read_at_answer_position(reply: str, read: Callable[[str], str | None]) -> str | None:
+def _read_at_answer_position(reply: str, read: Callable[[str], str | None]) -> str | None:
     """What `read` finds in the last sentence where it finds anything (rule 9)."""
-    for sentence in answer_position(reply):
+    for sentence in _answer_sentences(reply):
         answer = read(sentence)
         if answer is not None:
             return answer
