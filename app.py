@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import api
 from ui import data, history, inspect, probes, results, run, session
 
 st.set_page_config(page_title="SolverLab", page_icon=":material/science:", layout="wide")
@@ -50,7 +49,7 @@ def sidebar(current: st.Page) -> None:
         )
         st.divider()
         st.caption(f"Store: `{data.db_path()}`")
-        for problem in api.install_saved_probes(data.store()):  # saved custom probes become families
+        for problem in data.install_custom_probes():
             st.warning(problem)
 
 

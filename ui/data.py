@@ -30,6 +30,11 @@ def store() -> api.Store:
     return open_store(db_path())
 
 
+def install_custom_probes() -> list[str]:
+    """Make the store's saved custom probes families (every run: another session may have saved one)."""
+    return api.install_saved_probes(store())
+
+
 @st.cache_data(show_spinner="Reading items…", max_entries=6)
 def load_items(db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]) -> pd.DataFrame:
     return api.browse_items(open_store(db), run_ids)
