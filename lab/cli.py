@@ -235,35 +235,34 @@ def cmd_probes_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m lab", description="SolverLab: inductive vs deductive probes"
+def _cases_file_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cases-file",
+        help="held-out inputs, one a line, instead of generated ones; {param} is filled from each "
+        "setting, e.g. counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
 
-    def cases_file_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--cases-file",
-            help="held-out inputs, one a line, instead of generated ones; {param} is filled from each "
-            "setting, e.g. counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
-        )
 
-    def check_file_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--check-file",
-            help="the ccc mode's inputs, one a line, instead of generated ones; {param} as for --cases-file, "
-            "e.g. counterfactual-evaluation/arithmetic/data/ccc/base{base}.txt",
-        )
+def _check_file_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--check-file",
+        help="the ccc mode's inputs, one a line, instead of generated ones; {param} as for --cases-file, "
+        "e.g. counterfactual-evaluation/arithmetic/data/ccc/base{base}.txt",
+    )
 
-    def db_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)")
 
+def _db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)")
+
+
+def _add_case_commands(sub: argparse._SubParsersAction) -> None:
+    """`cases` and `prompt`: what a probe asks, without calling any model."""
     p = sub.add_parser("cases", help="print a probe's cases as JSON lines")
     p.add_argument("--probe", action="append", required=True, help="family or family:key=value,...")
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
-    cases_file_option(p)
-    db_option(p)
+    _cases_file_option(p)
+    _db_option(p)
     p.set_defaults(func=cmd_cases)
 
     p = sub.add_parser("prompt", help="print the exact messages a model would get")
@@ -275,11 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--instance", type=int, default=0)
     p.add_argument("--case", type=int, default=0, help="which held-out case to ask about (direct modes)")
     p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")
-    cases_file_option(p)
-    check_file_option(p)
-    db_option(p)
+    _cases_file_option(p)
+    _check_file_option(p)
+    _db_option(p)
     p.set_defaults(func=cmd_prompt)
 
+
+def _add_run_command(sub: argparse._SubParsersAction) -> None:
+    """`run`: a new study, or the rest of a stopped one (`--resume`)."""
     p = sub.add_parser("run", help="run a study (no --model and no --probe: the quick default study)")
     p.add_argument(
         "--model",
@@ -316,13 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-id", help="name the run; an existing run with the same plan is resumed")
     p.add_argument("--resume", metavar="RUN_ID", help="finish a stopped, failed or killed run")
     p.add_argument("--csv", help="also write the items CSV here")
-    cases_file_option(p)
-    check_file_option(p)
-    db_option(p)
+    _cases_file_option(p)
+    _check_file_option(p)
+    _db_option(p)
     p.set_defaults(func=cmd_run)
 
+
+def _add_stored_run_commands(sub: argparse._SubParsersAction) -> None:
+    """`list`, `show`, `delete`, `export`: the runs in the store."""
     p = sub.add_parser("list", help="list runs")
-    db_option(p)
+    _db_option(p)
     p.set_defaults(func=cmd_list)
 
     for name, func, text in (
@@ -331,34 +336,48 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("run")
-        db_option(p)
+        _db_option(p)
         p.set_defaults(func=func)
 
     p = sub.add_parser("export", help="write a run's items (or summary) CSV")
     p.add_argument("run")
     p.add_argument("--csv", required=True)
     p.add_argument("--summary", action="store_true")
-    db_option(p)
+    _db_option(p)
     p.set_defaults(func=cmd_export)
 
+
+def _add_probes_commands(sub: argparse._SubParsersAction) -> None:
+    """`probes list | import | export | delete`: the families, and custom probes."""
     p = sub.add_parser("probes", help="list probe families; import, export or delete custom probes")
     probes_sub = p.add_subparsers(dest="probes_command", required=True)
     q = probes_sub.add_parser("list", help="the built-in families' standard settings, and custom probes")
-    db_option(q)
+    _db_option(q)
     q.set_defaults(func=cmd_probes_list)
     q = probes_sub.add_parser("import", help="compile a custom probe's JSON file in the sandbox and save it")
     q.add_argument("file")
-    db_option(q)
+    _db_option(q)
     q.set_defaults(func=cmd_probes_import)
     q = probes_sub.add_parser("export", help="write a saved custom probe as a JSON file")
     q.add_argument("name")
     q.add_argument("file")
-    db_option(q)
+    _db_option(q)
     q.set_defaults(func=cmd_probes_export)
     q = probes_sub.add_parser("delete", help="delete a saved custom probe")
     q.add_argument("name")
-    db_option(q)
+    _db_option(q)
     q.set_defaults(func=cmd_probes_delete)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lab", description="SolverLab: inductive vs deductive probes"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_case_commands(sub)
+    _add_run_command(sub)
+    _add_stored_run_commands(sub)
+    _add_probes_commands(sub)
     return parser
 
 
