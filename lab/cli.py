@@ -10,74 +10,31 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from lab.custom import probes as custom
-from lab.models.replay import is_replay
-from lab.run.plan import (
-    DEFAULT_MODEL,
-    ModelSpec,
-    RunError,
-    RunPlan,
-    default_temperature,
-    instances_for,
-    quick_plan,
-    setting_cases,
-    work_units,
-)
-from lab.run.store import Store, default_db_path
-from lab.tasks.modes import MODE_ORDER, MODES, ModeError
-from probes import BUILT_IN, REGISTRY, Case, ProbeError, Setting, get_family, parse_spec
+from lab import api
 
 
 class CliError(Exception):
     pass
 
 
-class _Lazy:
-    """The run commands need litellm and the executor; `cases` and `prompt` should start fast."""
-
-    def __getattr__(self, name: str):
-        from lab.run import study as module
-
-        return getattr(module, name)
-
-
-study = _Lazy()
-
-
-def _settings(specs: Sequence[str]):
-    out = []
-    for spec in specs:
-        out.extend(parse_spec(spec))
-    return out
-
-
-def _held_out(args: argparse.Namespace, setting: Setting) -> list[Case]:
-    if not args.cases_file:
-        return get_family(setting.family).cases(setting, args.n, args.seed)
-    plan = RunPlan(
-        models=(ModelSpec(DEFAULT_MODEL),),
-        probes=(setting.spec,),
-        modes=("deductive",),
-        n=args.n,
-        seed=args.seed,
-        cases_file=args.cases_file,
-    )
-    return setting_cases(plan, setting)[0]
+def _settings(specs: Sequence[str]) -> list[api.Setting]:
+    return [setting for spec in specs for setting in api.parse_spec(spec)]
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    for setting in _settings(args.probe):
-        for case in _held_out(args, setting):
+    settings = _settings(args.probe)
+    for setting in settings:
+        for case in api.held_out_cases(setting, n=args.n, seed=args.seed, cases_file=args.cases_file):
             record = {"input": case.input, "output": case.output}
-            if len(args.probe) > 1 or len(parse_spec(args.probe[0])) > 1:
+            if len(settings) > 1:
                 record = {"setting": setting.spec, **record}
             print(json.dumps(record))
     return 0
 
 
 def cmd_prompt(args: argparse.Namespace) -> int:
-    plan = RunPlan(
-        models=(ModelSpec(DEFAULT_MODEL),),
+    plan = api.RunPlan(
+        models=(api.ModelSpec(api.DEFAULT_MODEL),),
         probes=tuple(args.probe),
         modes=(args.mode,),
         shots=args.shots,
@@ -88,31 +45,25 @@ def cmd_prompt(args: argparse.Namespace) -> int:
         cases_file=args.cases_file,
         check_file=args.check_file,
     )
-    if not 0 <= args.case < plan.n:
-        raise CliError(f"--case must be between 0 and {plan.n - 1}")
-    for unit in work_units(plan):
-        if unit.instance != min(args.instance, instances_for(plan, unit.mode) - 1):
-            continue
-        if not MODES[unit.mode].returns_code and unit.cases[0][0] != args.case:
-            continue
+    for unit in api.prompt_units(plan, instance=args.instance, case=args.case):
         print(
             json.dumps({"setting": unit.setting.spec, "mode": unit.mode, "messages": unit.messages}, indent=2)
         )
     return 0
 
 
-def _plan_from_args(args: argparse.Namespace) -> RunPlan:
+def _plan_from_args(args: argparse.Namespace) -> api.RunPlan:
     if not args.model and not args.probe:
-        return quick_plan()
+        return api.quick_plan()
     models = tuple(
-        ModelSpec(m) if is_replay(m) else ModelSpec(m, args.api_base, args.api_key_env)
-        for m in (args.model or [DEFAULT_MODEL])
+        api.model_spec(name, api_base=args.api_base, key_env=args.api_key_env)
+        for name in (args.model or [api.DEFAULT_MODEL])
     )
     if not args.probe:
         raise CliError(
             "give at least one --probe (or neither --model nor --probe for the quick default study)"
         )
-    return RunPlan(
+    return api.RunPlan(
         models=models,
         probes=tuple(args.probe),
         modes=tuple(args.mode.split(",")),
@@ -120,7 +71,7 @@ def _plan_from_args(args: argparse.Namespace) -> RunPlan:
         n=args.n,
         instances=args.instances,
         seed=args.seed,
-        temperature=default_temperature(args.samples) if args.temperature is None else args.temperature,
+        temperature=api.default_temperature(args.samples) if args.temperature is None else args.temperature,
         max_tokens=args.max_tokens,
         cot=args.cot,
         concurrency=args.concurrency,
@@ -163,45 +114,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    store = study.Store(args.db)
+    store = api.Store(args.db)
     if args.resume:
-        run_id = args.resume
-        if store.get_run(run_id) is None:
-            raise CliError(f"no run {run_id!r} in {store.path}")
+        run_id = api.get_run(store, args.resume).id
     else:
-        run_id = study.prepare_run(store, _plan_from_args(args), args.run_id)
+        run_id = api.prepare_run(store, _plan_from_args(args), args.run_id)
     bar, update = _progress_bar()
     print(f"run {run_id} (database {store.path})", file=sys.stderr)
     try:
-        record = study.execute_run(store, run_id, progress=update, stop=stop)
+        record = api.execute_run(store, run_id, progress=update, stop=stop)
     finally:
         bar.close()
     print(f"run_id: {run_id}")
     print(f"status: {record.status}" + (f" ({record.reason})" if record.reason else ""))
-    summary = study.summary_frame(store, [run_id])
+    summary = api.summary_frame(store, [run_id])
     if not summary.empty:
-        print(study.format_summary(summary))
+        print(api.format_summary(summary))
     if args.csv:
-        study.export_items(store, [run_id], args.csv)
+        api.export_items(store, [run_id], args.csv)
         print(f"items written to {args.csv}")
     return 0 if record.status == "finished" else 3
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    store = study.Store(args.db)
-    table = study.runs_frame(store)
+    store = api.Store(args.db)
+    table = api.runs_frame(store)
     print(table.to_string(index=False) if not table.empty else f"no runs in {store.path}")
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    store = study.Store(args.db)
-    record = study.get_run(store, args.run)
+    store = api.Store(args.db)
+    record = api.get_run(store, args.run)
     print(
         json.dumps(
             {
                 "id": record.id,
-                "status": study.effective_status(record),
+                "status": api.effective_status(record),
                 "reason": record.reason,
                 "plan": record.plan,
                 "versions": record.versions,
@@ -209,33 +158,33 @@ def cmd_show(args: argparse.Namespace) -> int:
             indent=2,
         )
     )
-    summary = study.summary_frame(store, [record.id])
+    summary = api.summary_frame(store, [record.id])
     if not summary.empty:
-        print(study.format_summary(summary))
+        print(api.format_summary(summary))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    store = study.Store(args.db)
-    study.get_run(store, args.run)
+    store = api.Store(args.db)
+    api.get_run(store, args.run)
     if args.summary:
-        study.export_summary(store, [args.run], args.csv)
+        api.export_summary(store, [args.run], args.csv)
     else:
-        study.export_items(store, [args.run], args.csv)
+        api.export_items(store, [args.run], args.csv)
     print(f"written to {args.csv}")
     return 0
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    store = study.Store(args.db)
-    study.delete_run(store, args.run)
+    store = api.Store(args.db)
+    api.delete_run(store, args.run)
     print(f"deleted run {args.run}")
     return 0
 
 
 def cmd_probes_list(args: argparse.Namespace) -> int:
     print("built-in families (--probe NAME runs the standard settings; NAME:key=value,... one setting):")
-    for family in (f for f in REGISTRY.values() if f.name in BUILT_IN):
+    for family in api.probe_families(built_in_only=True):
         name = family.name
         print(f"  {name}: {family.description}")
         for setting in family.standard_settings():
@@ -244,8 +193,8 @@ def cmd_probes_list(args: argparse.Namespace) -> int:
             named = all(str(choice) in parameter.description for choice in parameter.choices)
             values = "" if named else f"; any of {parameter.describe_choices()}"
             print(f"    {parameter.name}: {parameter.description}{values}")
-    store = Store(args.db)
-    saved = custom.saved(store)
+    store = api.Store(args.db)
+    saved = api.saved_probes(store)
     if not saved:
         print(f"no custom probes in {store.path} (add one: python -m lab probes import FILE.json)")
         return 0
@@ -263,14 +212,14 @@ def cmd_probes_import(args: argparse.Namespace) -> int:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {args.file}: {exc}") from None
-    compiled = custom.import_json(Store(args.db), text)
+    compiled = api.import_probe(api.Store(args.db), text)
     name = compiled.probe.name
     print(f"saved custom probe {name} ({len(compiled.pool)} inputs); run it with --probe {name}")
     return 0
 
 
 def cmd_probes_export(args: argparse.Namespace) -> int:
-    text = custom.export_json(Store(args.db), args.name)
+    text = api.export_probe(api.Store(args.db), args.name)
     try:
         with open(args.file, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -281,61 +230,63 @@ def cmd_probes_export(args: argparse.Namespace) -> int:
 
 
 def cmd_probes_delete(args: argparse.Namespace) -> int:
-    custom.delete(Store(args.db), args.name)
+    api.delete_probe(api.Store(args.db), args.name)
     print(f"deleted custom probe {args.name} (items of runs that used it are kept)")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m lab", description="SolverLab: inductive vs deductive probes"
+def _cases_file_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cases-file",
+        help="held-out inputs, one a line, instead of generated ones; {param} is filled from each "
+        "setting, e.g. counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
 
-    def cases_file_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--cases-file",
-            help="held-out inputs, one a line, instead of generated ones; {param} is filled from each "
-            "setting, e.g. counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
-        )
 
-    def check_file_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--check-file",
-            help="the ccc mode's inputs, one a line, instead of generated ones; {param} as for --cases-file, "
-            "e.g. counterfactual-evaluation/arithmetic/data/ccc/base{base}.txt",
-        )
+def _check_file_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--check-file",
+        help="the ccc mode's inputs, one a line, instead of generated ones; {param} as for --cases-file, "
+        "e.g. counterfactual-evaluation/arithmetic/data/ccc/base{base}.txt",
+    )
 
-    def db_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)")
 
+def _db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)")
+
+
+def _add_case_commands(sub: argparse._SubParsersAction) -> None:
+    """`cases` and `prompt`: what a probe asks, without calling any model."""
     p = sub.add_parser("cases", help="print a probe's cases as JSON lines")
     p.add_argument("--probe", action="append", required=True, help="family or family:key=value,...")
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
-    cases_file_option(p)
-    db_option(p)
+    _cases_file_option(p)
+    _db_option(p)
     p.set_defaults(func=cmd_cases)
 
     p = sub.add_parser("prompt", help="print the exact messages a model would get")
     p.add_argument("--probe", action="append", required=True)
-    p.add_argument("--mode", choices=MODE_ORDER, default="deductive")
+    p.add_argument("--mode", choices=api.MODE_ORDER, default="deductive")
     p.add_argument("--shots", type=int, default=8)
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--instance", type=int, default=0)
     p.add_argument("--case", type=int, default=0, help="which held-out case to ask about (direct modes)")
     p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")
-    cases_file_option(p)
-    check_file_option(p)
-    db_option(p)
+    _cases_file_option(p)
+    _check_file_option(p)
+    _db_option(p)
     p.set_defaults(func=cmd_prompt)
 
+
+def _add_run_command(sub: argparse._SubParsersAction) -> None:
+    """`run`: a new study, or the rest of a stopped one (`--resume`)."""
     p = sub.add_parser("run", help="run a study (no --model and no --probe: the quick default study)")
     p.add_argument(
         "--model",
         action="append",
-        help=f"litellm model string (default {DEFAULT_MODEL}), or replay/PATH to answer from recordings",
+        help=f"litellm model string (default {api.DEFAULT_MODEL}), or replay/PATH to answer from recordings",
     )
     p.add_argument("--api-base", help="URL of an OpenAI-compatible server for the models")
     p.add_argument("--api-key-env", help="environment variable holding the key for --api-base")
@@ -367,13 +318,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-id", help="name the run; an existing run with the same plan is resumed")
     p.add_argument("--resume", metavar="RUN_ID", help="finish a stopped, failed or killed run")
     p.add_argument("--csv", help="also write the items CSV here")
-    cases_file_option(p)
-    check_file_option(p)
-    db_option(p)
+    _cases_file_option(p)
+    _check_file_option(p)
+    _db_option(p)
     p.set_defaults(func=cmd_run)
 
+
+def _add_stored_run_commands(sub: argparse._SubParsersAction) -> None:
+    """`list`, `show`, `delete`, `export`: the runs in the store."""
     p = sub.add_parser("list", help="list runs")
-    db_option(p)
+    _db_option(p)
     p.set_defaults(func=cmd_list)
 
     for name, func, text in (
@@ -382,45 +336,59 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("run")
-        db_option(p)
+        _db_option(p)
         p.set_defaults(func=func)
 
     p = sub.add_parser("export", help="write a run's items (or summary) CSV")
     p.add_argument("run")
     p.add_argument("--csv", required=True)
     p.add_argument("--summary", action="store_true")
-    db_option(p)
+    _db_option(p)
     p.set_defaults(func=cmd_export)
 
+
+def _add_probes_commands(sub: argparse._SubParsersAction) -> None:
+    """`probes list | import | export | delete`: the families, and custom probes."""
     p = sub.add_parser("probes", help="list probe families; import, export or delete custom probes")
     probes_sub = p.add_subparsers(dest="probes_command", required=True)
     q = probes_sub.add_parser("list", help="the built-in families' standard settings, and custom probes")
-    db_option(q)
+    _db_option(q)
     q.set_defaults(func=cmd_probes_list)
     q = probes_sub.add_parser("import", help="compile a custom probe's JSON file in the sandbox and save it")
     q.add_argument("file")
-    db_option(q)
+    _db_option(q)
     q.set_defaults(func=cmd_probes_import)
     q = probes_sub.add_parser("export", help="write a saved custom probe as a JSON file")
     q.add_argument("name")
     q.add_argument("file")
-    db_option(q)
+    _db_option(q)
     q.set_defaults(func=cmd_probes_export)
     q = probes_sub.add_parser("delete", help="delete a saved custom probe")
     q.add_argument("name")
-    db_option(q)
+    _db_option(q)
     q.set_defaults(func=cmd_probes_delete)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lab", description="SolverLab: inductive vs deductive probes"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_case_commands(sub)
+    _add_run_command(sub)
+    _add_stored_run_commands(sub)
+    _add_probes_commands(sub)
     return parser
 
 
 def _install_custom_probes(args: argparse.Namespace) -> None:
     """Saved custom probes become families before any probe spec is read."""
-    path = args.db or default_db_path()
+    path = args.db or api.default_db_path()
     if not os.path.exists(path):  # nothing saved; do not create a database just to look
         return
-    store = Store(path)
+    store = api.Store(path)
     try:
-        for problem in custom.install_saved(store):
+        for problem in api.install_saved_probes(store):
             print(f"warning: {problem}", file=sys.stderr)
     finally:
         store.close()
@@ -432,6 +400,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(args, "db"):
             _install_custom_probes(args)
         return int(args.func(args))
-    except (CliError, ProbeError, ModeError, RunError, ValueError) as exc:
+    except (CliError, api.ProbeError, api.ModeError, api.RunError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

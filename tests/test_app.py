@@ -206,6 +206,29 @@ def test_the_run_page_follows_the_run_after_a_reload(
     assert "Finished" in texts(at.success)
 
 
+def test_pages_keep_the_run_in_the_url_and_old_page_links_still_open(
+    finished_study: Study, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = finished_study.run_id
+    at = new_app(finished_study.db, monkeypatch)
+    at.query_params["page"] = "History"  # a link from before pages had paths of their own
+    at.query_params["run"] = run_id
+    at.run()
+    assert_no_exception(at)
+    assert [t.value for t in at.title] == ["History"]
+    assert at.sidebar.radio(key="page").value == "History"
+    assert "page" not in at.query_params and at.query_params["run"] == run_id
+    go(at, "Results")
+    assert [t.value for t in at.title] == ["Results"] and at.query_params["run"] == run_id
+    # A button that leads to another page: History's "Inspect its items" opens Inspect on that run.
+    go(at, "History")
+    at.button(key="history_inspect").click().run()
+    assert_no_exception(at)
+    assert [t.value for t in at.title] == ["Inspect items"]
+    assert at.sidebar.radio(key="page").value == "Inspect"
+    assert at.multiselect(key="runs").value == [run_id]
+
+
 def plotly_specs(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 

@@ -57,3 +57,19 @@ def test_prompt_prints_the_exact_messages(capsys: pytest.CaptureFixture[str]) ->
     assert wu.startswith(
         'You are a mathematician. Assuming that all numbers are in base-8 where the digits are "01234567"'
     )
+
+
+def test_a_case_or_run_that_does_not_exist_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["prompt", "--probe", "arithmetic:base=8", "--n", "5", "--case", "5"]) == 2
+    assert "case 5 is not a held-out case of this plan: choose one from 0 to 4" in capsys.readouterr().err
+    db = str(tmp_path / "solverlab.db")
+    result = subprocess.run(  # its own process: `run` takes over SIGINT and SIGTERM
+        [sys.executable, "-m", "lab", "run", "--resume", "nosuch", "--db", db],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2 and f"no run 'nosuch' in {db}" in result.stderr

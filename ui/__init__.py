@@ -1,1 +1,1 @@
-"""The Streamlit pages."""
+"""The Streamlit app's pages and helpers; `app.py` wires them into a navigation. Talks to `lab.api` only."""

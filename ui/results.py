@@ -1,0 +1,135 @@
+"""The Results page: the charts, tables and downloads of the chosen runs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from lab import api
+from ui import data
+from ui.widgets import percent_columns, pick_runs, summary_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Tab title -> (figure title, slug naming its PNG and widget key); the headline chart stands above them.
+CHART_TABS = {
+    "Against the parameter": ("Accuracy against the counterfactual parameter", "parameter"),
+    "Heatmap": ("Accuracy heatmap", "heatmap"),
+    "Inductive − deductive": ("Inductive minus deductive", "gap"),
+    "Counterfactual drop": ("Counterfactual drop", "drop"),
+    "Deductive vs check": ("Deductive vs comprehension check", "ccc"),
+    "pass@k": ("pass@k", "passk"),
+    "Refinement rounds": ("Accuracy by refinement round", "rounds"),
+}
+
+
+def page() -> None:
+    st.title("Results")
+    picked = pick_runs()
+    if picked is None:
+        return
+    runs, run_ids, marker = picked
+    if not sum(marker):
+        st.info("No item of these runs is scored yet.")
+        return
+    statuses = runs.set_index("run_id").loc[list(run_ids), "status"]
+    if (statuses == "running").any():
+        st.info("Still running: these results grow as items arrive (the Run page shows them live).")
+        st.button("Refresh", key="refresh_results", icon=":material/refresh:")
+    db = data.db_path()
+    try:
+        tables = data.load_tables(db, run_ids, marker)
+        figures = data.load_figures(db, run_ids, marker)
+    except ValueError as exc:  # items the statistics refuse, e.g. one setting both default and counterfactual
+        st.error(f"Cannot summarise these runs: {exc}")
+        return
+    unrecorded = api.unrecorded_summary(data.load_items(db, run_ids, marker))
+    if unrecorded:
+        st.warning(
+            f"Prompts with no recorded reply, scored wrong as `not_recorded`: {unrecorded}. "
+            "Those bars say nothing about the recorded model."
+        )
+    st.plotly_chart(
+        figures["Accuracy per setting"],
+        config=api.chart_config("solverlab-accuracy-per-setting"),
+        key="chart_headline",
+    )
+    tabs = st.tabs([*CHART_TABS, "Summary table"])
+    for tab, (name, slug) in zip(tabs, CHART_TABS.values(), strict=False):
+        with tab:
+            st.plotly_chart(figures[name], config=api.chart_config(f"solverlab-{slug}"), key=f"chart_{slug}")
+            chart_table(slug, tables)
+    with tabs[-1]:
+        summary_table(tables.summary, key="summary_table")
+    downloads(run_ids, marker, tables.summary)
+
+
+def chart_table(slug: str, tables: api.ResultTables) -> None:
+    """The table or note under a chart, where it has one."""
+    if slug == "gap" and not tables.gaps.empty:
+        st.dataframe(
+            tables.gaps,
+            hide_index=True,
+            key="gap_table",
+            column_config=percent_columns(
+                "inductive_accuracy", "deductive_accuracy", "gap", "ci_low", "ci_high"
+            ),
+        )
+    if slug == "drop" and tables.drop_problem:
+        st.warning(f"No drop computed: {tables.drop_problem}")
+    if slug == "passk" and not tables.sampled.empty:
+        st.dataframe(
+            tables.sampled,
+            hide_index=True,
+            key="passk_table",
+            column_config=percent_columns("value", "ci_low", "ci_high"),
+        )
+    if slug == "rounds" and not tables.refined.empty and tables.refined["round"].max() > 0:
+        st.dataframe(
+            tables.refined,
+            hide_index=True,
+            key="rounds_table",
+            column_config=percent_columns("accuracy", "ci_low", "ci_high"),
+        )
+
+
+def downloads(run_ids: tuple[str, ...], marker: tuple[int, ...], summary: pd.DataFrame) -> None:
+    st.subheader("Downloads")
+    db = data.db_path()
+    stem = "solverlab-" + "-".join(run_ids)
+    buttons = st.container(horizontal=True)
+    icon = ":material/download:"
+    # The big files are built when their button is pressed (and cached), not on every rerun.
+    buttons.download_button(
+        "Items CSV",
+        data=lambda: data.items_csv(db, run_ids, marker),
+        mime="text/csv",
+        file_name=f"{stem}-items.csv",
+        icon=icon,
+        key="download_items",
+        on_click="ignore",
+    )
+    buttons.download_button(
+        "Summary CSV",
+        data=api.summary_csv(summary),
+        mime="text/csv",
+        file_name=f"{stem}-summary.csv",
+        icon=icon,
+        key="download_summary",
+        on_click="ignore",
+    )
+    buttons.download_button(
+        "Charts (HTML)",
+        data=lambda: data.charts_html(db, run_ids, marker),
+        mime="text/html",
+        file_name=f"{stem}-charts.html",
+        icon=icon,
+        key="download_charts",
+        on_click="ignore",
+    )
+    st.caption(
+        "A chart as PNG: the camera icon in its toolbar (top right of the chart, on hover). The HTML "
+        "file holds every chart, interactive, and opens offline."
+    )
