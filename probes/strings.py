@@ -187,13 +187,15 @@ class Initials:
 
     def apply(self, text: str) -> str:
         parts = _parts(text, self.delim)
-        if not all(parts):
-            raise UndefinedError(f"{text!r} has an empty part between {quote(self.delim)}")
+        if not all(part[:1].isalpha() for part in parts):
+            raise UndefinedError(
+                f"{text!r} has a part between {quote(self.delim)} that starts with no letter"
+            )
         return self.sep.join(part[0] for part in parts)
 
     def describe(self) -> str:
         return (
-            f"split the text at each {quote(self.delim)} and join the first characters of all the parts, "
+            f"split the text at each {quote(self.delim)} and join the first letters of all the parts, "
             f"{_between(self.sep)}"
         )
 
@@ -426,7 +428,7 @@ def identify(
 ) -> Identification:
     """Whether the shown examples single out `program` among the programs of at most its depth.
 
-    Tries every program one edit away from `program` (a step dropped or replaced), then the
+    Tries the empty program, every program one edit away (a step dropped or replaced), then the
     `behaviours` of every pipeline of `OPERATIONS`, up to `budget` candidates in all. The first
     candidate that fits the shown examples but differs on a held-out input is a confusion; one
     with fewer steps and the same outputs everywhere means the program is not really that deep.
@@ -436,6 +438,7 @@ def identify(
     k = len(shown)
     neighbours = list(_neighbours(program.steps))
     candidates = itertools.chain(
+        [((), inputs)],  # no step at all: a program may undo itself
         ((steps, tuple(run_steps(steps, text) for text in inputs)) for steps in neighbours),
         behaviours(inputs, k, len(program.steps), budget - len(neighbours)),
     )
