@@ -458,11 +458,11 @@ def identify(
 
 def _fits(step: Operation, values: Sequence[str]) -> list[str] | None:
     """The step's outputs when it is defined on every value and changes at least half of them."""
-    out = [run_steps((step,), value) for value in values]
-    if any(value is None for value in out):
+    out = [new for new in (run_steps((step,), value) for value in values) if new is not None]
+    if len(out) < len(values):
         return None
     changed = sum(new != old for new, old in zip(out, values, strict=True))
-    return out if 2 * changed >= len(values) else None  # type: ignore[return-value]
+    return out if 2 * changed >= len(values) else None
 
 
 def _draw_steps(depth: int, sample: Sequence[str], rng: random.Random) -> tuple[Operation, ...] | None:
@@ -546,7 +546,7 @@ def draw(setting: Setting, rng: random.Random) -> str:
 def accept(setting: Setting, text: str) -> bool:
     """Inputs on which every step is defined and whose output has no outer blanks."""
     out = run_steps(program_of(setting).steps, text)
-    return bool(out) and out == out.strip()  # type: ignore[union-attr]
+    return out is not None and out != "" and out == out.strip()
 
 
 def rule(setting: Setting) -> str:

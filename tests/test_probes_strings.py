@@ -386,4 +386,4 @@ def test_every_mode_runs_end_to_end_with_solvers_in_the_sandbox(db_path: Path) -
         assert (row.n, row.correct) == expected.get(row.mode, (4, 2)), row
     items = study.items_frame(store, [record.id])
     wrong = items[(items["mode"] == "solverlearner") & (items["instance"] == 1)]
-    assert len(wrong) == 4 and all(predicted.endswith("?") for predicted in wrong["predicted"])
+    assert len(wrong) == 8 and all(predicted.endswith("?") for predicted in wrong["predicted"])
