@@ -7,11 +7,11 @@ keep the text before or after a delimiter, change case, add a prefix or a suffix
 characters by position, replace, join fields and constants, take initials.
 
 Depth 1 (one everyday edit) is the familiar world; deeper programs are counterfactual ones. A
-drawn program is kept only if each step is defined on every sampled input, changes at least half
-of them, cannot be dropped, and the program is identifiable from `SHOWN` examples: no other
-program of at most the same depth (tried up to `CHECK_BUDGET` candidates, see `identify`)
-agrees on the shown examples but differs on held-out inputs, and none with fewer steps
-agrees everywhere.
+drawn program is kept only if each step is defined on every sampled input and changes at least
+half of them, dropping any one step changes a quarter of the outputs, and the program is
+identifiable from `SHOWN` examples: no other program of at most the same depth (tried up to
+`CHECK_BUDGET` candidates, see `identify`) agrees on the shown examples but differs on held-out
+inputs, and none with fewer steps agrees everywhere.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ SHOWN = 4  # examples a drawn program is identifiable from
 CHECK_HELD_OUT = 12  # held-out inputs of the identifiability check
 CHECK_BUDGET = 20_000  # candidate programs the identifiability check tries at most
 SAMPLE_SIZE = 24  # inputs each drawn step is tried on
+MIN_STEP_EFFECT = 0.25  # the share of sampled outputs that must change when any one step is dropped
 MIN_DISTINCT = 6  # distinct outputs on the sample, so that no program is nearly constant
 MAX_ATTEMPTS = 500
 
@@ -485,12 +486,13 @@ def _draw_steps(depth: int, sample: Sequence[str], rng: random.Random) -> tuple[
 
 
 def _acceptable(program: Program, sample: Sequence[str], outputs: Sequence[str | None]) -> bool:
-    """Clean, varied outputs, and no step that could be dropped with the same outputs."""
+    """Clean, varied outputs, and every step matters: without it, enough outputs change."""
     if any(not out or out != out.strip() for out in outputs) or len(set(outputs)) < MIN_DISTINCT:
         return False
     for index in range(len(program.steps)):
         shorter = program.steps[:index] + program.steps[index + 1 :]
-        if [run_steps(shorter, text) for text in sample] == list(outputs):
+        differs = sum(run_steps(shorter, text) != out for text, out in zip(sample, outputs, strict=True))
+        if differs < len(sample) * MIN_STEP_EFFECT:
             return False
     return True
 

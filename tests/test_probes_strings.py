@@ -50,7 +50,11 @@ def step_lines(step: Operation) -> list[str]:
     if isinstance(step, Field):
         return [*_needs_parts(step.delim), f"x = p[{step.index}]"]
     if isinstance(step, Cut):
-        cut = f"x[x.index({step.delim!r}) + 1:]" if step.after_first else f"x[:x.rindex({step.delim!r})]"
+        cut = (
+            f"x[x.index({step.delim!r}) + {len(step.delim)}:]"
+            if step.after_first
+            else f"x[:x.rindex({step.delim!r})]"
+        )
         return [f"if {step.delim!r} not in x:", "    raise ValueError('no delimiter')", f"x = {cut}"]
     if isinstance(step, ChangeCase):
         capitalise = "' '.join(w.capitalize() for w in x.split(' '))"
