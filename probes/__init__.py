@@ -6,7 +6,7 @@ then add it to `REGISTRY` below.
 
 from __future__ import annotations
 
-from probes import arithmetic, cipher, listfn, spatial, syntax
+from probes import arithmetic, cipher, listfn, spatial, strings, syntax
 from probes.base import Case, ComprehensionCheck, Parameter, ProbeError, ProbeFamily, Setting
 
 REGISTRY: dict[str, ProbeFamily] = {
@@ -15,6 +15,7 @@ REGISTRY: dict[str, ProbeFamily] = {
     cipher.FAMILY.name: cipher.FAMILY,
     spatial.FAMILY.name: spatial.FAMILY,
     listfn.FAMILY.name: listfn.FAMILY,
+    strings.FAMILY.name: strings.FAMILY,
 }
 # The families shipped with SolverLab; `register` adds others at run time (custom probes).
 BUILT_IN: frozenset[str] = frozenset(REGISTRY)
