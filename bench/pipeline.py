@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab.models.calls import RetryPolicy
+from lab.models import ModelSpec, RetryPolicy
 from lab.run import study
-from lab.run.plan import ModelSpec, RunPlan, estimated_calls
+from lab.run.plan import RunPlan, estimated_calls
 from lab.run.store import Store
 
 CALLS, CONCURRENCY, DELAY = 400, 32, 0.2

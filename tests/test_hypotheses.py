@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from lab.models.calls import ModelSpec, RetryPolicy
+from lab.models import ModelSpec, RetryPolicy
 from lab.results.sampling import BEST_FIT, FIRST_SAMPLE, pass_at_k
 from lab.run import study
 from lab.run.plan import RunPlan, work_units
+from lab.run.records import FunctionRecord
 from lab.run.store import Store
 from probes import get_family
 from tests.scripted import fenced, solver_source
@@ -293,7 +294,20 @@ def test_databases_from_before_samples_keep_their_functions(db_path: Path) -> No
     assert function is not None
     assert (function["sample"], function["round"], function["chosen"]) == (0, 0, 1)
     assert function["held_out_failed"] == [2]
-    second = {**function, "id": None, "sample": 1, "chosen": 0, "examples": "[]", "held_out_failed": "[]"}
+    kept = {name: function[name] for name in ("run_id", "model", "probe", "setting", "mode", "instance")}
+    second = FunctionRecord(
+        **kept,
+        call_id=None,
+        code="def solver(x): ...",
+        verdict="ok",
+        detail=None,
+        examples=(),
+        fits_examples=True,
+        memorised=False,
+        held_out_failed=(),
+        sample=1,
+        chosen=False,
+    )
     store.save_items([], [second])
     assert [f["sample"] for f in store.unit_functions(7)] == [0, 1]
 

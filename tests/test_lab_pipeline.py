@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.models.calls import ModelSpec, RetryPolicy
+from lab.models import ModelSpec, RetryPolicy
 from lab.run import study
 from lab.run.plan import RunError, RunPlan, estimated_calls, mode_applies, total_items, work_units
 from lab.run.store import Store
