@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -95,6 +96,8 @@ def code_items(
 ) -> ScoredFunction:
     """Run the model's solver on the shown examples and the held-out cases in one sandbox round trip."""
     code = extract_code(reply.text)
+    # A function that stops where the reply was cut is kept for inspection but not run.
+    cut_short = reply.truncated and (code is None or not _compiles(code))
     examples = list(unit.examples)
     function = FunctionRecord(
         run_id=run_id,
@@ -114,10 +117,10 @@ def code_items(
         sample=sample,
         round=round_,
     )
-    if code is None:
+    if code is None or cut_short:
         error, detail = (
-            (TRUNCATED, "the reply stopped at the token cap before a Python block defining solver")
-            if reply.truncated
+            (TRUNCATED, "the reply stopped at the token cap before a whole Python function solver")
+            if cut_short
             else (NO_CODE, "the reply holds no Python block defining solver")
         )
         outcome = Outcome(None, False, error)
@@ -152,3 +155,11 @@ def code_items(
         held_out_failed=tuple(item.case_index for item in items if not item.correct),
     )
     return ScoredFunction(items, scored)
+
+
+def _compiles(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True

@@ -30,7 +30,16 @@ from lab.models import (
     provider_for,
 )
 from lab.run.items import Reply, code_items, direct_items, unanswered_items
-from lab.run.plan import RunError, RunPlan, WorkUnit, setting_cases, total_items, work_units
+from lab.run.plan import (
+    RunError,
+    RunPlan,
+    WorkUnit,
+    check_cases,
+    mode_applies,
+    setting_cases,
+    total_items,
+    work_units,
+)
 from lab.run.records import FunctionRecord, Item, RunStatus
 from lab.run.search import Candidate, search
 from lab.run.store import RunRecord, Store
@@ -78,7 +87,10 @@ def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
             raise RunError(f"run {run_id} exists with a different plan; choose another --run-id")
         return run_id
     for setting in plan.settings():
-        setting_cases(plan, setting)  # e.g. a missing or short cases file fails now, before the run is stored
+        # A missing or short cases or check file fails now, before the run is stored.
+        setting_cases(plan, setting)
+        if any(MODES[mode].checks_comprehension and mode_applies(setting, mode) for mode in plan.modes):
+            check_cases(plan, setting)
     versions = package_versions() | fingerprints(store, {s.family for s in plan.settings()})
     store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), versions)
     return run_id
