@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.models import ModelSpec, RetryPolicy
+from lab.models import DEFAULT_MODEL, ModelSpec, RetryPolicy, provider_for
+from lab.models.calls import LitellmProvider
+from lab.models.embedded_provider import EmbeddedProvider
+from lab.models.replay import ReplayProvider
 from lab.run import study
 from lab.run.plan import (
     RunError,
@@ -472,3 +475,18 @@ def test_a_database_of_the_previous_version_opens_lists_exports_and_resumes(
     study.export_items(store, ["old"], tmp_path / "after.csv")
     study.export_summary(store, ["old"], tmp_path / "summary.csv")
     assert len(study.summary_frame(store, ["old"])) == 2 * 3
+
+
+def test_each_model_string_has_one_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    embedded = provider_for(ModelSpec(DEFAULT_MODEL))
+    assert isinstance(embedded, EmbeddedProvider) and "no key, no network" in embedded.describe()
+    assert type(provider_for(ModelSpec("openai/gpt-4o-mini"))) is LitellmProvider
+    recorded = provider_for(ModelSpec("replay/some/where/gpt4_base8.tsv"))
+    assert isinstance(recorded, ReplayProvider) and not recorded.cacheable and embedded.cacheable
+    assert (
+        "some/where/gpt4_base8.tsv" in recorded.describe() and recorded.label() == "gpt4_base8.tsv (recorded)"
+    )
+    monkeypatch.delenv("MY_SERVER_KEY", raising=False)
+    served = provider_for(ModelSpec("my-model", "http://127.0.0.1:8000/v1", "MY_SERVER_KEY"))
+    assert served.describe() == "at `http://127.0.0.1:8000/v1`; key from `$MY_SERVER_KEY` (**not set**)"
+    assert served.label() == "my-model @ http://127.0.0.1:8000/v1"
