@@ -12,7 +12,15 @@ import pandas as pd
 import pytest
 
 from lab.cli import main
-from lab.models import CallParams, ModelSpec, ModelUnavailableError, RetryPolicy, provider_for, replay
+from lab.models import (
+    CallParams,
+    ModelSpec,
+    ModelUnavailableError,
+    RetryPolicy,
+    model_spec,
+    provider_for,
+    replay,
+)
 from lab.results import charts
 from lab.results.export import restore_cell
 from lab.run import study
@@ -198,6 +206,12 @@ def test_replay_never_calls_litellm_and_takes_no_key(tmp_path: Path, monkeypatch
         ModelSpec(f"replay/{recording}", key_env="OPENAI_API_KEY")
     with pytest.raises(ValueError, match="no api_base and no key"):
         ModelSpec(f"replay/{recording}", api_base="http://127.0.0.1:9/v1")
+    # One --api-base for a study that also replays: the replay model leaves it out.
+    assert model_spec(f"replay/{recording}", "http://127.0.0.1:9/v1", "KEY") == ModelSpec(
+        f"replay/{recording}"
+    )
+    served = model_spec("openai/x", "http://127.0.0.1:9/v1", "KEY")
+    assert (served.api_base, served.key_env) == ("http://127.0.0.1:9/v1", "KEY")
 
 
 def test_conflicting_recordings_fail_at_load_naming_both_places(db_path: Path, tmp_path: Path) -> None:

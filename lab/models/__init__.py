@@ -11,7 +11,7 @@ from lab.models.provider import (
     Provider,
     RetryPolicy,
 )
-from lab.models.registry import provider_for
+from lab.models.registry import model_spec, provider_for
 from lab.models.spec import DEFAULT_MODEL, ModelSpec
 
 __all__ = [
@@ -26,5 +26,6 @@ __all__ = [
     "NoReplyError",
     "Provider",
     "RetryPolicy",
+    "model_spec",
     "provider_for",
 ]

@@ -100,6 +100,8 @@ class Provider(ABC):
 
     # Whether the store's response cache may answer for this provider (a recording is its own cache).
     cacheable: ClassVar[bool] = True
+    # Whether the backend calls a server, so that a spec's api_base and key_env mean something.
+    takes_server: ClassVar[bool] = True
 
     def __init__(self, spec: ModelSpec):
         self.spec = spec
@@ -111,8 +113,11 @@ class Provider(ABC):
 
     @classmethod
     def validate(cls, spec: ModelSpec) -> None:
-        """Raise ValueError when the spec's fields do not fit this backend; most take every field."""
-        return None
+        """Raise ValueError when the spec's fields do not fit this backend."""
+        if not cls.takes_server and (spec.api_base or spec.key_env):
+            raise ValueError(
+                f"{spec.name} answers without a server: it takes no api_base and no key; leave them out"
+            )
 
     @abstractmethod
     def check(self) -> None:

@@ -6,15 +6,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lab.models.calls import LitellmProvider
 from lab.models.embedded_provider import EmbeddedProvider
 from lab.models.provider import Provider
 from lab.models.replay import ReplayProvider
-
-if TYPE_CHECKING:
-    from lab.models.spec import ModelSpec
+from lab.models.spec import ModelSpec
 
 PROVIDERS: tuple[type[Provider], ...] = (
     ReplayProvider,
@@ -29,3 +25,11 @@ def provider_type(name: str) -> type[Provider]:
 
 def provider_for(spec: ModelSpec) -> Provider:
     return provider_type(spec.name)(spec)
+
+
+def model_spec(name: str, api_base: str | None = None, key_env: str | None = None) -> ModelSpec:
+    """A spec for a model string, keeping a server and key only for backends that call one (so one
+    --api-base can serve a study that also replays recordings)."""
+    if provider_type(name).takes_server:
+        return ModelSpec(name, api_base, key_env)
+    return ModelSpec(name)

@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
 
 from lab.models.provider import (
     DEFAULT_RETRY,
@@ -39,9 +38,6 @@ from lab.models.provider import (
     RetryPolicy,
 )
 from lab.models.transcripts import read_wu_tsv
-
-if TYPE_CHECKING:
-    from lab.models.spec import ModelSpec
 
 PREFIX = "replay/"
 NOT_RECORDED = "not_recorded"
@@ -300,15 +296,11 @@ class ReplayProvider(Provider):
     (the current files are what a replay must answer from)."""
 
     cacheable = False
+    takes_server = False
 
     @classmethod
     def accepts(cls, name: str) -> bool:
         return is_replay(name)
-
-    @classmethod
-    def validate(cls, spec: ModelSpec) -> None:
-        if spec.api_base or spec.key_env:
-            raise ValueError("a replay model answers from its recordings: it takes no api_base and no key")
 
     def check(self) -> None:
         try:
