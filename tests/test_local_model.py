@@ -147,9 +147,7 @@ def test_a_killed_join_never_leaves_a_file_under_the_final_name(parts: list[Path
         """
         import sys
         from pathlib import Path
-        from lab.models import DEFAULT_MODEL, ModelSpec, ModelUnavailableError, provider_for
-from lab.models import embedded as local_model
-from lab.models.embedded_provider import EmbeddedProvider
+        from lab.models import embedded as local_model
         local_model.part_paths = lambda: [Path(sys.argv[2]), Path(sys.argv[3])]
         local_model.ensure_model_file(Path(sys.argv[1]))
         """
