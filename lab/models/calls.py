@@ -25,6 +25,7 @@ from lab.models.provider import (
     RetryPolicy,
     with_retries,
 )
+from lab.models.spec import ModelSpec as ModelSpec  # the old import path; callers move to lab.models
 
 NO_KEY = "sk-no-key-needed"
 
