@@ -193,7 +193,8 @@ class Store:
         if "finish_reason" not in self._columns("calls"):
             # Calls made before finish reasons were recorded: NULL, as for a provider that does not say.
             with self._transaction() as db:
-                db.execute("ALTER TABLE calls ADD COLUMN finish_reason TEXT")
+                if "finish_reason" not in self._columns("calls"):  # another process may have just added it
+                    db.execute("ALTER TABLE calls ADD COLUMN finish_reason TEXT")
 
     def _migrate_functions(self) -> None:
         """Databases from before samples and refinement rounds: their one function per unit is sample 0."""
