@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab.models import replay
+from lab.models import ModelSpec, replay
 from lab.run import study
-from lab.run.plan import ModelSpec, RunPlan, setting_cases, work_units
+from lab.run.plan import RunPlan, setting_cases, work_units
 from lab.run.store import Store
 from lab.tasks.scoring import score_direct
 from probes import get_family

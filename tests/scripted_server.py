@@ -1,7 +1,8 @@
 """A small OpenAI-compatible chat server with scripted replies, for tests, benchmarks and demos.
 
 It listens on 127.0.0.1 only. Replies come from a function of the messages; failures (HTTP 429,
-500, ...) and delays can be injected, and every request is counted.
+500, ...) and delays can be injected, and every request is counted. A responder returns the reply's
+text, or a `ScriptedReply` to give another finish reason (`length`: cut at the token cap).
 """
 
 from __future__ import annotations
@@ -12,12 +13,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Responder = Callable[[list[dict[str, str]]], str]
+
+@dataclass(frozen=True)
+class ScriptedReply:
+    text: str
+    finish_reason: str = "stop"
+
+
+Responder = Callable[[list[dict[str, str]]], "str | ScriptedReply"]
 # Sees the whole request body (messages, seed, temperature...), e.g. to answer each sample differently.
-RequestResponder = Callable[[dict[str, Any]], str]
+RequestResponder = Callable[[dict[str, Any]], "str | ScriptedReply"]
 
 
 def echo_responder(messages: list[dict[str, str]]) -> str:
@@ -123,14 +132,16 @@ class ScriptedServer:
                 messages = body.get("messages") or []
                 try:
                     if server.request_responder is not None:
-                        text = server.request_responder(body)
+                        answer = server.request_responder(body)
                     else:
-                        text = server.responder(messages)
+                        answer = server.responder(messages)
                 except Exception as exc:  # a responder bug must show up as a server error, not a hang
                     self._send(
                         500, {"error": {"message": f"responder failed: {exc}", "type": "server_error"}}
                     )
                     return
+                reply = answer if isinstance(answer, ScriptedReply) else ScriptedReply(answer)
+                text = reply.text
                 prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
                 completion_tokens = len(text.split())
                 self._send(
@@ -143,7 +154,7 @@ class ScriptedServer:
                         "choices": [
                             {
                                 "index": 0,
-                                "finish_reason": "stop",
+                                "finish_reason": reply.finish_reason,
                                 "message": {"role": "assistant", "content": text},
                             }
                         ],

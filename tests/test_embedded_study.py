@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from lab.models import DEFAULT_MODEL, ModelSpec
 from lab.run import study
-from lab.run.plan import DEFAULT_MODEL, ModelSpec, RunPlan, total_items
+from lab.run.plan import RunPlan, total_items
 
 pytestmark = pytest.mark.embedded
 

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from lab.models.calls import ModelSpec, RetryPolicy
+from lab.models import ModelSpec, RetryPolicy
 from lab.results.sampling import BEST_FIT, FIRST_SAMPLE, pass_at_k
 from lab.run import study
-from lab.run.plan import RunPlan, work_units
+from lab.run.plan import RunError, RunPlan, estimated_calls, total_items, work_units
+from lab.run.records import FunctionRecord
 from lab.run.store import Store
 from probes import get_family
-from tests.scripted import fenced, solver_source
+from tests.scripted import fenced, plan_responder, solver_source
 from tests.scripted_server import ScriptedServer
 
 FAST_RETRY = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05, timeout=20)
@@ -267,6 +268,34 @@ def test_comprehension_check_items_score_with_each_family_s_reading(db_path: Pat
     assert set(arithmetic["input"]) <= {format(v, "o").upper() for v in range(64)}
 
 
+def test_check_n_sizes_the_comprehension_check_apart_from_n(db_path: Path, tmp_path: Path) -> None:
+    checks = tmp_path / "ccc_base8.txt"
+    checks.write_text("7\n17\n")  # two lines: enough for check_n = 2, not for n = 5
+    with ScriptedServer() as server:
+        plan = plan_for(
+            server.base_url,
+            probes=("arithmetic:base=8",),
+            modes=("deductive", "ccc"),
+            n=5,
+            check_n=2,
+            check_file=str(tmp_path / "ccc_base{base}.txt"),
+        )
+        assert plan.checks == 2 and total_items(plan) == estimated_calls(plan) == 5 + 2
+        server.responder = plan_responder(plan, lambda unit: True)
+        store = Store(db_path)
+        run_id = run(store, plan)
+    summary = study.summary_frame(store, [run_id]).set_index("mode")
+    assert (summary.loc["deductive", "n"], summary.loc["ccc", "n"]) == (5, 2)
+    items = study.items_frame(store, [run_id])
+    assert items.loc[items["mode"] == "ccc", "input"].tolist() == ["7", "17"]
+    with pytest.raises(RunError, match=r"has 2 line\(s\); arithmetic:base=8,digits=2 needs check_n = 3"):
+        study.prepare_run(store, RunPlan(**{**plan.__dict__, "check_n": 3}))
+    with pytest.raises(RunError, match=r"has 2 line\(s\); arithmetic:base=8,digits=2 needs n = 5"):
+        study.prepare_run(store, RunPlan(**{**plan.__dict__, "check_n": None}))
+    with pytest.raises(ValueError, match="check_n must be at least 1"):
+        RunPlan(**{**plan.__dict__, "check_n": 0})
+
+
 def test_a_family_without_a_check_runs_no_ccc_items(db_path: Path) -> None:
     plan = plan_for("http://127.0.0.1:9/v1", probes=("listfn:function=reverse",), modes=("ccc", "deductive"))
     assert {unit.mode for unit in work_units(plan)} == {"deductive"}
@@ -293,14 +322,47 @@ def test_databases_from_before_samples_keep_their_functions(db_path: Path) -> No
     assert function is not None
     assert (function["sample"], function["round"], function["chosen"]) == (0, 0, 1)
     assert function["held_out_failed"] == [2]
-    second = {**function, "id": None, "sample": 1, "chosen": 0, "examples": "[]", "held_out_failed": "[]"}
+    kept = {name: function[name] for name in ("run_id", "model", "probe", "setting", "mode", "instance")}
+    second = FunctionRecord(
+        **kept,
+        call_id=None,
+        code="def solver(x): ...",
+        verdict="ok",
+        detail=None,
+        examples=(),
+        fits_examples=True,
+        memorised=False,
+        held_out_failed=(),
+        sample=1,
+        chosen=False,
+    )
     store.save_items([], [second])
     assert [f["sample"] for f in store.unit_functions(7)] == [0, 1]
 
 
 def test_plans_at_the_old_defaults_keep_their_identity() -> None:
     plan = plan_for("http://127.0.0.1:9/v1")
-    stored_before = {k: v for k, v in plan.to_dict().items() if k not in ("samples", "rounds")}
+    stored_before = {k: v for k, v in plan.to_dict().items() if k not in ("samples", "rounds", "check_n")}
     assert RunPlan.from_dict(stored_before).identity_hash() == plan.identity_hash()
+    assert plan_for("http://127.0.0.1:9/v1", check_n=4).identity_hash() != plan.identity_hash()
+    # Hashes the previous version (b009820) gave these plans: a run stored by it resumes under its plan.
+    old = plan_for(
+        "http://127.0.0.1:9/v1",
+        probes=("arithmetic:base=9", "cipher:cipher=atbash"),
+        modes=("deductive", "ccc", "solverlearner"),
+        n=4,
+        instances=2,
+        concurrency=4,
+    )
+    assert old.identity_hash() == "b561a614ae2f8e54"
+    sampled = RunPlan(
+        models=(ModelSpec("openai/scripted", "http://127.0.0.1:9/v1"),),
+        probes=("arithmetic:base=9",),
+        modes=("deductive", "ccc"),
+        samples=2,
+        rounds=1,
+        check_file="x{base}.txt",
+    )
+    assert sampled.identity_hash() == "cf9bb9cad69975f4"
     assert plan_for("http://127.0.0.1:9/v1", samples=2).identity_hash() != plan.identity_hash()
     assert plan_for("http://127.0.0.1:9/v1", rounds=1).identity_hash() != plan.identity_hash()

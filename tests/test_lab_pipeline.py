@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from lab.models.calls import ModelSpec, RetryPolicy
+from lab.models import DEFAULT_MODEL, ModelSpec, RetryPolicy, provider_for
+from lab.models.calls import LitellmProvider
+from lab.models.embedded_provider import EmbeddedProvider
+from lab.models.replay import ReplayProvider
 from lab.run import study
-from lab.run.plan import RunError, RunPlan, estimated_calls, mode_applies, total_items, work_units
+from lab.run.plan import (
+    RunError,
+    RunPlan,
+    WorkUnit,
+    estimated_calls,
+    mode_applies,
+    total_items,
+    work_units,
+)
+from lab.run.records import ITEM_COLUMNS, TRUNCATED, RunStatus
 from lab.run.store import Store
 from lab.tasks.modes import MODE_ORDER
+from lab.tasks.scoring import UNPARSED
 from tests.scripted import plan_responder
-from tests.scripted_server import ScriptedServer
+from tests.scripted_server import ScriptedReply, ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=20)
@@ -307,3 +324,169 @@ def test_same_run_id_with_another_plan_is_refused(db_path: Path) -> None:
 def test_an_api_base_carrying_credentials_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="--api-key-env"):
         ModelSpec("openai/x", api_base=url)
+
+
+def test_a_reply_cut_at_the_token_cap_is_truncated_not_unparsed(db_path: Path) -> None:
+    with ScriptedServer() as server:
+        plan = scripted_plan(
+            server.base_url, probes=("arithmetic:base=8",), modes=("deductive", "solverlearner"), instances=1
+        )
+        answers = plan_responder(plan, lambda u: True)
+        units = [u for u in work_units(plan) if u.mode == "deductive"]
+        case_of = {json.dumps(u.messages, sort_keys=True): u.cases[0][0] for u in units}
+
+        def respond(messages: list[dict[str, str]]) -> str | ScriptedReply:
+            case = case_of.get(json.dumps(messages, sort_keys=True))
+            if case is None and "Reply with OK" not in messages[-1]["content"]:  # the code unit
+                return ScriptedReply("```python\ndef solver(x: str) -> str:\n    digits = '0123", "length")
+            return {
+                0: ScriptedReply("We add in base 8.\nThe units digits first: 7 + 5 =", "length"),
+                1: ScriptedReply(answers(messages), "length"),  # cut, but after a readable answer
+                2: "We add in base 8.\nI cannot tell.",  # finished without an answer
+            }.get(case, answers(messages))  # type: ignore[arg-type]
+
+        server.responder = respond
+        store = Store(db_path)
+        first = run(store, plan)
+        asked = server.chat_requests
+        # A cached reply keeps its finish reason, so a re-run scores it the same way.
+        again = study.execute_run(store, study.prepare_run(store, plan), retry=FAST_RETRY, preflight=False)
+        assert server.chat_requests == asked
+    for record in (first, again):
+        assert record.status == "finished", record.reason
+        items = {(i["mode"], i["case_index"]): i for i in store.items([record.id])}
+        assert [items["deductive", c]["error"] for c in range(4)] == [TRUNCATED, None, UNPARSED, None]
+        assert [bool(items["deductive", c]["correct"]) for c in range(4)] == [False, True, False, True]
+        assert {items["solverlearner", c]["error"] for c in range(4)} == {TRUNCATED}
+        function = store.function(items["solverlearner", 0]["function_id"])
+        assert function is not None and function["verdict"] == TRUNCATED and "digits" in function["code"]
+        cut = store.get_call(items["deductive", 0]["call_id"])
+        whole = store.get_call(items["deductive", 2]["call_id"])
+        assert cut is not None and whole is not None
+        assert (cut["finish_reason"], whole["finish_reason"]) == ("length", "stop")
+
+
+# The schema of the previous version (b009820), verbatim: its databases must open, list, export and resume.
+OLD_SCHEMA = """
+CREATE TABLE runs (id TEXT PRIMARY KEY, plan TEXT NOT NULL, plan_hash TEXT NOT NULL, status TEXT NOT NULL,
+    reason TEXT, total_items INTEGER NOT NULL, created REAL NOT NULL, started REAL, finished REAL,
+    versions TEXT, pid INTEGER);
+CREATE TABLE calls (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, cache_key TEXT NOT NULL,
+    model TEXT NOT NULL, messages TEXT NOT NULL, params TEXT NOT NULL, response TEXT,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+    cost REAL NOT NULL DEFAULT 0, latency REAL NOT NULL DEFAULT 0, error TEXT,
+    cached INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL);
+CREATE INDEX calls_cache ON calls (cache_key) WHERE error IS NULL;
+CREATE INDEX calls_run ON calls (run_id);
+CREATE TABLE functions (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, model TEXT NOT NULL,
+    probe TEXT NOT NULL, setting TEXT NOT NULL, mode TEXT NOT NULL, instance INTEGER NOT NULL,
+    call_id INTEGER, code TEXT, verdict TEXT, detail TEXT, examples TEXT NOT NULL, fits_examples INTEGER,
+    memorised INTEGER NOT NULL, held_out_failed TEXT NOT NULL, sample INTEGER NOT NULL DEFAULT 0,
+    round INTEGER NOT NULL DEFAULT 0, chosen INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (run_id, model, probe, setting, mode, instance, sample, round));
+CREATE TABLE items (run_id TEXT NOT NULL, model TEXT NOT NULL, probe TEXT NOT NULL, setting TEXT NOT NULL,
+    default_world INTEGER NOT NULL, mode TEXT NOT NULL, instance INTEGER NOT NULL,
+    case_index INTEGER NOT NULL, input TEXT NOT NULL, expected TEXT NOT NULL, predicted TEXT,
+    correct INTEGER NOT NULL, error TEXT, detail TEXT, call_id INTEGER, function_id INTEGER,
+    created REAL NOT NULL,
+    PRIMARY KEY (run_id, model, probe, setting, mode, instance, case_index));
+CREATE INDEX items_function ON items (function_id);
+CREATE TABLE custom_probes (name TEXT PRIMARY KEY, definition TEXT NOT NULL, pool TEXT NOT NULL,
+    created REAL NOT NULL);
+"""
+ITEMS_CSV_HEADER = [*ITEM_COLUMNS, "messages", "response"]
+
+
+def _old_database(
+    path: Path, plan: RunPlan, run_id: str, done: list[WorkUnit], reply: Callable[[list[dict[str, str]]], str]
+) -> None:
+    """A database as the previous version left it when killed: the run `running`, some units scored."""
+    db = sqlite3.connect(path)
+    db.executescript(OLD_SCHEMA)
+    stored_plan = {k: v for k, v in plan.to_dict().items() if k != "check_n"}  # the old plan had no check_n
+    db.execute(
+        "INSERT INTO runs VALUES (?, ?, ?, 'running', NULL, ?, 0, 0, NULL, '{}', 999999999)",
+        (run_id, json.dumps(stored_plan, sort_keys=True), plan.identity_hash(), total_items(plan)),
+    )
+    for unit in done:
+        call = db.execute(
+            "INSERT INTO calls (run_id, cache_key, model, messages, params, response, created) "
+            "VALUES (?, 'old', ?, ?, '{}', ?, 0)",
+            (run_id, unit.model.label, json.dumps(unit.messages), reply(unit.messages)),
+        ).lastrowid
+        function_id = None
+        if unit.mode == "solverlearner":
+            function_id = db.execute(
+                "INSERT INTO functions (run_id, model, probe, setting, mode, instance, call_id, code, "
+                "examples, fits_examples, memorised, held_out_failed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'def solver(x): ...', '[]', 1, 0, '[]')",
+                (
+                    run_id,
+                    unit.model.label,
+                    unit.setting.family,
+                    unit.setting.label,
+                    unit.mode,
+                    unit.instance,
+                    call,
+                ),
+            ).lastrowid
+        for index, case in unit.cases:
+            db.execute(
+                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, NULL, NULL, ?, ?, 0)",
+                (run_id, unit.model.label, unit.setting.family, unit.setting.label,
+                 int(unit.setting.default_world), unit.mode, unit.instance, index, case.input, case.output,
+                 case.output, call, function_id),
+            )  # fmt: skip
+    db.commit()
+    db.close()
+
+
+def test_a_database_of_the_previous_version_opens_lists_exports_and_resumes(
+    db_path: Path, tmp_path: Path
+) -> None:
+    with ScriptedServer() as server:
+        plan = scripted_plan(
+            server.base_url,
+            probes=("arithmetic:base=9", "cipher:cipher=atbash"),
+            modes=("deductive", "ccc", "solverlearner"),
+        )
+        answers = plan_responder(plan, lambda u: True)
+        server.responder = answers
+        units = list(work_units(plan))
+        done = [units[0], units[1], next(u for u in units if u.mode == "solverlearner")]
+        _old_database(db_path, plan, "old", done, answers)
+
+        store = Store(db_path)
+        (record,) = store.list_runs()
+        assert record.status == RunStatus.RUNNING and study.effective_status(record) == "interrupted"
+        assert study.runs_frame(store)["items"].tolist() == [f"{2 + plan.n}/{total_items(plan)}"]
+        before = tmp_path / "before.csv"
+        study.export_items(store, ["old"], before)
+        with before.open(newline="") as handle:
+            assert next(csv.reader(handle)) == ITEMS_CSV_HEADER
+        resumed = study.execute_run(store, "old", retry=FAST_RETRY)
+        assert resumed.status == "finished", resumed.reason
+        assert server.chat_requests == 1 + estimated_calls(plan) - len(done)
+    items = store.items(["old"])
+    keys = [(i["setting"], i["mode"], i["instance"], i["case_index"]) for i in items]
+    assert len(keys) == len(set(keys)) == total_items(plan) and all(i["correct"] for i in items)
+    reasons = {store.get_call(i["call_id"])["finish_reason"] for i in items}  # type: ignore[index]
+    assert reasons == {None, "stop"}  # the old calls' reasons are unknown, the new ones are recorded
+    study.export_items(store, ["old"], tmp_path / "after.csv")
+    study.export_summary(store, ["old"], tmp_path / "summary.csv")
+    assert len(study.summary_frame(store, ["old"])) == 2 * 3
+
+
+def test_each_model_string_has_one_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    embedded = provider_for(ModelSpec(DEFAULT_MODEL))
+    assert isinstance(embedded, EmbeddedProvider) and "no key, no network" in embedded.describe()
+    assert type(provider_for(ModelSpec("openai/gpt-4o-mini"))) is LitellmProvider
+    recorded = provider_for(ModelSpec("replay/some/where/gpt4_base8.tsv"))
+    assert isinstance(recorded, ReplayProvider) and not recorded.cacheable and embedded.cacheable
+    assert (
+        "some/where/gpt4_base8.tsv" in recorded.describe() and recorded.label() == "gpt4_base8.tsv (recorded)"
+    )
+    monkeypatch.delenv("MY_SERVER_KEY", raising=False)
+    served = provider_for(ModelSpec("my-model", "http://127.0.0.1:8000/v1", "MY_SERVER_KEY"))
+    assert served.describe() == "at `http://127.0.0.1:8000/v1`; key from `$MY_SERVER_KEY` (**not set**)"
+    assert served.label() == "my-model @ http://127.0.0.1:8000/v1"

@@ -20,8 +20,10 @@ import litellm
 import pytest
 from litellm.llms.custom_llm import CustomLLMError
 
+from lab.models import DEFAULT_MODEL, ModelSpec, ModelUnavailableError, provider_for
 from lab.models import embedded as local_model
 from lab.models.embedded import MODEL_FILE_NAME, MODEL_NAME, EngineLoadError, ModelFileError
+from lab.models.embedded_provider import EmbeddedProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -269,6 +271,18 @@ def test_a_missing_xllamacpp_gives_a_readable_error_through_litellm(
     assert "needs xllamacpp==" in str(failed.value)
     assert "pip install --require-hashes -r requirements.txt" in str(failed.value)
     assert local_model._shared.engine is None
+
+
+def test_the_embedded_provider_s_check_names_the_missing_engine_before_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)
+    monkeypatch.setattr(local_model._shared, "engine", None)
+    monkeypatch.setattr(local_model, "ensure_model_file", lambda: tmp_path / "model.gguf")
+    provider = provider_for(ModelSpec(DEFAULT_MODEL))
+    assert isinstance(provider, EmbeddedProvider) and provider.cacheable
+    with pytest.raises(ModelUnavailableError, match=r"needs xllamacpp==.*pip install --require-hashes"):
+        provider.check()
 
 
 def test_a_file_xllamacpp_cannot_load_gives_a_readable_error(tmp_path: Path) -> None:

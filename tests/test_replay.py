@@ -12,8 +12,15 @@ import pandas as pd
 import pytest
 
 from lab.cli import main
-from lab.models import replay
-from lab.models.calls import ModelSpec, ModelUnavailableError, RetryPolicy, check_model, complete
+from lab.models import (
+    CallParams,
+    ModelSpec,
+    ModelUnavailableError,
+    RetryPolicy,
+    model_spec,
+    provider_for,
+    replay,
+)
 from lab.results import charts
 from lab.results.export import restore_cell
 from lab.run import study
@@ -189,15 +196,22 @@ def test_replay_never_calls_litellm_and_takes_no_key(tmp_path: Path, monkeypatch
         raise AssertionError("litellm was called for a replay model")
 
     monkeypatch.setattr(litellm, "completion", refuse)
-    model = ModelSpec(f"replay/{recording}")
-    check_model(model)
-    assert complete(model, [{"role": "user", "content": "hello"}]).text == "world"
+    provider = provider_for(ModelSpec(f"replay/{recording}"))
+    provider.check()
+    assert provider.complete([{"role": "user", "content": "hello"}], CallParams()).text == "world"
     with pytest.raises(replay.NotRecordedError, match="no recorded response"):
-        complete(model, [{"role": "user", "content": "hello?"}])
+        provider.complete([{"role": "user", "content": "hello?"}], CallParams())
+    assert not provider.cacheable and provider.label() == "r.tsv (recorded)"
     with pytest.raises(ValueError, match="no api_base and no key"):
         ModelSpec(f"replay/{recording}", key_env="OPENAI_API_KEY")
     with pytest.raises(ValueError, match="no api_base and no key"):
         ModelSpec(f"replay/{recording}", api_base="http://127.0.0.1:9/v1")
+    # One --api-base for a study that also replays: the replay model leaves it out.
+    assert model_spec(f"replay/{recording}", "http://127.0.0.1:9/v1", "KEY") == ModelSpec(
+        f"replay/{recording}"
+    )
+    served = model_spec("openai/x", "http://127.0.0.1:9/v1", "KEY")
+    assert (served.api_base, served.key_env) == ("http://127.0.0.1:9/v1", "KEY")
 
 
 def test_conflicting_recordings_fail_at_load_naming_both_places(db_path: Path, tmp_path: Path) -> None:
@@ -205,10 +219,10 @@ def test_conflicting_recordings_fail_at_load_naming_both_places(db_path: Path, t
     write_tsv(tmp_path / "a.tsv", [("other", "x"), (prompt, "\\boxed{174}")])
     write_tsv(tmp_path / "b.tsv", [(prompt, "\\boxed{174}")])  # an identical duplicate is fine
     model = ModelSpec(f"replay/{tmp_path}")
-    check_model(model)
+    provider_for(model).check()
     write_tsv(tmp_path / "c.tsv", [("x", "y"), ("z", "w"), (prompt, "\\boxed{152}")])
     with pytest.raises(ModelUnavailableError) as raised:
-        check_model(model)
+        provider_for(model).check()
     message = str(raised.value)
     assert f"{tmp_path / 'a.tsv'}:2" in message and f"{tmp_path / 'c.tsv'}:3" in message
     assert "two different recorded responses" in message
@@ -237,7 +251,7 @@ def test_a_recording_that_cannot_serve_is_refused_before_the_run(
     (tmp_path / "notes.txt").write_text("hello\tworld\n")
     (tmp_path / "bad.csv").write_text("run_id,model\nr,m\n")
     with pytest.raises(ModelUnavailableError, match=message):
-        check_model(ModelSpec(f"replay/{tmp_path / path}"))
+        provider_for(ModelSpec(f"replay/{tmp_path / path}")).check()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,71 +1,62 @@
-"""Model calls through litellm: any provider string, any OpenAI-compatible api_base, the embedded default.
+"""The litellm provider: any provider string litellm knows, and any OpenAI-compatible `api_base`.
 
 Keys are read from the environment by litellm (or from the variable a model spec names); they are
-never part of a `ModelSpec`, so they never reach the store, a CSV or a log.
+never part of a `ModelSpec`, so they never reach the store, a CSV or a log. litellm takes seconds to
+import, so it is imported on the first call, not with this module.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from types import ModuleType
 from urllib.parse import urlsplit
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-import litellm
-
-from lab.models import replay
-from lab.run.plan import DEFAULT_MODEL, ModelSpec
+from lab.models.provider import (
+    DEFAULT_RETRY,
+    CallParams,
+    Completion,
+    Messages,
+    ModelCallError,
+    ModelUnavailableError,
+    Provider,
+    RetryPolicy,
+    with_retries,
+)
+from lab.models.spec import ModelSpec as ModelSpec  # the old import path; callers move to lab.models
 
 NO_KEY = "sk-no-key-needed"
 
-litellm.suppress_debug_info = True
-litellm.drop_params = True  # e.g. `seed` is sent only to providers that take it
-litellm.telemetry = False
+
+@functools.cache
+def litellm_module() -> ModuleType:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.drop_params = True  # e.g. `seed` is sent only to providers that take it
+    litellm.telemetry = False
+    return litellm
 
 
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float
-    latency: float
-
-
-class ModelCallError(Exception):
-    """A call that failed; `category` says how, `retryable` whether trying again can help."""
-
-    def __init__(self, category: str, message: str, retryable: bool):
-        super().__init__(message)
-        self.category = category
-        self.retryable = retryable
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-    timeout: float = 600.0
-
-
-_CLASSIFIED: tuple[tuple[type[BaseException], str, bool], ...] = (
-    (litellm.AuthenticationError, "auth", False),
-    (litellm.PermissionDeniedError, "auth", False),
-    (litellm.NotFoundError, "not_found", False),
-    (litellm.ContextWindowExceededError, "context_window", False),
-    (litellm.RateLimitError, "rate_limit", True),
-    (litellm.Timeout, "timeout", True),
-    (litellm.ServiceUnavailableError, "server", True),
-    (litellm.InternalServerError, "server", True),
-    (litellm.BadGatewayError, "server", True),
-    (litellm.APIConnectionError, "connection", True),
-    (litellm.BadRequestError, "bad_request", False),
-)
+@functools.cache
+def _classified() -> tuple[tuple[type[BaseException], str, bool], ...]:
+    litellm = litellm_module()
+    return (
+        (litellm.AuthenticationError, "auth", False),
+        (litellm.PermissionDeniedError, "auth", False),
+        (litellm.NotFoundError, "not_found", False),
+        (litellm.ContextWindowExceededError, "context_window", False),
+        (litellm.RateLimitError, "rate_limit", True),
+        (litellm.Timeout, "timeout", True),
+        (litellm.ServiceUnavailableError, "server", True),
+        (litellm.InternalServerError, "server", True),
+        (litellm.BadGatewayError, "server", True),
+        (litellm.APIConnectionError, "connection", True),
+        (litellm.BadRequestError, "bad_request", False),
+    )
 
 
 def classify(exc: BaseException) -> ModelCallError:
@@ -77,7 +68,7 @@ def classify(exc: BaseException) -> ModelCallError:
         return ModelCallError("auth", message, False)
     if "connection error" in lowered or "connection refused" in lowered:
         return ModelCallError("connection", message, True)
-    for kind, category, retryable in _CLASSIFIED:
+    for kind, category, retryable in _classified():
         if isinstance(exc, kind):
             return ModelCallError(category, message, retryable)
     status = getattr(exc, "status_code", None)
@@ -91,124 +82,11 @@ def _short(text: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _call_arguments(model: ModelSpec) -> dict[str, object]:
-    if model.name == DEFAULT_MODEL:
-        from lab.models import (
-            embedded as local_model,  # loads xllamacpp only when the embedded model is asked for
-        )
-
-        local_model.register()
-        return {"model": model.name}
-    args: dict[str, object] = {"model": model.name}
-    if model.api_base:
-        # Never hand a provider's own key (OPENAI_API_KEY, ...) to some other server.
-        args["api_base"] = model.api_base
-        args["api_key"] = os.environ.get(model.key_env, "") if model.key_env else NO_KEY
-        if "/" not in model.name:
-            args["custom_llm_provider"] = "openai"
-    elif model.key_env:
-        args["api_key"] = os.environ.get(model.key_env, "")
-    return args
-
-
 def _cost(response: object) -> float:
     try:
-        return float(litellm.completion_cost(completion_response=response) or 0.0)
+        return float(litellm_module().completion_cost(completion_response=response) or 0.0)
     except Exception:  # unknown price for this model: report no cost rather than fail the item
         return 0.0
-
-
-def call_once(
-    model: ModelSpec,
-    messages: list[dict[str, str]],
-    *,
-    temperature: float,
-    max_tokens: int,
-    seed: int | None,
-    timeout: float,
-) -> Completion:
-    start = time.monotonic()
-    try:
-        response = litellm.completion(
-            messages=messages,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            seed=seed,
-            timeout=timeout,
-            num_retries=0,
-            max_retries=0,
-            **_call_arguments(model),
-        )
-    except Exception as exc:
-        raise classify(exc) from None
-    latency = time.monotonic() - start
-    try:
-        text = response.choices[0].message.content  # type: ignore[union-attr]
-    except (AttributeError, IndexError, TypeError):
-        raise ModelCallError("malformed", "the provider's reply had no message content", True) from None
-    if not isinstance(text, str):
-        raise ModelCallError("malformed", "the provider's reply had no text content", True)
-    usage = getattr(response, "usage", None)
-    return Completion(
-        text=text,
-        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        cost=_cost(response),
-        latency=latency,
-    )
-
-
-DEFAULT_RETRY = RetryPolicy()
-
-
-def complete(
-    model: ModelSpec,
-    messages: list[dict[str, str]],
-    *,
-    temperature: float = 0.0,
-    max_tokens: int = 1024,
-    seed: int | None = None,
-    retry: RetryPolicy = DEFAULT_RETRY,
-    sleep: Callable[[float], None] = time.sleep,
-    should_stop: Callable[[], bool] = lambda: False,
-) -> Completion:
-    """One completion, retried with exponential backoff on rate limits, server errors and timeouts.
-
-    A replay model answers from its recording without litellm; `replay.NotRecordedError` when it cannot.
-    """
-    if replay.is_replay(model.name):
-        return _replayed(model, messages)
-    attempt = 0
-    while True:
-        try:
-            return call_once(
-                model,
-                messages,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                seed=seed,
-                timeout=retry.timeout,
-            )
-        except ModelCallError as exc:
-            attempt += 1
-            if not exc.retryable or attempt >= retry.attempts or should_stop():
-                raise
-            delay = min(retry.max_delay, retry.base_delay * 2 ** (attempt - 1))
-            sleep(delay * random.uniform(0.5, 1.0))
-
-
-def _replayed(model: ModelSpec, messages: list[dict[str, str]]) -> Completion:
-    start = time.monotonic()
-    try:
-        text = replay.reply(model.name, messages)
-    except replay.ReplayError as exc:  # the files went missing or changed into something unreadable
-        raise ModelCallError("replay", str(exc), False) from None
-    latency = time.monotonic() - start
-    return Completion(text=text, prompt_tokens=0, completion_tokens=0, cost=0.0, latency=latency)
-
-
-class ModelUnavailableError(Exception):
-    """Raised before a run starts, with one message a user can act on."""
 
 
 _ADVICE = {
@@ -226,33 +104,101 @@ _ADVICE = {
 }
 
 
-def check_model(model: ModelSpec, timeout: float = 120.0) -> None:
-    """A cheap probe call, so a wrong model string or a missing key fails once, before the run."""
-    if replay.is_replay(model.name):
+class LitellmProvider(Provider):
+    """Every model string no other provider claims goes to litellm."""
+
+    @classmethod
+    def accepts(cls, name: str) -> bool:
+        return True
+
+    def call_arguments(self) -> dict[str, object]:
+        model = self.spec
+        args: dict[str, object] = {"model": model.name}
+        if model.api_base:
+            # Never hand a provider's own key (OPENAI_API_KEY, ...) to some other server.
+            args["api_base"] = model.api_base
+            args["api_key"] = os.environ.get(model.key_env, "") if model.key_env else NO_KEY
+            if "/" not in model.name:
+                args["custom_llm_provider"] = "openai"
+        elif model.key_env:
+            args["api_key"] = os.environ.get(model.key_env, "")
+        return args
+
+    def call_once(self, messages: Messages, params: CallParams, timeout: float) -> Completion:
+        litellm = litellm_module()
+        start = time.monotonic()
         try:
-            replay.check(model.name)
-        except replay.ReplayError as exc:
-            raise ModelUnavailableError(f"{model.label}: {exc}") from None
-        return
-    if model.api_base:
-        parts = urlsplit(model.api_base)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ModelUnavailableError(
-                f"{model.label}: --api-base must be an http(s) URL, got {model.api_base!r}"
+            response = litellm.completion(
+                messages=messages,
+                temperature=params.temperature,
+                max_tokens=params.max_tokens,
+                seed=params.seed,
+                timeout=timeout,
+                num_retries=0,
+                max_retries=0,
+                **self.call_arguments(),
             )
-    if model.key_env and not os.environ.get(model.key_env):
-        raise ModelUnavailableError(f"{model.label}: the environment variable {model.key_env} is not set")
-    try:
-        call_once(
-            model,
-            [{"role": "user", "content": "Reply with OK."}],
-            temperature=0.0,
-            max_tokens=4,
-            seed=0,
-            timeout=timeout,
+        except Exception as exc:
+            raise classify(exc) from None
+        latency = time.monotonic() - start
+        try:
+            choice = response.choices[0]  # type: ignore[union-attr]
+            text = choice.message.content
+        except (AttributeError, IndexError, TypeError):
+            raise ModelCallError("malformed", "the provider's reply had no message content", True) from None
+        if not isinstance(text, str):
+            raise ModelCallError("malformed", "the provider's reply had no text content", True)
+        usage = getattr(response, "usage", None)
+        finish_reason = getattr(choice, "finish_reason", None)
+        return Completion(
+            text=text,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cost=_cost(response),
+            latency=latency,
+            finish_reason=str(finish_reason) if finish_reason else None,
         )
-    except ModelCallError as exc:
-        advice = _ADVICE.get(exc.category, "the probe call failed")
-        raise ModelUnavailableError(f"{model.label}: {advice}. ({exc.category}: {exc})") from None
-    except Exception as exc:  # the embedded model's own errors (missing wheels, wrong file) say what to do
-        raise ModelUnavailableError(f"{model.label}: {exc}") from None
+
+    def complete(
+        self,
+        messages: Messages,
+        params: CallParams,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Completion:
+        """One completion, retried with exponential backoff on rate limits, server errors and timeouts."""
+        return with_retries(
+            lambda: self.call_once(messages, params, retry.timeout), retry, should_stop=should_stop
+        )
+
+    def check(self, timeout: float = 120.0) -> None:
+        """A cheap probe call, so a wrong model string or a missing key fails once, before the run."""
+        model = self.spec
+        if model.api_base:
+            parts = urlsplit(model.api_base)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ModelUnavailableError(
+                    f"{model.label}: --api-base must be an http(s) URL, got {model.api_base!r}"
+                )
+        if model.key_env and not os.environ.get(model.key_env):
+            raise ModelUnavailableError(f"{model.label}: the environment variable {model.key_env} is not set")
+        probe = [{"role": "user", "content": "Reply with OK."}]
+        try:
+            self.call_once(probe, CallParams(temperature=0.0, max_tokens=4, seed=0), timeout)
+        except ModelCallError as exc:
+            advice = _ADVICE.get(exc.category, "the probe call failed")
+            raise ModelUnavailableError(f"{model.label}: {advice}. ({exc.category}: {exc})") from None
+        except Exception as exc:  # e.g. the embedded model's own errors (missing wheels) say what to do
+            raise ModelUnavailableError(f"{model.label}: {exc}") from None
+
+    def describe(self) -> str:
+        model = self.spec
+        where = f"at `{model.api_base}`" if model.api_base else "through the provider's own endpoint"
+        if model.key_env:
+            key = f"key from `${model.key_env}`" + ("" if os.environ.get(model.key_env) else " (**not set**)")
+        elif model.api_base:
+            key = "no key sent"
+        else:
+            key = "key from the provider's usual variable (e.g. `OPENAI_API_KEY`, `ANTHROPIC_API_KEY`)"
+        return f"{where}; {key}"

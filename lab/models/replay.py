@@ -9,6 +9,7 @@ directory, or several of these joined by `:` (as in $PATH). Two formats are read
 Matching is exact and ignores temperature, seed and max_tokens. A prompt that was not recorded
 raises `NotRecordedError` (the runner scores its items wrong with error `not_recorded`); two different
 responses recorded for one prompt are an error when the files are loaded, naming both places.
+`ReplayProvider` puts all this behind the common `Provider` interface.
 
 The set of files is fixed when a model is checked (before a run); their contents are loaded once
 per set of paths and modification times, and again whenever a file changes.
@@ -21,10 +22,21 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from lab.models.provider import (
+    DEFAULT_RETRY,
+    CallParams,
+    Completion,
+    ModelCallError,
+    ModelUnavailableError,
+    NoReplyError,
+    Provider,
+    RetryPolicy,
+)
 from lab.models.transcripts import read_wu_tsv
 
 PREFIX = "replay/"
@@ -53,8 +65,10 @@ class ReplayError(ValueError):
     """Files that cannot serve as a recording: missing, empty, malformed or contradicting each other."""
 
 
-class NotRecordedError(Exception):
+class NotRecordedError(NoReplyError):
     """No recorded response for this prompt; the message says which recording was searched."""
+
+    category = NOT_RECORDED
 
 
 def is_replay(name: str) -> bool:
@@ -275,3 +289,47 @@ def recorded_models(folder: Path | None = None) -> list[RecordedModel]:
                 name += f"{os.pathsep}{checks / prefix}_base*.tsv"
             found.append(RecordedModel(name, display_label(name), cot))
     return found
+
+
+class ReplayProvider(Provider):
+    """`replay/PATH`: answers from recordings; no key, no network, and never from the store's cache
+    (the current files are what a replay must answer from)."""
+
+    cacheable = False
+    takes_server = False
+
+    @classmethod
+    def accepts(cls, name: str) -> bool:
+        return is_replay(name)
+
+    def check(self) -> None:
+        try:
+            check(self.spec.name)
+        except ReplayError as exc:
+            raise ModelUnavailableError(f"{self.spec.label}: {exc}") from None
+
+    def complete(
+        self,
+        messages: Messages,
+        params: CallParams,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Completion:
+        start = time.monotonic()
+        try:
+            text = reply(self.spec.name, messages)
+        except ReplayError as exc:  # the files went missing or changed into something unreadable
+            raise ModelCallError("replay", str(exc), False) from None
+        return Completion(
+            text, prompt_tokens=0, completion_tokens=0, cost=0.0, latency=time.monotonic() - start
+        )
+
+    def describe(self) -> str:
+        return (
+            f"recorded responses from `{self.spec.name.removeprefix(PREFIX)}`; no key, no network; "
+            f"a prompt that was not recorded is scored wrong as `{NOT_RECORDED}`"
+        )
+
+    def label(self) -> str:
+        return display_label(self.spec.name)

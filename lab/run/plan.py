@@ -8,14 +8,13 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from lab.models.replay import is_replay
+from lab.models.spec import DEFAULT_MODEL, ModelSpec
 from lab.tasks.modes import MODES, parse_modes
 from lab.tasks.prompts import build_messages
 from probes import Case, Setting, get_family, parse_spec
 
-DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"
+__all__ = ["DEFAULT_MODEL", "ModelSpec"]  # also here for callers that take them with the plan
 
 
 class RunError(Exception):
@@ -25,42 +24,18 @@ class RunError(Exception):
 QUICK_MODES = ("deductive", "solverlearner")
 MAX_SAMPLES = 20
 MAX_ROUNDS = 10
-OPTIONAL_DEFAULTS: dict[str, object] = {"samples": 1, "rounds": 0, "cases_file": None, "check_file": None}
+OPTIONAL_DEFAULTS: dict[str, object] = {
+    "samples": 1,
+    "rounds": 0,
+    "cases_file": None,
+    "check_file": None,
+    "check_n": None,
+}
 
 
 def default_temperature(samples: int) -> float:
     """Greedy decoding for one sample; several identical samples would measure nothing."""
     return 0.7 if samples > 1 else 0.0
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What to call. `key_env` names the environment variable holding the key for an `api_base`."""
-
-    name: str
-    api_base: str | None = None
-    key_env: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise ValueError("a model needs a name, e.g. openai/gpt-4o-mini")
-        if self.api_base:
-            parts = urlsplit(self.api_base)
-            if parts.username or parts.password or "key=" in parts.query.lower():
-                # The spec is stored with the run; a secret must come from the environment instead.
-                raise ValueError(
-                    "the api_base URL must not carry credentials: put the key in an environment "
-                    "variable and name it (--api-key-env on the command line, the key field in the app)"
-                )
-        if is_replay(self.name) and (self.api_base or self.key_env):
-            raise ValueError("a replay model answers from its recordings: it takes no api_base and no key")
-
-    @property
-    def label(self) -> str:
-        return self.name if not self.api_base else f"{self.name} @ {self.api_base}"
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {"name": self.name, "api_base": self.api_base, "key_env": self.key_env}
 
 
 @dataclass(frozen=True)
@@ -81,6 +56,12 @@ class RunPlan:
     rounds: int = 0
     cases_file: str | None = None  # held-out inputs, one a line; `{param}` is filled from each setting
     check_file: str | None = None  # the same for the comprehension check's inputs (mode ccc)
+    check_n: int | None = None  # comprehension-check items per setting; None: n
+
+    @property
+    def checks(self) -> int:
+        """How many comprehension-check items each setting gets."""
+        return self.n if self.check_n is None else self.check_n
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -99,6 +80,8 @@ class RunPlan:
         ):
             if value < low:
                 raise ValueError(f"{name} must be at least {low}, got {value}")
+        if self.check_n is not None and self.check_n < 1:
+            raise ValueError(f"check_n must be at least 1 (or left out to use n), got {self.check_n}")
         if self.samples > MAX_SAMPLES or self.rounds > MAX_ROUNDS:
             raise ValueError(f"samples go up to {MAX_SAMPLES} and rounds up to {MAX_ROUNDS}")
         if not 0.0 <= self.temperature <= 2.0:
@@ -224,23 +207,26 @@ def _cases_path(template: str, setting: Setting) -> Path:
 
 
 def check_cases(plan: RunPlan, setting: Setting) -> list[Case]:
-    """The comprehension check's cases: generated, or the first n lines of the check file."""
+    """The comprehension check's cases: generated, or the first `plan.checks` lines of the check file."""
     family = get_family(setting.family)
     check = family.comprehension
     if check is None:
         raise RunError(f"{setting.spec} has no comprehension check")
     if plan.check_file is None:
-        return family.check_cases(setting, plan.n, plan.seed)
-    return _file_cases(_cases_path(plan.check_file, setting), setting, plan.n, check.solve)
+        return family.check_cases(setting, plan.checks, plan.seed)
+    size = "n" if plan.check_n is None else "check_n"
+    return _file_cases(_cases_path(plan.check_file, setting), setting, plan.checks, check.solve, size)
 
 
-def _file_cases(path: Path, setting: Setting, n: int, solve: Callable[[Setting, str], str]) -> list[Case]:
+def _file_cases(
+    path: Path, setting: Setting, n: int, solve: Callable[[Setting, str], str], size: str = "n"
+) -> list[Case]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise RunError(f"cannot read the cases file {path} for {setting.spec}: {exc}") from None
     if len(lines) < n:
-        raise RunError(f"the cases file {path} has {len(lines)} line(s); {setting.spec} needs n = {n}")
+        raise RunError(f"the cases file {path} has {len(lines)} line(s); {setting.spec} needs {size} = {n}")
     cases = []
     for number, line in enumerate(lines[:n], 1):
         text = line.strip()
@@ -302,9 +288,16 @@ def _modes_of(plan: RunPlan, setting: Setting) -> list[str]:
     return [mode for mode in plan.modes if mode_applies(setting, mode)]
 
 
+def cases_for(plan: RunPlan, mode: str) -> int:
+    """Items per instance: the comprehension check has its own count."""
+    return plan.checks if MODES[mode].checks_comprehension else plan.n
+
+
 def total_items(plan: RunPlan) -> int:
     per_model = sum(
-        instances_for(plan, mode) * plan.n for setting in plan.settings() for mode in _modes_of(plan, setting)
+        instances_for(plan, mode) * cases_for(plan, mode)
+        for setting in plan.settings()
+        for mode in _modes_of(plan, setting)
     )
     return per_model * len(plan.models)
 
@@ -314,6 +307,6 @@ def estimated_calls(plan: RunPlan) -> int:
     calls = 0
     for setting in plan.settings():
         for mode in _modes_of(plan, setting):
-            per_instance = plan.samples + plan.rounds if MODES[mode].returns_code else plan.n
+            per_instance = plan.samples + plan.rounds if MODES[mode].returns_code else cases_for(plan, mode)
             calls += per_instance * instances_for(plan, mode)
     return calls * len(plan.models)

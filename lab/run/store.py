@@ -19,6 +19,10 @@ from typing import Any
 
 import platformdirs
 
+from lab.run.records import ITEM_COLUMNS, ITEM_FIELDS, FunctionRecord, Item, RunStatus
+
+__all__ = ["ITEM_COLUMNS", "ITEM_FIELDS", "RunStatus", "Store"]  # the item columns, for the read path
+
 _FUNCTIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS functions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,7 +75,8 @@ CREATE TABLE IF NOT EXISTS calls (
     latency REAL NOT NULL DEFAULT 0,
     error TEXT,
     cached INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    finish_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_cache ON calls (cache_key) WHERE error IS NULL;
 CREATE INDEX IF NOT EXISTS calls_run ON calls (run_id);
@@ -105,24 +110,6 @@ CREATE TABLE IF NOT EXISTS custom_probes (
 );
 """.replace("{functions}", _FUNCTIONS_TABLE.strip())
 
-# The tidy item columns (lab.stats and the CSV use these), then what links an item to its call and function.
-ITEM_COLUMNS: tuple[str, ...] = (
-    "run_id",
-    "model",
-    "probe",
-    "setting",
-    "default_world",
-    "mode",
-    "instance",
-    "case_index",
-    "input",
-    "expected",
-    "predicted",
-    "correct",
-    "error",
-)
-ITEM_FIELDS: tuple[str, ...] = (*ITEM_COLUMNS, "detail", "call_id", "function_id")
-
 
 def default_db_path() -> Path:
     env = os.environ.get("SOLVERLAB_DB")
@@ -136,7 +123,7 @@ class RunRecord:
     id: str
     plan: dict[str, Any]
     plan_hash: str
-    status: str
+    status: RunStatus
     reason: str | None
     total_items: int
     created: float
@@ -153,6 +140,7 @@ class CachedResponse:
     prompt_tokens: int
     completion_tokens: int
     cost: float
+    finish_reason: str | None
 
 
 @dataclass(frozen=True)
@@ -196,9 +184,21 @@ class Store:
         self._db.executescript(SCHEMA)
         self._migrate()
 
+    def _columns(self, table: str) -> set[str]:
+        return {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+
     def _migrate(self) -> None:
+        """Bring a database written by an earlier version up to this schema; what it holds is kept."""
+        self._migrate_functions()
+        if "finish_reason" not in self._columns("calls"):
+            # Calls made before finish reasons were recorded: NULL, as for a provider that does not say.
+            with self._transaction() as db:
+                if "finish_reason" not in self._columns("calls"):  # another process may have just added it
+                    db.execute("ALTER TABLE calls ADD COLUMN finish_reason TEXT")
+
+    def _migrate_functions(self) -> None:
         """Databases from before samples and refinement rounds: their one function per unit is sample 0."""
-        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(functions)")}
+        columns = self._columns("functions")
         if "sample" in columns:
             return
         with self._transaction() as db:
@@ -239,11 +239,12 @@ class Store:
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO runs (id, plan, plan_hash, status, total_items, created, versions) "
-                "VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     json.dumps(plan, sort_keys=True),
                     plan_hash,
+                    RunStatus.PENDING,
                     total_items,
                     time.time(),
                     json.dumps(dict(versions), sort_keys=True),
@@ -257,10 +258,12 @@ class Store:
     def list_runs(self) -> list[RunRecord]:
         return [_run_record(r) for r in self._query("SELECT * FROM runs ORDER BY created DESC")]
 
-    def set_status(self, run_id: str, status: str, reason: str | None = None, pid: int | None = None) -> None:
+    def set_status(
+        self, run_id: str, status: RunStatus, reason: str | None = None, pid: int | None = None
+    ) -> None:
         now = time.time()
         with self._transaction() as db:
-            if status == "running":
+            if status == RunStatus.RUNNING:
                 db.execute(
                     "UPDATE runs SET status = ?, reason = NULL, pid = ?, started = COALESCE(started, ?), "
                     "finished = NULL WHERE id = ?",
@@ -281,14 +284,16 @@ class Store:
     # calls and the response cache
     def cached_response(self, cache_key: str) -> CachedResponse | None:
         rows = self._query(
-            "SELECT id, response, prompt_tokens, completion_tokens, cost FROM calls "
+            "SELECT id, response, prompt_tokens, completion_tokens, cost, finish_reason FROM calls "
             "WHERE cache_key = ? AND error IS NULL ORDER BY id LIMIT 1",
             (cache_key,),
         )
         if not rows:
             return None
         r = rows[0]
-        return CachedResponse(r["id"], r["response"], r["prompt_tokens"], r["completion_tokens"], r["cost"])
+        return CachedResponse(
+            r["id"], r["response"], r["prompt_tokens"], r["completion_tokens"], r["cost"], r["finish_reason"]
+        )
 
     def record_call(
         self,
@@ -305,12 +310,13 @@ class Store:
         latency: float = 0.0,
         error: str | None = None,
         cached: bool = False,
+        finish_reason: str | None = None,
     ) -> int:
         with self._transaction() as db:
             cur = db.execute(
                 "INSERT INTO calls (run_id, cache_key, model, messages, params, response, prompt_tokens, "
-                "completion_tokens, cost, latency, error, cached, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "completion_tokens, cost, latency, error, cached, created, finish_reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     cache_key,
@@ -325,6 +331,7 @@ class Store:
                     error,
                     int(cached),
                     time.time(),
+                    finish_reason,
                 ),
             )
             return int(cur.lastrowid or 0)
@@ -346,10 +353,10 @@ class Store:
         return {r["id"]: (r["messages"], r["response"]) for r in rows}
 
     # items and functions
-    def save_items(self, items: list[Mapping[str, Any]], functions: Sequence[Mapping[str, Any]] = ()) -> None:
+    def save_items(self, items: Sequence[Item], functions: Sequence[FunctionRecord] = ()) -> None:
         """Store one work unit's scored items, and its functions in code modes, in one transaction.
 
-        The items are linked to the last function (the final round of the chosen sample).
+        Items without a `function_id` are linked to the last function (the final round of the chosen sample).
         """
         with self._transaction() as db:
             function_id = None
@@ -361,21 +368,20 @@ class Store:
                     "VALUES (:run_id, :model, :probe, :setting, :mode, :instance, :call_id, :code, :verdict, "
                     ":detail, :examples, :fits_examples, :memorised, :held_out_failed, :sample, :round, "
                     ":chosen)",
-                    {"sample": 0, "round": 0, "chosen": 1, **function},
+                    function.row(),
                 )
                 function_id = cur.lastrowid if cur.rowcount else None
             now = time.time()
+            rows = []
+            for item in items:
+                row = item.row()
+                if row["function_id"] is None:
+                    row["function_id"] = function_id
+                rows.append({**row, "created": now})
             db.executemany(
                 f"INSERT OR IGNORE INTO items ({', '.join(ITEM_FIELDS)}, created) "
                 f"VALUES ({', '.join(':' + f for f in ITEM_FIELDS)}, :created)",
-                [
-                    {
-                        **{f: item.get(f) for f in ITEM_FIELDS},
-                        "function_id": item.get("function_id", function_id),
-                        "created": now,
-                    }
-                    for item in items
-                ],
+                rows,
             )
 
     def done_keys(self, run_id: str) -> set[tuple[str, str, str, str, int, int]]:
@@ -521,7 +527,7 @@ def _run_record(row: sqlite3.Row) -> RunRecord:
         id=row["id"],
         plan=json.loads(row["plan"]),
         plan_hash=row["plan_hash"],
-        status=row["status"],
+        status=RunStatus(row["status"]),
         reason=row["reason"],
         total_items=row["total_items"],
         created=row["created"],

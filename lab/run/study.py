@@ -14,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from lab.models import replay
+from lab.models import ModelSpec, provider_for, replay
 from lab.results import export, sampling, stats
 from lab.run.plan import RunError, RunPlan, estimated_calls, total_items
+from lab.run.records import RunStatus
 from lab.run.runner import Progress, execute_run, prepare_run
 from lab.run.store import RunRecord, Store
 
@@ -25,6 +26,7 @@ __all__ = [
     "Progress",
     "RunError",
     "RunPlan",
+    "RunStatus",
     "Store",
     "delete_run",
     "effective_status",
@@ -72,10 +74,10 @@ def _alive(pid: int | None) -> bool:
         return True
 
 
-def effective_status(record: RunRecord) -> str:
+def effective_status(record: RunRecord) -> RunStatus:
     """`running` in the store but its process is gone (killed, crashed): `interrupted`, resumable."""
-    if record.status == "running" and not _alive(record.pid):
-        return "interrupted"
+    if record.status == RunStatus.RUNNING and not _alive(record.pid):
+        return RunStatus.INTERRUPTED
     return record.status
 
 
@@ -89,7 +91,7 @@ def runs_frame(store: Store) -> pd.DataFrame:
                 "run_id": record.id,
                 "status": effective_status(record),
                 "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created)),
-                "models": ", ".join(replay.display_label(m["name"]) for m in plan["models"]),
+                "models": ", ".join(provider_for(ModelSpec(**m)).label() for m in plan["models"]),
                 "probes": ", ".join(plan["probes"]),
                 "modes": ", ".join(plan["modes"]),
                 "items": f"{totals.items}/{record.total_items}",
@@ -167,7 +169,7 @@ def export_summary(store: Store, run_ids: Sequence[str], path: str | Path) -> No
 
 def delete_run(store: Store, run_id: str) -> None:
     record = get_run(store, run_id)
-    if effective_status(record) == "running":
+    if effective_status(record) == RunStatus.RUNNING:
         raise RunError(f"run {run_id} is still running; stop it first")
     store.delete_run(run_id)
 
@@ -178,7 +180,7 @@ def start_background_run(store: Store, run_id: str, env: Mapping[str, str] | Non
     `env` adds variables (such as a key typed into the app) to that process only; nothing is stored.
     """
     record = get_run(store, run_id)
-    if effective_status(record) == "running":
+    if effective_status(record) == RunStatus.RUNNING:
         raise RunError(f"run {run_id} is already running")
     log_dir = store.path.parent / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -192,13 +194,13 @@ def start_background_run(store: Store, run_id: str, env: Mapping[str, str] | Non
             stderr=log,
             start_new_session=True,
         )
-    store.set_status(run_id, "running", pid=process.pid)
+    store.set_status(run_id, RunStatus.RUNNING, pid=process.pid)
     return process.pid
 
 
 def stop_run(store: Store, run_id: str) -> None:
     record = get_run(store, run_id)
-    if effective_status(record) != "running" or not record.pid:
+    if effective_status(record) != RunStatus.RUNNING or not record.pid:
         return
     try:
         os.killpg(record.pid, signal.SIGTERM)

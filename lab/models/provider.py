@@ -1,0 +1,143 @@
+"""The one interface every model backend implements, and the records a call returns.
+
+A backend is one file with a `Provider` subclass plus one line in `lab.models.registry`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from lab.models.spec import ModelSpec
+
+Messages = list[dict[str, str]]
+
+# The finish reason of a reply cut at the token cap (OpenAI's word, which litellm and llama.cpp use too).
+CUT_AT_TOKEN_CAP = "length"
+
+
+@dataclass(frozen=True)
+class CallParams:
+    """How to sample; `seed` is None for providers that take none."""
+
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    latency: float
+    finish_reason: str | None = None  # `length`: cut at the token cap; None when the provider does not say
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == CUT_AT_TOKEN_CAP
+
+
+class ModelCallError(Exception):
+    """A call that failed; `category` says how, `retryable` whether trying again can help."""
+
+    def __init__(self, category: str, message: str, retryable: bool):
+        super().__init__(message)
+        self.category = category
+        self.retryable = retryable
+
+
+class NoReplyError(Exception):
+    """Neither a reply nor a failure: the provider has no answer to this prompt (a replay model's
+    unrecorded prompt). The runner scores the call's items wrong with error `category`."""
+
+    category: ClassVar[str] = "no_reply"
+
+
+class ModelUnavailableError(Exception):
+    """Raised before a run starts, with one message a user can act on."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    timeout: float = 600.0
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+def with_retries(
+    call: Callable[[], Completion],
+    retry: RetryPolicy,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Completion:
+    """`call`, retried with exponential backoff and jitter while its error is retryable."""
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except ModelCallError as exc:
+            attempt += 1
+            if not exc.retryable or attempt >= retry.attempts or should_stop():
+                raise
+            delay = min(retry.max_delay, retry.base_delay * 2 ** (attempt - 1))
+            sleep(delay * random.uniform(0.5, 1.0))
+
+
+class Provider(ABC):
+    """One model backend. `accepts` claims model names; an instance serves one `ModelSpec`."""
+
+    # Whether the store's response cache may answer for this provider (a recording is its own cache).
+    cacheable: ClassVar[bool] = True
+    # Whether the backend calls a server, so that a spec's api_base and key_env mean something.
+    takes_server: ClassVar[bool] = True
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+
+    @classmethod
+    @abstractmethod
+    def accepts(cls, name: str) -> bool:
+        """Whether a model string belongs to this backend."""
+
+    @classmethod
+    def validate(cls, spec: ModelSpec) -> None:
+        """Raise ValueError when the spec's fields do not fit this backend."""
+        if not cls.takes_server and (spec.api_base or spec.key_env):
+            raise ValueError(
+                f"{spec.name} answers without a server: it takes no api_base and no key; leave them out"
+            )
+
+    @abstractmethod
+    def check(self) -> None:
+        """Before a run: a cheap probe, raising `ModelUnavailableError` with what to do."""
+
+    @abstractmethod
+    def complete(
+        self,
+        messages: Messages,
+        params: CallParams,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Completion:
+        """One reply; `ModelCallError` when the call failed, `NoReplyError` when there is none to give."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line for a user: where the replies come from and which key is used."""
+
+    def label(self) -> str:
+        """A short name for charts and tables."""
+        return self.spec.label
