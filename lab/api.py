@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lab.custom import probes as custom
-from lab.models import replay
+from lab.models import DEFAULT_MODEL, ModelSpec, provider_for
+from lab.models import model_spec as _model_spec
 from lab.models.replay import RecordedModel as RecordedModel
 from lab.models.replay import recorded_models as recorded_models
+from lab.run.plan import MAX_ROUNDS as MAX_ROUNDS
+from lab.run.plan import MAX_SAMPLES as MAX_SAMPLES
+from lab.run.plan import QUICK_MODES as QUICK_MODES
 from lab.run.plan import (
-    DEFAULT_MODEL,
-    ModelSpec,
     RunError,
     RunPlan,
     WorkUnit,
@@ -30,9 +32,6 @@ from lab.run.plan import (
     setting_cases,
     work_units,
 )
-from lab.run.plan import MAX_ROUNDS as MAX_ROUNDS
-from lab.run.plan import MAX_SAMPLES as MAX_SAMPLES
-from lab.run.plan import QUICK_MODES as QUICK_MODES
 from lab.run.plan import default_temperature as default_temperature
 from lab.run.plan import estimated_calls as estimated_calls
 from lab.run.plan import quick_plan as quick_plan
@@ -162,40 +161,23 @@ def describe_model(
 
     `typed_keys` are the variables of the keys typed in this session.
     """
-    if model.name == DEFAULT_MODEL:
-        return "embedded model, runs on this machine's CPU; no key, no network"
-    if replay.is_replay(model.name):
-        return (
-            f"recorded responses from `{model.name.removeprefix(replay.PREFIX)}`; no key, no network; "
-            "a prompt that was not recorded is scored wrong as `not_recorded`"
-        )
-    where = f"at `{model.api_base}`" if model.api_base else "through the provider's own endpoint"
     key_env = model.key_env
-    if is_typed_key(key_env):
-        key = (
-            "key typed for this session (memory only)"
-            if key_env in typed_keys
-            else "key typed in an earlier session: type it again"
-        )
-    elif key_env:
-        key = f"key from `${key_env}`" + ("" if environ.get(key_env) else " (**not set** for this app)")
-    elif model.api_base:
-        key = "no key sent"
-    else:
-        key = "key from the provider's usual variable (e.g. `OPENAI_API_KEY`, `ANTHROPIC_API_KEY`)"
-    return f"{where}; {key}"
+    if not is_typed_key(key_env):
+        return provider_for(model).describe(environ)
+    where = f"at `{model.api_base}`" if model.api_base else "through the provider's own endpoint"
+    if key_env in typed_keys:
+        return f"{where}; key typed for this session (memory only)"
+    return f"{where}; key typed in an earlier session: type it again"
 
 
 def model_spec(name: str, *, api_base: str | None = None, key_env: str | None = None) -> ModelSpec:
-    """A model to call; a replay model answers from its recordings, so it takes no api_base or key."""
-    if replay.is_replay(name):
-        return ModelSpec(name)
-    return ModelSpec(name, api_base, key_env)
+    """A model to call; a backend that calls no server (replay, embedded) keeps no api_base or key."""
+    return _model_spec(name, api_base, key_env)
 
 
 def model_label(name: str) -> str:
     """A short name for a model: recordings by the model they recorded, any other model as it is."""
-    return replay.display_label(name)
+    return provider_for(ModelSpec(name)).label()
 
 
 # ---------------------------------------------------------------------------------------------

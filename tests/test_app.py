@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lab.models import ModelSpec
 from lab.run import study
-from lab.run.plan import ModelSpec, RunPlan, WorkUnit
+from lab.run.plan import RunPlan, WorkUnit
 from lab.run.store import Store
 from tests.scripted import plan_responder
 from tests.scripted_server import ScriptedServer

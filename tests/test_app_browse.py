@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from lab.results import browse, stats
+from lab.run.records import Item
 from lab.run.store import Store
 
 
@@ -66,7 +67,7 @@ def store(db_path: Path) -> Store:
         for c in range(4)
     ]
     rows += [item("r2", "m", "base=8,digits=2", "deductive", c, True) for c in range(3)]
-    store.save_items(rows)
+    store.save_items([Item(**row) for row in rows])
     return store
 
 
@@ -81,7 +82,7 @@ def test_browse_frame_is_the_item_frame_plus_ids(store: Store) -> None:
 
 def test_change_marker_follows_the_item_counts(store: Store) -> None:
     assert browse.change_marker(store, ["r1", "r2"]) == (8, 3)
-    store.save_items([item("r2", "m", "base=8,digits=2", "deductive", 3, True)])
+    store.save_items([Item(**item("r2", "m", "base=8,digits=2", "deductive", 3, True))])
     assert browse.change_marker(store, ["r1", "r2"]) == (8, 4)
 
 

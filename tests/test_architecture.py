@@ -33,7 +33,7 @@ def tool(name: str) -> str:
 
 def test_import_layers_hold() -> None:
     """ui -> lab -> probes, executor; probes and executor import nothing of the project (pyproject.toml)."""
-    result = subprocess.run([tool("lint-imports")], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([tool("lint-imports")], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
 
@@ -44,6 +44,7 @@ def test_the_product_is_ruff_clean_with_complexity_at_most_15() -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:]
 

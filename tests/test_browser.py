@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from lab.models import ModelSpec
 from lab.run import study
-from lab.run.plan import ModelSpec, RunPlan, quick_plan
+from lab.run.plan import RunPlan, quick_plan
 from lab.run.store import Store
 from tests.scripted import plan_responder
 from tests.scripted_server import ScriptedServer

@@ -602,7 +602,7 @@ def test_a_hostile_probe_in_the_app_shows_the_message_and_the_app_keeps_working(
 
 
 def test_a_run_refuses_to_resume_on_a_probe_deleted_and_saved_anew(db_path: Path) -> None:
-    from lab.models.calls import ModelSpec
+    from lab.models import ModelSpec
     from lab.run.plan import RunError, RunPlan
 
     store = Store(db_path)

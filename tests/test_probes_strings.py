@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from executor import SandboxPool, run_solver
-from lab.models.calls import ModelSpec, RetryPolicy
+from lab.models import ModelSpec, RetryPolicy
 from lab.run import study
 from lab.run.plan import RunPlan, work_units
 from lab.run.store import Store

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from urllib.parse import urlsplit
 
@@ -25,7 +25,6 @@ from lab.models.provider import (
     RetryPolicy,
     with_retries,
 )
-from lab.models.spec import ModelSpec as ModelSpec  # the old import path; callers move to lab.models
 
 NO_KEY = "sk-no-key-needed"
 
@@ -192,11 +191,13 @@ class LitellmProvider(Provider):
         except Exception as exc:  # e.g. the embedded model's own errors (missing wheels) say what to do
             raise ModelUnavailableError(f"{model.label}: {exc}") from None
 
-    def describe(self) -> str:
+    def describe(self, environ: Mapping[str, str] = os.environ) -> str:
         model = self.spec
         where = f"at `{model.api_base}`" if model.api_base else "through the provider's own endpoint"
         if model.key_env:
-            key = f"key from `${model.key_env}`" + ("" if os.environ.get(model.key_env) else " (**not set**)")
+            key = f"key from `${model.key_env}`" + (
+                "" if environ.get(model.key_env) else " (**not set** for this app)"
+            )
         elif model.api_base:
             key = "no key sent"
         else:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from lab.models.calls import LitellmProvider
 from lab.models.spec import DEFAULT_MODEL
 
@@ -18,5 +21,5 @@ class EmbeddedProvider(LitellmProvider):
         embedded.register()
         return {"model": self.spec.name}
 
-    def describe(self) -> str:
+    def describe(self, environ: Mapping[str, str] = os.environ) -> str:
         return "embedded model, runs on this machine's CPU; no key, no network"

@@ -5,10 +5,11 @@ A backend is one file with a `Provider` subclass plus one line in `lab.models.re
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -135,8 +136,8 @@ class Provider(ABC):
         """One reply; `ModelCallError` when the call failed, `NoReplyError` when there is none to give."""
 
     @abstractmethod
-    def describe(self) -> str:
-        """One line for a user: where the replies come from and which key is used."""
+    def describe(self, environ: Mapping[str, str] = os.environ) -> str:
+        """One line for a user: where the replies come from and which key is used (read from `environ`)."""
 
     def label(self) -> str:
         """A short name for charts and tables."""

@@ -23,7 +23,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -325,7 +325,7 @@ class ReplayProvider(Provider):
             text, prompt_tokens=0, completion_tokens=0, cost=0.0, latency=time.monotonic() - start
         )
 
-    def describe(self) -> str:
+    def describe(self, environ: Mapping[str, str] = os.environ) -> str:
         return (
             f"recorded responses from `{self.spec.name.removeprefix(PREFIX)}`; no key, no network; "
             f"a prompt that was not recorded is scored wrong as `{NOT_RECORDED}`"

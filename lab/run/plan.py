@@ -14,8 +14,6 @@ from lab.tasks.modes import MODES, parse_modes
 from lab.tasks.prompts import build_messages
 from probes import Case, Setting, get_family, parse_spec
 
-__all__ = ["DEFAULT_MODEL", "ModelSpec"]  # also here for callers that take them with the plan
-
 
 class RunError(Exception):
     """A run that cannot start or go on; the message says why and what to do."""
