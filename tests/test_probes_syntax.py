@@ -154,8 +154,8 @@ WU_MAIN = (
 WU_RECONSTRUCT = (
     "You are an expert in linguistics. Imagine a language that is the same as English only except that it "
     "uses the subject-object-verb order instead of the subject-verb-object order. Your task is to "
-    "reconstruct the original sentence in English. You should only use the words in the same form as they appear in the "
-    "given sentence.\nSentence: tim lucas saw.\n"
+    "reconstruct the original sentence in English. You should only use the words in the same form as "
+    "they appear in the given sentence.\nSentence: tim lucas saw.\n"
 )
 
 
