@@ -216,11 +216,11 @@ def _paper_question(setting: Setting, text: str) -> str:
     if setting["task"] == "main":
         return (
             "You are asked to find the main verb and the main subject of a sentence, the word order of "
-            f"which is unknown, what are the main verb and the main subject of \"{text}\"?"
+            f'which is unknown, what are the main verb and the main subject of "{text}"?'
         )
     return (
         "You are asked to reconstruct an English sentence, the word order of which is unknown, "
-        f"what is the English sentence of \"{text}\"?"
+        f'what is the English sentence of "{text}"?'
     )
 
 
@@ -229,18 +229,18 @@ def _paper_rule_question(setting: Setting, text: str) -> str:
     if setting["task"] == "main":
         return (
             f"Assuming that sentences use the {order} order instead of the subject-verb-object order, "
-            f"what are the main verb and the main subject of \"{text}\"?"
+            f'what are the main verb and the main subject of "{text}"?'
         )
     return (
         f"Assuming that sentences use the {order} order instead of the subject-verb-object order, "
-        f"what is the English sentence of \"{text}\"?"
+        f'what is the English sentence of "{text}"?'
     )
 
 
 def _paper_answer(setting: Setting, text: str, output: str) -> str:
     if setting["task"] == "main":
-        return f"The main verb and subject of \"{text}\" are {output}."
-    return f"The English sentence of \"{text}\" is {output}."
+        return f'The main verb and subject of "{text}" are {output}.'
+    return f'The English sentence of "{text}" is {output}.'
 
 
 def draw_check(setting: Setting, rng: random.Random) -> str:
