@@ -159,7 +159,7 @@ def test_a_paper_framing_with_several_arguments_must_say_how_to_split_the_input(
         ("A: The result for 36+33 is 70.", "70", False),
         ("Counting in base 8...\nThe result for 36+33 is 71", "71", True),
         ("It is \\boxed{71}", "71", True),  # the usual reading when the line is missing
-        ("no idea", None, False),
+        ("I do not know\nthis base.", None, False),
     ],
 )
 def test_paper_replies_are_read_with_the_answer_line(
