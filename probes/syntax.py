@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Mapping
 from importlib import resources
 
@@ -258,7 +259,11 @@ def check_question(setting: Setting, text: str, cot: bool) -> str:
 
 
 def extract_check(setting: Setting, reply: str) -> str:
-    """Wu et al.'s reading: the last line after 'Original sentence: ', stripped of spaces and quotes."""
+    """Wu et al.'s reading: the last line after 'Original sentence: ', stripped of spaces and quotes;
+    a reply without that prefix but with a boxed answer gives the boxed answer."""
+    boxed = re.findall(r"\\boxed\{([^{}]*)\}", reply)
+    if RECONSTRUCT_PREFIX not in reply.split("\n")[-1] and boxed:
+        return boxed[-1].strip()
     return _after_prefix(reply, RECONSTRUCT_PREFIX).strip('"')
 
 

@@ -38,7 +38,7 @@ def spatial_solver_source(setting: Setting) -> str:
         "    out = []\n"
         "    for name, side in re.findall(r'[Tt]here is an? (.+?) on the (\\w+) side', x):\n"
         "        vx, vy = vectors[side.lower()]\n"
-        '        out.append(\'{"name": "\' + name.lower() + \'", "x": \' + str(vx * 100) + \', "y": \' + '
-        "str(vy * 100) + '}')\n"
+        '        out.append(\'{"name": "\' + name.lower() + \'", "x": \' + str(vx) + \', "y": \' + '
+        "str(vy) + '}')\n"
         "    return '{\"objects\": [' + ', '.join(out) + ']}'\n"
     )
