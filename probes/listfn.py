@@ -546,21 +546,6 @@ def is_default_world(params: Mapping[str, ParamValue]) -> bool:
     return params["function"] == DEFAULT_FUNCTION
 
 
-def paper_question(setting: Setting, text: str) -> str:
-    return (
-        "You are asked to apply a function to a list of integers, the function of which is unknown, "
-        f"what is the output for {text}?"
-    )
-
-
-def paper_rule_question(setting: Setting, text: str) -> str:
-    return f"{rule(setting)} What is the output for {text}?"
-
-
-def paper_answer(setting: Setting, text: str, output: str) -> str:
-    return f"The output for {text} is {output}."
-
-
 def _parameter_description() -> str:
     groups = "; ".join(f"{tag}: {', '.join(functions_by_difficulty(tag))}" for tag in DIFFICULTIES)
     return f"the hidden list function ({groups})"
@@ -598,6 +583,12 @@ FAMILY = ProbeFamily(
     input_label="Input",
     output_label="Output",
     paper=PaperFraming(
-        question=paper_question, rule_question=paper_rule_question, answer=paper_answer, arguments=("xs",)
+        question=lambda setting, text: (
+            "You are asked to apply a function to a list of integers, the function of which is unknown, "
+            f"what is the output for {text}?"
+        ),
+        rule_question=lambda setting, text: f"{rule(setting)} What is the output for {text}?",
+        answer=lambda setting, text, output: f"The output for {text} is {output}.",
+        arguments=("xs",),
     ),
 )

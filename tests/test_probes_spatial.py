@@ -175,7 +175,10 @@ def test_extract_reads_the_last_json_block_that_holds_a_layout() -> None:
     reply = f'First:\n```json\n{good}\n```\nThen:\n```json\n{{"objects": "none"}}\n```\nDone.'
     assert spatial.extract(SETTINGS["default"], reply) == '{"objects": [{"name": "sink", "x": 1, "y": 2}]}'
     # Wu et al.'s repair: round brackets read as square ones, text around the outer braces dropped.
-    tuples = '```json\nlayout: {"directions": {"north": (0, -1)}, "objects": [{"name": "sink", "x": 1, "y": 2}]}\n```'
+    tuples = (
+        '```json\nlayout: {"directions": {"north": (0, -1)}, '
+        '"objects": [{"name": "sink", "x": 1, "y": 2}]}\n```'
+    )
     assert spatial.extract(SETTINGS["default"], tuples) == '{"objects": [{"name": "sink", "x": 1, "y": 2}]}'
     assert spatial.extract(SETTINGS["default"], "no block here") is None
 
