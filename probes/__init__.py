@@ -7,7 +7,16 @@ then add it to `REGISTRY` below.
 from __future__ import annotations
 
 from probes import arithmetic, cipher, listfn, spatial, strings, syntax
-from probes.base import Case, ComprehensionCheck, Parameter, ProbeError, ProbeFamily, Setting
+from probes.base import (
+    Case,
+    ComprehensionCheck,
+    PaperFraming,
+    Parameter,
+    ProbeError,
+    ProbeFamily,
+    Setting,
+    generic_paper_framing,
+)
 
 REGISTRY: dict[str, ProbeFamily] = {
     arithmetic.FAMILY.name: arithmetic.FAMILY,
@@ -25,10 +34,12 @@ __all__ = [
     "REGISTRY",
     "Case",
     "ComprehensionCheck",
+    "PaperFraming",
     "Parameter",
     "ProbeError",
     "ProbeFamily",
     "Setting",
+    "generic_paper_framing",
     "get_family",
     "parse_spec",
     "register",

@@ -6,10 +6,12 @@ import random
 import re
 from collections.abc import Mapping
 
-from probes.base import ComprehensionCheck, Parameter, ParamValue, ProbeFamily, Setting
+from probes.base import ComprehensionCheck, PaperFraming, Parameter, ParamValue, ProbeFamily, Setting
 
 DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DEFAULT_BASE = 10
+ANSWER_FORMAT = 'End the response with the result in "\\boxed{result}".'
+ANSWER_FORMAT_COT = 'Let\'s think step by step, and end the response with the result in "\\boxed{result}".'
 
 _SUBSCRIPT = re.compile(r"_\s*(?:\{\s*\(?\s*\d+\s*\)?\s*\}|\(\s*\d+\s*\)|\d+)$")
 _TEXT_WRAPPER = re.compile(r"^\\(?:text|mathrm)\s*\{(.*)\}$")
@@ -120,13 +122,42 @@ def solve_check(setting: Setting, text: str) -> str:
     return to_base(int(number, base) + 1, base)
 
 
-def check_question(setting: Setting, text: str) -> str:
-    # Wu et al.'s exact comprehension-check wording, so their recorded replies can be replayed.
+def _base_clause(setting: Setting) -> str:
     base = int(setting["base"])
+    return f'Assuming that all numbers are in base-{base} where the digits are "{DIGITS[:base]}"'
+
+
+def deductive_question(setting: Setting, text: str, cot: bool) -> str:
+    # Wu et al.'s exact zero-shot wording, so results compare with their tables and recordings.
+    ending = ANSWER_FORMAT_COT if cot else ANSWER_FORMAT
+    return f"You are a mathematician. {_base_clause(setting)}, what is {text}? {ending}"
+
+
+def paper_question(setting: Setting, text: str) -> str:
+    return f"You are asked to add two numbers, the base of which is unknown, what is {text}?"
+
+
+def paper_rule_question(setting: Setting, text: str) -> str:
+    return f"{_base_clause(setting)}, what is {text}?"
+
+
+def paper_answer(setting: Setting, text: str, output: str) -> str:
+    return f"The result for {text} is {output}."
+
+
+# Runs in the sandbox, in front of the model's solver(n1, n2): one input "X+Y" -> ["X", "Y"].
+SPLIT_OPERANDS = """
+def split_input(x: str) -> list:
+    return [part.strip() for part in x.split("+")]
+"""
+
+
+def check_question(setting: Setting, text: str, cot: bool) -> str:
+    # Wu et al.'s exact comprehension-check wording, so their recorded replies can be replayed.
+    # They have no chain-of-thought variant of it: `cot` changes nothing.
     return (
-        f"You are a mathematician. Assuming that all numbers are in base-{base} where the digits are "
-        f'"{DIGITS[:base]}", what is the next number after {text}? Do this by counting the few preceding '
-        "numbers and completing the sequence. End the response with the result."
+        f"You are a mathematician. {_base_clause(setting)}, what is the next number after {text}? Do this "
+        "by counting the few preceding numbers and completing the sequence. End the response with the result."
     )
 
 
@@ -169,5 +200,13 @@ FAMILY = ProbeFamily(
     output_label="Output",
     comprehension=ComprehensionCheck(
         draw=draw_check, solve=solve_check, question=check_question, extract=extract_check
+    ),
+    deductive_question=deductive_question,
+    paper=PaperFraming(
+        question=paper_question,
+        rule_question=paper_rule_question,
+        answer=paper_answer,
+        arguments=("n1", "n2"),
+        split_source=SPLIT_OPERANDS,
     ),
 )

@@ -28,11 +28,15 @@ class Parameter:
     choices: tuple[ParamValue, ...]
     default: ParamValue
     description: str = ""
+    # Former names of values, read as the value they name now (e.g. a world renamed after a paper).
+    aliases: Mapping[str, ParamValue] = field(default_factory=dict)
 
     def describe_choices(self) -> str:
         return _describe_choices(self.choices)
 
     def parse(self, raw: str | ParamValue) -> ParamValue:
+        if isinstance(raw, str) and raw.strip().lower() in self.aliases:
+            return self.aliases[raw.strip().lower()]
         if self.kind is int:
             try:
                 value: ParamValue = int(raw)
@@ -93,15 +97,78 @@ class ComprehensionCheck:
 
     - `draw(setting, rng)`: one check input (duplicates are filtered);
     - `solve(setting, input)`: its expected answer;
-    - `question(setting, input)`: the whole question sent to the model, answer format included;
+    - `question(setting, input, cot)`: the whole question sent to the model, answer format included
+      (`cot`: the chain-of-thought wording, where the family has one);
     - `extract(setting, reply)`: optional; the answer in a reply, when the question does not ask
-      for a boxed answer (None: the usual boxed-or-labelled extraction).
+      for a boxed answer (None: the usual boxed-or-labelled extraction);
+    - `grade(setting, case, answer)`: optional; whether the answer is right, when the check is
+      scored otherwise than the family's task (None: the family's `is_correct`).
     """
 
     draw: Callable[[Setting, random.Random], str]
     solve: Callable[[Setting, str], str]
-    question: Callable[[Setting, str], str]
+    question: Callable[[Setting, str, bool], str]
     extract: Callable[[Setting, str], str | None] | None = None
+    grade: Callable[[Setting, Case, str], bool] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperFraming:
+    """Cheng et al. 2024's few-shot wording for a family (their Fig. 1): the task stated, the rule withheld.
+
+    - `question(setting, input)`: the question with the rule withheld, e.g. "You are asked to add two
+      numbers, the base of which is unknown, what is 57+27?";
+    - `rule_question(setting, input)`: the same question with the rule stated (few-shot IO with
+      mapping function), e.g. 'Assuming that all numbers are in base-8 where the digits are
+      "01234567", what is 57+27?';
+    - `answer(setting, input, output)`: a demonstration's answer line, e.g. "The result for 57+27 is
+      106." A reply is read back with the same line (see `read_answer`);
+    - `arguments`: the parameter names of the solver the model writes, e.g. ("n1", "n2");
+    - `split_source`: with more than one argument, Python source defining
+      `split_input(x: str) -> list[str]`, which cuts one input string into those arguments. The
+      sandbox runs solvers on one input string, so `wrap_solver` appends it and a one-argument
+      `solver(x)` that calls the model's function with the split arguments.
+    """
+
+    question: Callable[[Setting, str], str]
+    rule_question: Callable[[Setting, str], str]
+    answer: Callable[[Setting, str, str], str]
+    arguments: tuple[str, ...] = ("x",)
+    split_source: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.arguments) > 1 and "def split_input(" not in self.split_source:
+            raise ValueError(
+                f"a solver with arguments {', '.join(self.arguments)} needs split_source defining "
+                "split_input(x) to cut one input into them"
+            )
+
+    @property
+    def signature(self) -> str:
+        return f"def solver({', '.join(f'{name}: str' for name in self.arguments)}) -> str"
+
+    def wrap_solver(self, code: str) -> str:
+        """The model's solver made callable with one input string, as the sandbox calls it."""
+        if len(self.arguments) == 1:
+            return code
+        return (
+            f"{code}\n\n{self.split_source.strip()}\n\n\nsolver_with_arguments = solver\n\n\n"
+            "def solver(x: str) -> str:\n    return solver_with_arguments(*split_input(x))\n"
+        )
+
+    def read_answer(self, setting: Setting, query: str, reply: str) -> str | None:
+        """What follows the last answer line's lead-in in the reply ("The result for 57+27 is "), up to
+        the line's ending ("."); None when the reply has no such line."""
+        marker = "\x00"
+        lead, _, ending = self.answer(setting, query, marker).partition(marker)
+        start = reply.rfind(lead)
+        if start < 0:
+            return None
+        line = reply[start + len(lead) :].split("\n", 1)[0].strip()
+        ending = ending.strip()
+        if ending and line.endswith(ending):
+            line = line[: -len(ending)].strip()
+        return line or None
 
 
 @dataclass(frozen=True)
@@ -120,6 +187,15 @@ class ProbeFamily:
       in it (a cipher's shift under atbash), so each world has one label. Naming such a
       parameter explicitly is an error.
     - `comprehension`: optional; the family's comprehension check (the `ccc` mode).
+    - `deductive_question(setting, input, cot)`: optional; the whole `deductive` prompt, when the
+      family poses it in a paper's exact wording (Wu et al.'s arithmetic), replacing the template.
+    - `extract(setting, reply)`: optional; the answer in a direct reply, when the family's prompts
+      ask for it in their own format (None: the usual boxed-or-labelled extraction).
+    - `grade(setting, case, answer)`: optional; whether an extracted answer (or a solver's output)
+      is right, when that is more than exact comparison after `normalise` (Wu et al.'s spatial
+      layouts are judged object by object).
+    - `paper`: Cheng et al.'s wording for the few-shot modes (`framing="paper"`); a family without
+      one gets `generic_paper_framing(family)`.
     """
 
     name: str
@@ -139,6 +215,19 @@ class ProbeFamily:
         default=lambda params: params
     )
     comprehension: ComprehensionCheck | None = None
+    deductive_question: Callable[[Setting, str, bool], str] | None = None
+    extract: Callable[[Setting, str], str | None] | None = None
+    grade: Callable[[Setting, Case, str], bool] | None = None
+    paper: PaperFraming | None = None
+
+    def is_correct(self, setting: Setting, case: Case, answer: str) -> bool:
+        """Whether `answer` (extracted from a reply, or a solver's output) answers `case`."""
+        if self.grade is not None:
+            return self.grade(setting, case, answer)
+        return self.normalise(answer) == self.normalise(case.output)
+
+    def paper_framing(self) -> PaperFraming:
+        return self.paper if self.paper is not None else generic_paper_framing(self)
 
     def setting(self, **raw: str | ParamValue) -> Setting:
         known = {p.name for p in self.parameters}
@@ -178,6 +267,16 @@ class ProbeFamily:
             setting, f"{setting.spec}|check|{seed}", check.draw, check.solve, lambda setting, text: True
         )
         return _take(stream, n, f"the comprehension check of {setting.spec}")
+
+
+def generic_paper_framing(family: ProbeFamily) -> PaperFraming:
+    """Cheng et al.'s question-and-answer lines for a family that declares none (a custom probe):
+    the family's neutral description states the task."""
+    return PaperFraming(
+        question=lambda setting, text: f"{family.task} What is the output for {text}?",
+        rule_question=lambda setting, text: f"{family.rule(setting)} What is the output for {text}?",
+        answer=lambda setting, text, output: f"The output for {text} is {output}.",
+    )
 
 
 def _distinct_cases(

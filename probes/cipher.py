@@ -7,7 +7,7 @@ import string
 from collections.abc import Mapping
 from importlib import resources
 
-from probes.base import ComprehensionCheck, Parameter, ParamValue, ProbeFamily, Setting
+from probes.base import ComprehensionCheck, PaperFraming, Parameter, ParamValue, ProbeFamily, Setting
 
 CIPHERS = ("caesar", "atbash", "keyboard")
 DEFAULT_SHIFT = 13
@@ -118,7 +118,22 @@ def solve_check(setting: Setting, text: str) -> str:
     return encrypt(setting, " ".join(text.lower().split()))
 
 
-def check_question(setting: Setting, text: str) -> str:
+def paper_question(setting: Setting, text: str) -> str:
+    return (
+        f"You are asked to decrypt a text, the cipher of which is unknown, what is the plaintext of {text}?"
+    )
+
+
+def paper_rule_question(setting: Setting, text: str) -> str:
+    cipher, _ = _describe(setting)
+    return f"Assuming that the text is encrypted with {cipher}, what is the plaintext of {text}?"
+
+
+def paper_answer(setting: Setting, text: str, output: str) -> str:
+    return f"The plaintext of {text} is {output}."
+
+
+def check_question(setting: Setting, text: str, cot: bool) -> str:
     """Asks to encrypt, the direction the rule describes, where the task asks to decrypt."""
     cipher, _ = _describe(setting)
     return (
@@ -161,4 +176,10 @@ FAMILY = ProbeFamily(
     input_label="Input",
     output_label="Output",
     comprehension=ComprehensionCheck(draw=draw_check, solve=solve_check, question=check_question),
+    paper=PaperFraming(
+        question=paper_question,
+        rule_question=paper_rule_question,
+        answer=paper_answer,
+        arguments=("ciphertext",),
+    ),
 )

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from probes.base import Parameter, ParamValue, ProbeError, ProbeFamily, Setting
+from probes.base import PaperFraming, Parameter, ParamValue, ProbeError, ProbeFamily, Setting
 
 DIFFICULTIES = ("easy", "medium", "hard")
 DEFAULT_FUNCTION = "sort"
@@ -582,4 +582,13 @@ FAMILY = ProbeFamily(
     is_default_world=is_default_world,
     input_label="Input",
     output_label="Output",
+    paper=PaperFraming(
+        question=lambda setting, text: (
+            "You are asked to apply a function to a list of integers, the function of which is unknown, "
+            f"what is the output for {text}?"
+        ),
+        rule_question=lambda setting, text: f"{rule(setting)} What is the output for {text}?",
+        answer=lambda setting, text, output: f"The output for {text} is {output}.",
+        arguments=("xs",),
+    ),
 )

@@ -1,23 +1,19 @@
-"""Where objects stand in a room: the usual compass directions and counterfactual ones.
+"""Where objects stand in a room (Wu et al. 2023): the usual compass directions and counterfactual ones.
 
-Coordinates: (x, y) with x growing eastwards and y growing southwards in the usual world (y points
-down, as on a map drawn with north at the top). The usual (`standard`) vectors are north (0, -1),
-south (0, 1), east (1, 0) and west (-1, 0).
+The task as Wu et al. pose it: a room description names three objects and the side each stands on
+("There is a sink on the west side."); the prompt defines the four directions as vectors (x, y),
+e.g. "The north direction is (0, -1)."; the model gives the room's layout as JSON, a position
+(x, y) per object. An object is placed right when it lies from the centre (the mean) of all the
+placed objects in the direction of its side, as Wu et al.'s scorer (`spatial/eval.py`) judges it:
+the coordinate along that direction's non-zero axis is beyond the centre's. A layout is right when
+all three objects are.
 
-Each world is a 2x2 integer matrix M, rows ((a, b), (c, d)), applied to the usual vectors: in that
-world the side named d lies at M @ usual(d) = (a*x + b*y, c*x + d*y).
-
-- `standard`: the identity.
-- `flip_vertical`: the vertical axis flipped; north and south swap, east and west stay.
-- `flip_horizontal`: the horizontal axis flipped; east and west swap, north and south stay.
-- `rotate90`, `rotate180`, `rotate270`: every direction turned 90, 180 or 270 degrees *clockwise*
-  on that map, i.e. from north towards east. rotate90 sends north to (1, 0) (where east usually
-  is), east to (0, 1), south to (-1, 0) and west to (0, -1); its matrix is ((0, -1), (1, 0)).
-  rotate270 is 90 degrees counter-clockwise: north to (-1, 0), east to (0, -1).
-
-A room has three objects on three distinct sides, so it always has an object on a north-south
-side and one on an east-west side: every counterfactual world changes at least one vector.
-The comprehension check asks where a walk of one to four unit steps ("north, east, east") ends.
+The worlds are theirs, with their names and vectors (`WORLDS`): `default` (y grows southwards, as
+on a map), `hflip` and `vflip` (east-west or north-south swapped), `r90`, `r180`, `r270` (rotated)
+and `random` (a fixed shuffle). Former names read as the world with the same vectors: standard ->
+default, flip_horizontal -> hflip, flip_vertical -> vflip, rotate90 -> r270 (north to (1, 0)),
+rotate180 -> r180, rotate270 -> r90. The comprehension check asks where a walk of one to four unit
+steps ("north, east, east") ends in the world.
 """
 
 from __future__ import annotations
@@ -27,42 +23,51 @@ import random
 import re
 from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 
-from probes.base import ComprehensionCheck, Parameter, ParamValue, ProbeFamily, Setting
+from probes.base import Case, ComprehensionCheck, PaperFraming, Parameter, ParamValue, ProbeFamily, Setting
 
 Vector = tuple[int, int]
-Matrix = tuple[tuple[int, int], tuple[int, int]]
 
 SIDES = ("north", "south", "east", "west")
-USUAL: dict[str, Vector] = {"north": (0, -1), "south": (0, 1), "east": (1, 0), "west": (-1, 0)}
-WORLDS: dict[str, Matrix] = {
-    "standard": ((1, 0), (0, 1)),
-    "flip_vertical": ((1, 0), (0, -1)),
-    "flip_horizontal": ((-1, 0), (0, 1)),
-    "rotate90": ((0, -1), (1, 0)),
-    "rotate180": ((-1, 0), (0, -1)),
-    "rotate270": ((0, 1), (-1, 0)),
+# Wu et al.'s worlds (their spatial/query.py), side -> vector, in the order their prompt names them.
+WORLDS: dict[str, dict[str, Vector]] = {
+    "default": {"north": (0, -1), "south": (0, 1), "east": (1, 0), "west": (-1, 0)},
+    "hflip": {"north": (0, -1), "south": (0, 1), "east": (-1, 0), "west": (1, 0)},
+    "vflip": {"north": (0, 1), "south": (0, -1), "east": (1, 0), "west": (-1, 0)},
+    "r90": {"north": (-1, 0), "south": (1, 0), "east": (0, -1), "west": (0, 1)},
+    "r180": {"north": (0, 1), "south": (0, -1), "east": (-1, 0), "west": (1, 0)},
+    "r270": {"north": (1, 0), "south": (-1, 0), "east": (0, 1), "west": (0, -1)},
+    "random": {"north": (0, -1), "south": (1, 0), "east": (-1, 0), "west": (0, 1)},
 }
-DEFAULT_WORLD = "standard"
+FORMER_NAMES: dict[str, ParamValue] = {
+    "standard": "default",
+    "flip_horizontal": "hflip",
+    "flip_vertical": "vflip",
+    "rotate90": "r270",
+    "rotate180": "r180",
+    "rotate270": "r90",
+}
+DEFAULT_WORLD = "default"
 OBJECTS_PER_ROOM = 3
 MAX_CHECK_STEPS = 4
 ANSWER_FORMAT = 'End the response with the result in "\\boxed{result}".'
-
-_WORLD_CHANGES = {
-    "flip_vertical": "the vertical axis is flipped (north and south swap places, east and west stay)",
-    "flip_horizontal": "the horizontal axis is flipped (east and west swap places, north and south stay)",
-    "rotate90": "every direction is rotated 90 degrees clockwise (from north towards east)",
-    "rotate180": "every direction is rotated 180 degrees",
-    "rotate270": "every direction is rotated 270 degrees clockwise (90 degrees counter-clockwise)",
+# Wu et al.'s answer format, shown in their prompt.
+SAMPLE_ROOM = {
+    "name": "??",
+    "width": 500,
+    "height": 500,
+    "directions": {"north": "??", "south": "??", "east": "??", "west": "??"},
+    "objects": [{"name": "??", "x": "??", "y": "??"}],
 }
+
 _ROOM = re.compile(r"you are in the middle of an? ([a-z][a-z -]*)", re.IGNORECASE)
 _OBJECT = re.compile(r"there is an? ([a-z][a-z -]*?) on the (north|south|east|west) side", re.IGNORECASE)
 _EXAMPLE = (
     "You are in the middle of a kitchen. There is a microwave on the south side. "
     "There is a fridge on the west side. There is a coffee machine on the north side."
 )
-_AROUND_PUNCTUATION = re.compile(r"\s*([(),:;])\s*")
-_SPACED_MINUS = re.compile(r"-\s+(?=\d)")
+_JSON_BLOCK = re.compile(r"```json\s*([\s\S]+?)\s*```")
 
 
 def _load_rooms() -> dict[str, tuple[str, ...]]:
@@ -73,15 +78,9 @@ def _load_rooms() -> dict[str, tuple[str, ...]]:
 ROOMS = _load_rooms()
 
 
-def apply(matrix: Matrix, vector: Vector) -> Vector:
-    (a, b), (c, d) = matrix
-    x, y = vector
-    return (a * x + b * y, c * x + d * y)
-
-
 def direction(world: str, side: str) -> Vector:
-    """The unit vector of the side named `side` in `world`."""
-    return apply(WORLDS[world], USUAL[side])
+    """The vector of the side named `side` in `world`."""
+    return WORLDS[world][side]
 
 
 def format_vector(vector: Vector) -> str:
@@ -127,9 +126,21 @@ def parse(text: str) -> list[tuple[str, str]]:
     return placed
 
 
+def layout(objects: list[tuple[str, float, float]]) -> str:
+    """A layout as the outputs write it: `{"objects": [{"name": ..., "x": ..., "y": ...}, ...]}`."""
+    return json.dumps(
+        {"objects": [{"name": name, "x": _number(x), "y": _number(y)} for name, x, y in objects]}
+    )
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
 def solve(setting: Setting, text: str) -> str:
+    """Each object one step from the middle in its side's direction (one right layout of many)."""
     world = str(setting["world"])
-    return "; ".join(f"{obj}: {format_vector(direction(world, side))}" for obj, side in parse(text))
+    return layout([(obj, *direction(world, side)) for obj, side in parse(text)])
 
 
 def draw(setting: Setting, rng: random.Random) -> str:
@@ -139,39 +150,108 @@ def draw(setting: Setting, rng: random.Random) -> str:
     return describe(room, list(zip(objects, sides, strict=True)))
 
 
-def _usual_name(vector: Vector) -> str:
-    return next(side for side in SIDES if USUAL[side] == vector)
+def directions_text(setting: Setting) -> str:
+    """Wu et al.'s definition of the world, e.g. "The north direction is (0, -1). ..."."""
+    world = WORLDS[str(setting["world"])]
+    return " ".join(f"The {side} direction is {format_vector(vector)}." for side, vector in world.items())
 
 
-def _world_text(setting: Setting) -> str:
-    """The world's directions in plain English, with all four vectors."""
-    world = str(setting["world"])
-    vectors = ", ".join(f"{side} is {format_vector(direction(world, side))}" for side in SIDES)
-    usual = ", ".join(f"{side} is {format_vector(USUAL[side])}" for side in SIDES)
-    frame = (
-        "Directions are unit vectors (x, y); in the usual world x grows eastwards and y grows "
-        f"southwards, so {usual}."
+def deductive_question(setting: Setting, text: str, cot: bool) -> str:
+    """Wu et al.'s prompt (their spatial/query.py), word for word."""
+    prompt = (
+        f"{text.strip()} We define the following directions. {directions_text(setting)} What's the layout "
+        "of the room in the following format? You can estimate the size of the objects.\n```json\n"
+        f"{json.dumps(SAMPLE_ROOM)}\n```"
     )
-    if world == DEFAULT_WORLD:
-        return f"{frame} This world uses these usual directions."
-    moved = ", ".join(f"{side} is where {_usual_name(direction(world, side))} usually is" for side in SIDES)
-    return f"{frame} In this world {_WORLD_CHANGES[world]}: {moved}. So in this world {vectors}."
+    return prompt + "\nLet's think step by step.\n" if cot else prompt
 
 
 def rule(setting: Setting) -> str:
     return (
-        f"{_world_text(setting)} Each input describes a room with three objects, each on one side of the "
-        "room. The output lists the objects in the order the input names them, each as 'object: (x, y)' "
-        "with the vector of its side in this world, the entries joined by '; ' "
-        "(e.g. 'lamp: (x1, y1); desk: (x2, y2); sofa: (x3, y3)')."
+        f"We define the following directions. {directions_text(setting)} Each input describes a room with "
+        "three objects, each on one side of the room. The output is the room's layout as JSON, "
+        '{"objects": [{"name": "<object>", "x": <x>, "y": <y>}, ...]}, naming every object, each placed '
+        "from the middle of the objects in the direction of its side."
     )
 
 
+def _balanced(text: str) -> str | None:
+    """Wu et al.'s repair of a JSON string: from the first '{' to the last '}', unclosed brackets
+    closed, round brackets read as square ones; None when the brackets do not match."""
+    text = text[text.find("{") : text.rfind("}") + 1]
+    open_brackets: list[str] = []
+    closers = {"{": "}", "[": "]"}
+    for char in text:
+        if char in closers:
+            open_brackets.append(char)
+        elif char in "}]":
+            if not open_brackets or closers[open_brackets.pop()] != char:
+                return None
+    text += "".join(closers[bracket] for bracket in open_brackets)
+    return text.replace("(", "[").replace(")", "]")
+
+
+def _load(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        repaired = _balanced(text)
+        if repaired is None:
+            return None
+        try:
+            return json.loads(repaired)
+        except json.JSONDecodeError:
+            return None
+
+
+def read_objects(text: str) -> list[tuple[str, float, float]] | None:
+    """(name, x, y) of each object of a layout (names lower case, '_' read as ' '); None if unreadable."""
+    data = _load(text)
+    objects = data.get("objects") if isinstance(data, dict) else None
+    if not isinstance(objects, list) or not objects:
+        return None
+    try:
+        return [(str(o["name"]).lower().replace("_", " "), float(o["x"]), float(o["y"])) for o in objects]
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def extract(setting: Setting, reply: str) -> str | None:
+    """The last ```json block of the reply that holds a readable layout (Wu et al.'s reading), as JSON."""
+    for block in reversed(_JSON_BLOCK.findall(reply)):
+        objects = read_objects(block.strip().replace("\\n", ""))
+        if objects is not None:
+            return layout(objects)
+    return None
+
+
+def placed_right(setting: Setting, text: str, answer: str) -> int:
+    """How many of the room's objects the layout `answer` places on their side (Wu et al.'s judge)."""
+    objects = read_objects(answer)
+    if objects is None:
+        return 0
+    centre_x = sum(x for _, x, _ in objects) / len(objects)
+    centre_y = sum(y for _, _, y in objects) / len(objects)
+    where = {name: (x, y) for name, x, y in objects}
+    right = 0
+    for obj, side in parse(text):
+        if obj not in where:
+            continue
+        dx, dy = direction(str(setting["world"]), side)
+        x, y = where[obj]
+        right += (x - centre_x) * dx > 0 if dx else (y - centre_y) * dy > 0
+    return right
+
+
+def grade(setting: Setting, case: Case, answer: str) -> bool:
+    """The full layout: every object on its side."""
+    return placed_right(setting, case.input, answer) == OBJECTS_PER_ROOM
+
+
 def normalise(answer: str) -> str:
-    """Lower case and canonical spacing ('a: (0, -1); b: (1, 0)'); nothing else is forgiven."""
-    text = _AROUND_PUNCTUATION.sub(r"\1", " ".join(answer.lower().split()))
-    text = _SPACED_MINUS.sub("-", text)
-    return text.replace(",", ", ").replace(":", ": ").replace(";", "; ")
+    """A readable layout in canonical JSON; other text with single spaces."""
+    objects = read_objects(answer)
+    return layout(objects) if objects is not None else " ".join(answer.split())
 
 
 def is_default_world(params: Mapping[str, ParamValue]) -> bool:
@@ -186,38 +266,65 @@ def _check_draw(setting: Setting, rng: random.Random) -> str:
 def _check_solve(setting: Setting, text: str) -> str:
     """Where the walk ends, starting at (0, 0), in this world's directions."""
     steps = [step.strip().lower() for step in text.split(",")]
-    bad = [step for step in steps if step not in USUAL]
+    bad = [step for step in steps if step not in SIDES]
     if bad:
         raise ValueError(f"expected directions ({', '.join(SIDES)}) separated by commas, got {text!r}")
     vectors = [direction(str(setting["world"]), step) for step in steps]
     return format_vector((sum(x for x, _ in vectors), sum(y for _, y in vectors)))
 
 
-def _check_question(setting: Setting, text: str) -> str:
+def _check_question(setting: Setting, text: str, cot: bool) -> str:
     return (
-        f"{_world_text(setting)}\n\nIn this world, start at (0, 0) and take one step of length 1 in each "
-        f"of these directions, in this order: {text.strip()}. Where do you end up? Write the position as "
-        f"(x, y). {ANSWER_FORMAT}"
+        f"We define the following directions. {directions_text(setting)}\n\nStart at (0, 0) and take one "
+        f"step of length 1 in each of these directions, in this order: {text.strip()}. Where do you end up? "
+        f"Write the position as (x, y). {ANSWER_FORMAT}"
     )
+
+
+def _check_grade(setting: Setting, case: Case, answer: str) -> bool:
+    """The position, spaces ignored: "(1,-2)" is "(1, -2)"."""
+    return "".join(answer.split()) == "".join(case.output.split())
+
+
+def _paper_question(setting: Setting, text: str) -> str:
+    return (
+        "You are asked to lay out a room, the directions of which are unknown, what is the layout of "
+        f"this room? {text.strip()}"
+    )
+
+
+def _paper_rule_question(setting: Setting, text: str) -> str:
+    return (
+        f"{text.strip()} We define the following directions. {directions_text(setting)} What is the "
+        "layout of the room?"
+    )
+
+
+def _paper_answer(setting: Setting, text: str, output: str) -> str:
+    return f"The layout of the room is {output}"
 
 
 FAMILY = ProbeFamily(
     name="spatial",
-    description="Sides of objects in a room as unit vectors (usual compass familiar; flipped, rotated).",
+    description=(
+        "Room layouts (Wu et al.): place three objects by the side they stand on, under the usual "
+        "directions (default) or flipped, rotated or shuffled ones."
+    ),
     parameters=(
         Parameter(
             "world",
             str,
             tuple(WORLDS),
             DEFAULT_WORLD,
-            "standard; flip_vertical/flip_horizontal swap N-S/E-W; rotateN turns N degrees clockwise",
+            "default; hflip/vflip swap east-west/north-south; r90, r180, r270 rotate; random shuffles",
+            aliases=FORMER_NAMES,
         ),
     ),
     standard=tuple({"world": world} for world in WORLDS),
     task=(
         "Each input describes a room with three objects, each on a different side of the room; the output "
-        "lists the objects in the order the input names them, each as 'object: (x, y)' where (x, y) is a "
-        "unit vector (x and y are -1, 0 or 1) given by a hidden rule, the entries joined by '; '."
+        'is the room\'s layout as JSON, {"objects": [{"name": "<object>", "x": <x>, "y": <y>}, ...]}, the '
+        "positions given by a hidden rule."
     ),
     solve=solve,
     draw=draw,
@@ -226,5 +333,16 @@ FAMILY = ProbeFamily(
     is_default_world=is_default_world,
     input_label="Input",
     output_label="Output",
-    comprehension=ComprehensionCheck(draw=_check_draw, solve=_check_solve, question=_check_question),
+    comprehension=ComprehensionCheck(
+        draw=_check_draw, solve=_check_solve, question=_check_question, grade=_check_grade
+    ),
+    deductive_question=deductive_question,
+    extract=extract,
+    grade=grade,
+    paper=PaperFraming(
+        question=_paper_question,
+        rule_question=_paper_rule_question,
+        answer=_paper_answer,
+        arguments=("room",),
+    ),
 )

@@ -14,6 +14,7 @@ STANDARD = [setting for family in REGISTRY.values() for setting in family.standa
 EXTRA = [
     *parse_spec("arithmetic:base=36,digits=4"),
     *parse_spec("syntax:order=vos,phrase=det"),
+    *parse_spec("syntax:order=ovs,task=reconstruct"),
     *parse_spec("cipher:cipher=caesar,shift=25"),
 ]
 SETTINGS = STANDARD + EXTRA
@@ -66,10 +67,15 @@ def test_generation_uses_only_its_own_random_stream(setting) -> None:
 KNOWN = {
     "arithmetic:base=16,digits=2": [("CF+7E", "14D"), ("44+8A", "CE"), ("48+F6", "13E")],
     "arithmetic:base=9,digits=4": [("3076+6581", "10667"), ("2654+2632", "5386"), ("5534+2434", "8068")],
-    "syntax:order=osv,phrase=det": [
-        ("this letter the mouse knows.", "the mouse knows this letter."),
-        ("the tree a sailor loves.", "a sailor loves the tree."),
-        ("the horse a tiger helps.", "a tiger helps the horse."),
+    "syntax:order=osv,phrase=det,task=reconstruct": [
+        ("this garden the rabbit watched.", "the rabbit watched this garden"),
+        ("this bottle this child finds.", "this child finds this bottle"),
+        ("this tree the sailor knew.", "the sailor knew this tree"),
+    ],
+    "syntax:order=vso,phrase=word,task=main": [
+        ("met ben mia.", "met ben"),
+        ("loves anna paul.", "loves anna"),
+        ("found mia jim.", "found mia"),
     ],
     "cipher:cipher=keyboard": [
         ("dyoaa svtpdd", "still across"),
@@ -93,8 +99,11 @@ def test_known_cases(spec: str) -> None:
     [
         ("arithmetic:base=8", "base=8,digits=2"),
         ("Arithmetic: digits = 3 , base = 16", "base=16,digits=3"),
-        ("syntax:order=OSV", "order=osv,phrase=word"),
-        ("syntax:phrase=det,order=vso", "order=vso,phrase=det"),
+        ("syntax:order=OSV", "order=osv,phrase=word,task=main"),
+        ("syntax:phrase=det,order=vso,task=reconstruct", "order=vso,phrase=det,task=reconstruct"),
+        # Former spatial world names read as the world with the same direction vectors.
+        ("spatial:world=rotate90", "world=r270"),
+        ("spatial:world=Standard", "world=default"),
         ("cipher:shift=3", "cipher=caesar,shift=3"),
         ("cipher:cipher=keyboard", "cipher=keyboard"),
     ],
@@ -114,6 +123,8 @@ def test_labels_are_canonical(spec: str, label: str) -> None:
         ("arithmetic:digits=5", "valid: 2, 3, 4"),
         ("syntax:order=xyz", "valid: svo, sov, vso, vos, osv, ovs"),
         ("syntax:phrase=noun", "valid: word, det"),
+        ("syntax:task=translate", "valid: main, reconstruct"),
+        ("spatial:world=rotate45", "valid: default, hflip, vflip, r90, r180, r270, random"),
         ("cipher:cipher=vigenere", "valid: caesar, atbash, keyboard"),
         ("cipher:shift=26", "valid: 1..25"),
         ("cipher:cipher=atbash,shift=3", "'shift' does not apply"),

@@ -1,395 +1,260 @@
-"""The spatial probe: world matrices, room descriptions, answers as vectors, and the rest of the app."""
+"""The spatial probe as Wu et al. pose it: their worlds, their prompt, JSON layouts judged by the centroid."""
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from executor import run_solver
-from lab.tasks.modes import MODES
+from lab.tasks.modes import MODES, Reply
 from lab.tasks.prompts import build_messages
 from probes import Case, ProbeError, parse_spec, spatial
-from tests.scripted import solver_source
-
-ROOT = Path(__file__).resolve().parent.parent
-ANCHOR_ROOMS = ROOT.parent / "shared" / "anchors" / "counterfactual-evaluation" / "spatial" / "3obj.txt"
+from tests.conftest import ANCHORS
+from tests.wu_solvers import spatial_solver_source
 
 FAMILY = spatial.FAMILY
-WORLDS = ["standard", "flip_vertical", "flip_horizontal", "rotate90", "rotate180", "rotate270"]
+WORLDS = ["default", "hflip", "vflip", "r90", "r180", "r270", "random"]
 SETTINGS = {world: FAMILY.setting(world=world) for world in WORLDS}
-FIXED = {"north": (0, -1), "south": (0, 1), "east": (1, 0), "west": (-1, 0)}
-CLOCKWISE = ["north", "east", "south", "west"]
-IDENTITY = ((1, 0), (0, 1))
-ENTRY = re.compile(r"([a-z][a-z -]*): \((-?\d+), (-?\d+)\)")
+USUAL = {"north": (0, -1), "south": (0, 1), "east": (1, 0), "west": (-1, 0)}
+SIDES = list(USUAL)
 KITCHEN = (
     "You are in the middle of a kitchen. There is a microwave on the south side. "
     "There is a fridge on the west side. There is a coffee machine on the north side."
 )
+ANCHOR_ROOMS = ANCHORS / "counterfactual-evaluation" / "spatial" / "3obj.txt"
 
 
-def matmul(left, right):
-    return tuple(tuple(sum(left[i][k] * right[k][j] for k in range(2)) for j in range(2)) for i in range(2))
+def rotate_clockwise(vector: tuple[int, int], quarter_turns: int) -> tuple[int, int]:
+    """The test's own turn on a map with y pointing down: north (0, -1) -> east (1, 0)."""
+    x, y = vector
+    for _ in range(quarter_turns % 4):
+        x, y = -y, x
+    return (x, y)
 
 
-def times(vector, matrix):
-    """The test's own matrix-vector product (rows of the matrix dotted with the vector)."""
-    return tuple(row[0] * vector[0] + row[1] * vector[1] for row in matrix)
-
-
-def parsed_answer(answer: str) -> list[tuple[str, tuple[int, int]]]:
-    entries = answer.split("; ")
-    out = []
-    for entry in entries:
-        match = ENTRY.fullmatch(entry)
-        assert match, (entry, answer)
-        out.append((match.group(1), (int(match.group(2)), int(match.group(3)))))
-    return out
-
-
-def description(room: str, placed: list[tuple[str, str]]) -> str:
-    def article(noun: str) -> str:
-        return "an" if noun[0] in "aeiou" else "a"
-
-    return " ".join(
-        [f"You are in the middle of {article(room)} {room}."]
-        + [f"There is {article(obj)} {obj} on the {side} side." for obj, side in placed]
-    )
+def layout_of(placed: dict[str, tuple[float, float]]) -> str:
+    return json.dumps({"objects": [{"name": name, "x": x, "y": y} for name, (x, y) in placed.items()]})
 
 
 ROOMS = st.sampled_from(sorted(spatial.ROOMS)).flatmap(
     lambda room: st.tuples(
         st.just(room),
         st.lists(st.sampled_from(spatial.ROOMS[room]), min_size=3, max_size=3, unique=True),
-        st.permutations(CLOCKWISE).map(lambda sides: sides[:3]),
+        st.permutations(SIDES).map(lambda sides: sides[:3]),
     )
 )
 
 
-# --- the worlds as matrices ----------------------------------------------------------------
+# --- the worlds --------------------------------------------------------------------------------
 
 
-def test_the_six_worlds_are_the_standard_settings() -> None:
+def test_wu_et_al_s_seven_worlds_are_the_standard_settings() -> None:
     assert list(spatial.WORLDS) == WORLDS
     assert [s.label for s in FAMILY.standard_settings()] == [f"world={w}" for w in WORLDS]
-    assert [s.default_world for s in FAMILY.standard_settings()] == [True] + [False] * 5
-    assert FAMILY.default_setting() == SETTINGS["standard"]
-    assert spatial.WORLDS["standard"] == IDENTITY
-    assert {side: spatial.direction("standard", side) for side in CLOCKWISE} == FIXED
+    assert [s.default_world for s in FAMILY.standard_settings()] == [True] + [False] * 6
+    assert spatial.WORLDS["default"] == USUAL
 
 
-@pytest.mark.parametrize("world", WORLDS)
-def test_each_world_maps_the_four_directions_to_four_distinct_unit_vectors(world: str) -> None:
-    matrix = spatial.WORLDS[world]
-    assert all(isinstance(entry, int) for row in matrix for entry in row)
-    vectors = {side: spatial.direction(world, side) for side in CLOCKWISE}
-    assert set(vectors.values()) == set(FIXED.values())
-    assert all(vectors[side] == times(FIXED[side], matrix) for side in CLOCKWISE)
-    for a, b in (("north", "south"), ("east", "west")):
-        assert vectors[a] == (-vectors[b][0], -vectors[b][1])
+@pytest.mark.parametrize(("world", "turns"), [("r90", -1), ("r180", 2), ("r270", 1)])
+def test_rotations_turn_every_side(world: str, turns: int) -> None:
+    # Wu et al.'s r90 sends north to (-1, 0): a quarter turn counter-clockwise on the map.
+    assert {side: rotate_clockwise(USUAL[side], turns) for side in SIDES} == spatial.WORLDS[world]
 
 
-@pytest.mark.parametrize(("first", "then"), [("rotate90", "rotate270"), ("rotate180", "rotate180")])
-def test_a_rotation_then_its_inverse_is_the_identity(first: str, then: str) -> None:
-    a, b = spatial.WORLDS[first], spatial.WORLDS[then]
-    assert matmul(a, b) == IDENTITY and matmul(b, a) == IDENTITY
-
-
-@pytest.mark.parametrize("world", ["flip_vertical", "flip_horizontal", "standard", "rotate180"])
-def test_flips_and_half_turns_are_involutions(world: str) -> None:
-    assert matmul(spatial.WORLDS[world], spatial.WORLDS[world]) == IDENTITY
-
-
-def test_rotations_are_powers_of_a_quarter_turn_and_flips_compose_to_a_half_turn() -> None:
-    quarter = spatial.WORLDS["rotate90"]
-    power = IDENTITY
-    for turns, world in enumerate(["rotate90", "rotate180", "rotate270", "standard"], start=1):
-        power = matmul(quarter, power)
-        assert power == spatial.WORLDS[world], turns
-    flips = matmul(spatial.WORLDS["flip_vertical"], spatial.WORLDS["flip_horizontal"])
-    assert flips == spatial.WORLDS["rotate180"]
-    assert spatial.WORLDS["flip_vertical"] != spatial.WORLDS["flip_horizontal"]
-
-
-@pytest.mark.parametrize(("world", "turns"), [("rotate90", 1), ("rotate180", 2), ("rotate270", 3)])
-def test_rotations_turn_clockwise_from_north_towards_east(world: str, turns: int) -> None:
-    for i, side in enumerate(CLOCKWISE):
-        assert spatial.direction(world, side) == FIXED[CLOCKWISE[(i + turns) % 4]]
-
-
-def test_flips_swap_one_pair_of_opposite_sides() -> None:
-    def swapped(world: str) -> set[str]:
-        return {side for side in CLOCKWISE if spatial.direction(world, side) != FIXED[side]}
-
-    assert swapped("flip_vertical") == {"north", "south"}
-    assert spatial.direction("flip_vertical", "north") == FIXED["south"]
-    assert swapped("flip_horizontal") == {"east", "west"}
-    assert spatial.direction("flip_horizontal", "east") == FIXED["west"]
-
-
-# --- solve -----------------------------------------------------------------------------------
+def test_flips_and_the_random_world() -> None:
+    assert spatial.WORLDS["hflip"] == USUAL | {"east": USUAL["west"], "west": USUAL["east"]}
+    assert spatial.WORLDS["vflip"] == USUAL | {"north": USUAL["south"], "south": USUAL["north"]}
+    random_world = spatial.WORLDS["random"]
+    assert set(random_world.values()) == set(USUAL.values())
+    assert random_world["north"] == USUAL["north"] and random_world["south"] != USUAL["south"]
 
 
 @pytest.mark.parametrize(
-    ("world", "expected"),
+    ("former", "world"),
     [
-        ("standard", "microwave: (0, 1); fridge: (-1, 0); coffee machine: (0, -1)"),
-        ("flip_vertical", "microwave: (0, -1); fridge: (-1, 0); coffee machine: (0, 1)"),
-        ("flip_horizontal", "microwave: (0, 1); fridge: (1, 0); coffee machine: (0, -1)"),
-        ("rotate90", "microwave: (-1, 0); fridge: (0, -1); coffee machine: (1, 0)"),
-        ("rotate180", "microwave: (0, -1); fridge: (1, 0); coffee machine: (0, 1)"),
-        ("rotate270", "microwave: (1, 0); fridge: (0, 1); coffee machine: (-1, 0)"),
+        ("standard", "default"),
+        ("flip_horizontal", "hflip"),
+        ("flip_vertical", "vflip"),
+        ("rotate90", "r270"),
+        ("rotate180", "r180"),
+        ("rotate270", "r90"),
     ],
 )
-def test_known_room(world: str, expected: str) -> None:
-    assert FAMILY.solve(SETTINGS[world], KITCHEN) == expected
-    messy = (
-        "  you are in the middle of a KITCHEN.\nThere is a Microwave on the South side.  There is a fridge"
-        " on the  west side.There is a Coffee Machine on the NORTH side. "
+def test_former_world_names_read_as_the_world_with_their_vectors(former: str, world: str) -> None:
+    # The former worlds turned clockwise: rotate90 sent north to (1, 0), which is Wu et al.'s r270.
+    turns = {"rotate90": 1, "rotate180": 2, "rotate270": 3}
+    if former in turns:
+        assert {s: rotate_clockwise(USUAL[s], turns[former]) for s in SIDES} == spatial.WORLDS[world]
+    assert parse_spec(f"spatial:world={former}") == [SETTINGS[world]]
+    assert parse_spec(f"spatial:world={former.upper()}")[0].label == f"world={world}"
+
+
+def test_unknown_world_names_the_valid_worlds() -> None:
+    with pytest.raises(ProbeError, match="has no value 'nope'; valid: " + ", ".join(WORLDS)):
+        parse_spec("spatial:world=nope")
+
+
+# --- Wu et al.'s prompt ------------------------------------------------------------------------
+
+
+def test_the_deductive_prompt_is_wu_et_al_s_template() -> None:
+    # ../shared/anchors/README.md quotes it for the first room in the default world.
+    room = (
+        "You are in the middle of a laundry room. There is a dryer on the east side. There is a sink on "
+        "the west side. There is a washing machine on the south side."
     )
-    assert FAMILY.solve(SETTINGS[world], messy) == expected
+    expected = (
+        f"{room} We define the following directions. The north direction is (0, -1). The south direction "
+        "is (0, 1). The east direction is (1, 0). The west direction is (-1, 0). What's the layout of the "
+        "room in the following format? You can estimate the size of the objects.\n```json\n"
+        '{"name": "??", "width": 500, "height": 500, "directions": {"north": "??", "south": "??", '
+        '"east": "??", "west": "??"}, "objects": [{"name": "??", "x": "??", "y": "??"}]}\n```'
+    )
+    assert build_messages(SETTINGS["default"], "deductive", query=room) == [
+        {"role": "user", "content": expected}
+    ]
+    with_cot = build_messages(SETTINGS["default"], "deductive", query=room, cot=True)[0]["content"]
+    assert with_cot == expected + "\nLet's think step by step.\n"
+    random_prompt = build_messages(SETTINGS["random"], "deductive", query=room)[0]["content"]
+    assert "The south direction is (1, 0). The east direction is (-1, 0). The west direction is (0, 1)." in (
+        random_prompt
+    )
+
+
+# --- answers: layouts judged as Wu et al. judge them -------------------------------------------
+
+
+def test_solve_places_each_object_one_step_towards_its_side() -> None:
+    answer = FAMILY.solve(SETTINGS["r90"], KITCHEN)
+    assert json.loads(answer) == {
+        "objects": [
+            {"name": "microwave", "x": 1, "y": 0},
+            {"name": "fridge", "x": 0, "y": 1},
+            {"name": "coffee machine", "x": -1, "y": 0},
+        ]
+    }
+    assert FAMILY.normalise(answer) == answer
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.sampled_from(WORLDS), ROOMS)
-def test_solve_lists_the_input_objects_in_order_with_the_world_vectors(world: str, room) -> None:
+def test_the_reference_layout_is_right_and_the_usual_one_is_wrong_elsewhere(world: str, room) -> None:
     name, objects, sides = room
-    answer = FAMILY.solve(SETTINGS[world], description(name, list(zip(objects, sides, strict=True))))
-    assert FAMILY.normalise(answer) == answer
-    pairs = parsed_answer(answer)
-    assert [obj for obj, _ in pairs] == objects
-    assert [vector for _, vector in pairs] == [times(FIXED[s], spatial.WORLDS[world]) for s in sides]
-    if world == "standard":
-        assert [vector for _, vector in pairs] == [FIXED[s] for s in sides]
+    text = spatial.describe(name, list(zip(objects, sides, strict=True)))
+    case = Case(text, FAMILY.solve(SETTINGS[world], text))
+    assert FAMILY.is_correct(SETTINGS[world], case, case.output)
+    usual = FAMILY.solve(SETTINGS["default"], text)
+    moved = any(spatial.WORLDS[world][side] != USUAL[side] for side in sides)
+    assert FAMILY.is_correct(SETTINGS[world], case, usual) == (not moved)
 
 
-@pytest.mark.parametrize("world", WORLDS[1:])
-def test_every_counterfactual_answer_differs_from_the_standard_one(world: str) -> None:
-    for case in FAMILY.cases(SETTINGS[world], 60, seed=3):
-        assert case.output != FAMILY.solve(SETTINGS["standard"], case.input)
+def test_objects_are_judged_against_the_centre_of_the_placed_objects() -> None:
+    setting = SETTINGS["default"]
+    case = Case(KITCHEN, FAMILY.solve(setting, KITCHEN))
+    # microwave south (y below the centre), fridge west (x left), coffee machine north (y above).
+    right = {"microwave": (250, 400), "fridge": (100, 250), "coffee machine": (250, 50)}
+    assert spatial.placed_right(setting, KITCHEN, layout_of(right)) == 3
+    assert FAMILY.is_correct(setting, case, layout_of(right))
+    wrong_fridge = right | {"fridge": (400, 250)}
+    assert spatial.placed_right(setting, KITCHEN, layout_of(wrong_fridge)) == 2
+    assert not FAMILY.is_correct(setting, case, layout_of(wrong_fridge))
+    missing = {k: v for k, v in right.items() if k != "fridge"}
+    assert spatial.placed_right(setting, KITCHEN, layout_of(missing)) == 2
+    assert spatial.placed_right(setting, KITCHEN, "not a layout") == 0
+    # Names are read in lower case with '_' as a space; numbers may be strings.
+    loose = '{"objects": [{"name": "Coffee_Machine", "x": "250", "y": "50"}, ' + layout_of(right)[13:]
+    assert spatial.placed_right(setting, KITCHEN, loose) == 3
 
 
-@pytest.mark.skipif(not ANCHOR_ROOMS.exists(), reason="Wu et al.'s items are not on this machine")
-def test_wu_et_al_rooms_parse() -> None:
-    lines = [line for line in ANCHOR_ROOMS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert lines
-    for line in lines:
-        pairs = parsed_answer(FAMILY.solve(SETTINGS["standard"], line))
-        named = re.findall(r"There is an? (.+?) on the (\w+) side", line)
-        assert pairs == [(obj.lower(), FIXED[side]) for obj, side in named]
+def test_extract_reads_the_last_json_block_that_holds_a_layout() -> None:
+    good = '{"name": "kitchen", "objects": [{"name": "sink", "x": 1, "y": 2}]}'
+    reply = f'First:\n```json\n{good}\n```\nThen:\n```json\n{{"objects": "none"}}\n```\nDone.'
+    assert spatial.extract(SETTINGS["default"], reply) == '{"objects": [{"name": "sink", "x": 1, "y": 2}]}'
+    # Wu et al.'s repair: round brackets read as square ones, text around the outer braces dropped.
+    tuples = (
+        '```json\nlayout: {"directions": {"north": (0, -1)}, '
+        '"objects": [{"name": "sink", "x": 1, "y": 2}]}\n```'
+    )
+    assert spatial.extract(SETTINGS["default"], tuples) == '{"objects": [{"name": "sink", "x": 1, "y": 2}]}'
+    assert spatial.extract(SETTINGS["default"], "no block here") is None
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("", "ending with '.'"),
-        ("north", "ending with '.'"),
         ("You are in the middle of a kitchen.", "expected 3 objects, got 0"),
-        ("You are in the middle of a kitchen. There is a sink on the north side.", "got 1"),
-        (KITCHEN + " There is a toaster on the east side.", "expected 3 objects, got 4"),
         (KITCHEN.replace("west", "north"), "each side may hold one object"),
         (KITCHEN.replace("fridge", "microwave"), "each object must be named once"),
         (KITCHEN.replace("west", "up"), "There is a <object> on the <north|south|east|west> side"),
-        (KITCHEN.replace("You are in", "We stand in"), "You are in the middle of a <room>"),
-        (KITCHEN.replace("fridge", "fridge!"), "There is a <object>"),
-        (KITCHEN[:-1], "ending with '.'"),
     ],
 )
 def test_bad_input_is_a_clear_value_error(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        FAMILY.solve(SETTINGS["rotate90"], text)
+        FAMILY.solve(SETTINGS["r90"], text)
 
 
-def test_unknown_world_names_the_valid_worlds() -> None:
-    with pytest.raises(ProbeError, match="has no value 'nope'; valid: " + ", ".join(WORLDS)):
-        parse_spec("spatial:world=nope")
-    with pytest.raises(ProbeError, match="no parameter 'rotation'; valid: world"):
-        parse_spec("spatial:rotation=90")
-    assert parse_spec("spatial:world=Rotate90") == [SETTINGS["rotate90"]]
+@pytest.mark.skipif(not ANCHOR_ROOMS.exists(), reason="../shared/anchors is not beside the checkout")
+def test_wu_et_al_rooms_parse() -> None:
+    lines = [line.strip() for line in ANCHOR_ROOMS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(lines) == 100
+    for line in lines:
+        named = re.findall(r"There is an? (.+?) on the (\w+) side", line)
+        assert spatial.parse(line) == [(obj.lower(), side) for obj, side in named]
 
 
-# --- normalise -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "answer",
-    [
-        "microwave: (0, 1); fridge: (-1, 0); coffee machine: (0, -1)",
-        "Microwave:(0,1);Fridge:(-1,0);Coffee Machine:(0,-1)",
-        "  microwave : ( 0 , 1 ) ;\nfridge: (- 1, 0);  coffee   machine: (0, -1) ",
-    ],
-)
-def test_normalise_forgives_only_spacing_and_case(answer: str) -> None:
-    assert FAMILY.normalise(answer) == "microwave: (0, 1); fridge: (-1, 0); coffee machine: (0, -1)"
-
-
-@pytest.mark.parametrize(
-    "answer",
-    [
-        "microwave: (0, 1); fridge: (-1, 0); coffee machine: (0, 1)",
-        "fridge: (-1, 0); microwave: (0, 1); coffee machine: (0, -1)",
-        "microwave: (0, 1); fridge: (-1, 0)",
-        "microwave: (0, +1); fridge: (-1, 0); coffee machine: (0, -1)",
-        "microwave: [0, 1]; fridge: [-1, 0]; coffee machine: [0, -1]",
-        "microwave: (0, 1), fridge: (-1, 0), coffee machine: (0, -1)",
-        "microwave: (0, 1); fridge: (-1, 0); coffee machine: (0, -1).",
-        "microwave: south; fridge: west; coffee machine: north",
-    ],
-)
-def test_normalise_keeps_semantic_differences(answer: str) -> None:
-    expected = FAMILY.solve(SETTINGS["standard"], KITCHEN)
-    assert FAMILY.normalise(answer) != FAMILY.normalise(expected)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet="abc -1,:;()\n ", max_size=40))
-def test_normalise_is_idempotent(text: str) -> None:
-    once = FAMILY.normalise(text)
-    assert FAMILY.normalise(once) == once
-
-
-# --- draw and cases --------------------------------------------------------------------------
-
-
-def test_vocabulary() -> None:
-    assert len(spatial.ROOMS) >= 8
-    for room, objects in spatial.ROOMS.items():
-        assert len(objects) >= 6 and len(set(objects)) == len(objects), room
-        for name in (room, *objects):
-            assert re.fullmatch(r"[a-z]+( [a-z]+)*", name), name
+# --- cases, the check, the sandbox --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("world", WORLDS)
-def test_drawn_rooms_have_three_distinct_objects_on_distinct_sides(world: str) -> None:
-    pattern = re.compile(
-        r"You are in the middle of (a|an) ([a-z ]+)\."
-        + r" There is (a|an) ([a-z ]+) on the (north|south|east|west) side\." * 3
-    )
-    cases = FAMILY.cases(SETTINGS[world], 80, seed=11)
-    rooms = set()
-    for case in cases:
-        match = pattern.fullmatch(case.input)
-        assert match, case.input
-        groups = match.groups()
-        room, objects, sides = groups[1], groups[3::3], groups[4::3]
-        rooms.add(room)
-        assert len(set(objects)) == 3 and len(set(sides)) == 3
-        assert set(objects) <= set(spatial.ROOMS[room])
-        for article, noun in [(groups[0], room), *zip(groups[2::3], objects, strict=True)]:
-            assert article == ("an" if noun[0] in "aeiou" else "a"), case.input
-        assert [obj for obj, _ in parsed_answer(case.output)] == list(objects)
-    assert len(rooms) >= 5
-
-
-@pytest.mark.parametrize("world", WORLDS)
-def test_cases_are_deterministic_and_prefix_stable(world: str) -> None:
+def test_cases_are_deterministic_and_solved(world: str) -> None:
     setting = SETTINGS[world]
     cases = FAMILY.cases(setting, 40, seed=7)
-    assert FAMILY.cases(setting, 40, seed=7) == cases
     assert FAMILY.cases(setting, 13, seed=7) == cases[:13]
     assert len({case.input for case in cases}) == 40
-    assert FAMILY.cases(setting, 40, seed=8) != cases
     assert all(case == Case(case.input, FAMILY.solve(setting, case.input)) for case in cases)
 
 
-# --- the comprehension check -----------------------------------------------------------------
-
-
 @pytest.mark.parametrize("world", WORLDS)
-def test_the_check_asks_where_a_walk_ends(world: str) -> None:
+def test_the_check_asks_where_a_walk_ends_in_the_world(world: str) -> None:
     setting = SETTINGS[world]
     check = FAMILY.comprehension
-    assert check is not None and check.extract is None
-    cases = FAMILY.check_cases(setting, 100, seed=1)
-    assert FAMILY.check_cases(setting, 40, seed=1) == cases[:40]
-    for case in cases:
+    assert check is not None
+    for case in FAMILY.check_cases(setting, 60, seed=1):
         steps = case.input.split(", ")
-        assert 1 <= len(steps) <= 4 and set(steps) <= set(CLOCKWISE)
-        moved = [times(FIXED[step], spatial.WORLDS[world]) for step in steps]
+        moved = [spatial.WORLDS[world][step] for step in steps]
         assert case.output == f"({sum(x for x, _ in moved)}, {sum(y for _, y in moved)})"
-        assert FAMILY.normalise(case.output) == case.output
-    question = check.question(setting, cases[0].input)
-    assert FAMILY.rule(setting).split(" Each input")[0] in question
-    assert f"in this order: {cases[0].input}." in question
-    assert question.endswith('as (x, y). End the response with the result in "\\boxed{result}".')
-    for side in CLOCKWISE:
-        x, y = times(FIXED[side], spatial.WORLDS[world])
-        assert check.solve(setting, side) == f"({x}, {y})"
-        assert check.solve(setting, f"{side}, {side}") == f"({2 * x}, {2 * y})"
-    assert check.solve(setting, "North , SOUTH,east,west") == "(0, 0)"
-    assert len(FAMILY.check_cases(setting, 340, seed=1)) == 340
-    for bad in ("up", "", "north east", "north,,east"):
-        with pytest.raises(ValueError, match="expected directions"):
-            check.solve(setting, bad)
+    question = check.question(setting, "north, east", False)
+    assert spatial.directions_text(setting) in question and "in this order: north, east." in question
+    x, y = spatial.WORLDS[world]["north"]
+    case = Case("north", f"({x}, {y})")
+    ccc = MODES["ccc"]
+    assert ccc.score(Reply(FAMILY, setting, case, f"So \\boxed{{({x},{y})}}")).correct
+    assert not ccc.score(Reply(FAMILY, setting, case, f"So \\boxed{{({x + 1}, {y})}}")).correct
 
 
-# --- the rest of the app ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("world", WORLDS)
-def test_rule_gives_all_four_vectors_and_the_answer_form(world: str) -> None:
-    text = FAMILY.rule(SETTINGS[world])
-    vectors = ", ".join(
-        f"{side} is ({x}, {y})"
-        for side in ("north", "south", "east", "west")
-        for x, y in [times(FIXED[side], spatial.WORLDS[world])]
-    )
-    assert vectors in text
-    assert "'object: (x, y)'" in text and "'; '" in text
-    if world in ("rotate90", "rotate270"):
-        assert f"rotated {world[6:]} degrees clockwise" in text
-
-
-@pytest.mark.parametrize("mode", list(MODES))
-@pytest.mark.parametrize("world", ["standard", "rotate90", "flip_horizontal"])
-def test_prompts_for_every_mode(mode: str, world: str) -> None:
+@pytest.mark.parametrize("mode", ["deductive", "io_rule", "io", "solverlearner", "deductive_code"])
+def test_blind_prompts_state_the_world_only_where_the_mode_does(mode: str) -> None:
     spec = MODES[mode]
-    setting = SETTINGS[world]
-    if getattr(spec, "checks_comprehension", False):
-        [check] = FAMILY.check_cases(setting, 1, seed=2)
-        [message] = build_messages(setting, mode, [], check.input)
-        assert message["content"] == FAMILY.comprehension.question(setting, check.input)
-        return
-    if mode not in {"deductive", "io_rule", "io", "solverlearner", "deductive_code"}:
-        pytest.skip(f"mode {mode} asks something this test does not know how to check")
+    setting = SETTINGS["r90"]
     examples, [query] = FAMILY.cases(setting, 4, seed=2)[:3], FAMILY.cases(setting, 4, seed=2)[3:]
     [message] = build_messages(setting, mode, examples if spec.shows_examples else [], query.input)
     content = message["content"]
-    assert FAMILY.task in content
-    assert (FAMILY.rule(setting) in content) == spec.states_rule
-    if not spec.states_rule:
-        assert "usually" not in content and "north is" not in content
+    assert ("The north direction is (-1, 0)." in content) == spec.states_rule
     assert all((case.output in content) == spec.shows_examples for case in examples)
     assert ("def solver" in content) == spec.returns_code
-    assert (query.input in content) == (not spec.returns_code)
     assert query.output not in content
 
 
-def test_cli_prints_cases_for_every_world() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "lab", "cases", "--probe", "spatial", "--n", "3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["setting"] for r in records] == [f"spatial:world={w}" for w in WORLDS for _ in range(3)]
-    for record in records:
-        [setting] = parse_spec(record["setting"])
-        assert FAMILY.solve(setting, record["input"]) == record["output"]
-
-
-def test_the_scripted_solver_solves_every_world_in_the_sandbox() -> None:
+def test_a_correct_solver_is_right_in_every_world_in_the_sandbox() -> None:
     for world in WORLDS:
         setting = SETTINGS[world]
-        cases = FAMILY.cases(setting, 20, seed=5)
-        report = run_solver(solver_source(setting), [case.input for case in cases])
+        cases = FAMILY.cases(setting, 15, seed=5)
+        report = run_solver(spatial_solver_source(setting), [case.input for case in cases])
         assert report.verdict is None, (world, report.detail)
-        assert [r.output for r in report.results] == [case.output for case in cases], world
+        outputs = [result.output for result in report.results]
+        assert all(FAMILY.is_correct(setting, c, o) for c, o in zip(cases, outputs, strict=True)), world

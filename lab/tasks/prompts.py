@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lab.tasks.modes import MODES
+from lab.tasks.modes import MODES, Framing, Mode, parse_framing
 from probes import Case, ProbeFamily, Setting, get_family
 
 Message = dict[str, str]
@@ -20,17 +20,12 @@ CODE_FORMAT = (
     "the function, in one ```python code block."
 )
 
-DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def _wu_arithmetic_question(setting: Setting, query: str, cot: bool) -> str:
-    # Wu et al.'s exact zero-shot wording, so results compare with their tables and recordings.
-    base = int(setting["base"])
-    ending = ANSWER_FORMAT_COT if cot else ANSWER_FORMAT
-    return (
-        f"You are a mathematician. Assuming that all numbers are in base-{base} where the digits are "
-        f'"{DIGITS[:base]}", what is {query}? {ending}'
-    )
+PAPER_CODE_FORMAT = (
+    "Write it as a Python function `{signature}` in one ```python code block. You may import only "
+    "math, string, re, itertools, functools, collections and operator. Do not compute any answer "
+    "yourself; give only the function."
+)
+PAPER_CODE_QUESTION = "Q: What is the function to map the input to the output?"
 
 
 def _examples_block(family: ProbeFamily, examples: Sequence[Case]) -> str:
@@ -49,11 +44,14 @@ def build_messages(
     mode: str,
     examples: Sequence[Case] = (),
     query: str | None = None,
+    *,
     cot: bool = False,
+    framing: Framing | str = Framing.BLIND,
 ) -> list[Message]:
     """The exact chat messages for one model call.
 
-    Direct modes need `query`; code modes ask for `solver` and take no query.
+    Direct modes need `query`; code modes ask for `solver` and take no query. `framing` words the
+    modes that show examples (see `Framing`); the others have one wording.
     """
     spec = MODES[mode]
     family = get_family(setting.family)
@@ -61,16 +59,45 @@ def build_messages(
         raise ValueError(f"mode {mode} shows examples; none given")
     if not spec.returns_code and query is None:
         raise ValueError(f"mode {mode} answers one input; no query given")
+    if spec.question is not None:
+        return _user(spec.question(family, setting, query or "", cot))
+    if mode == "deductive" and family.deductive_question is not None:
+        return _user(family.deductive_question(setting, query or "", cot))
+    if spec.shows_examples and parse_framing(framing) is Framing.PAPER:
+        return _user(_paper_prompt(family, setting, spec, examples, query))
+    return _user(_blind_prompt(family, setting, spec, examples, query, cot))
 
-    if spec.checks_comprehension:
-        check = family.comprehension
-        if check is None:
-            raise ValueError(f"family {family.name} has no comprehension check")
-        return [{"role": "user", "content": check.question(setting, query or "")}]
 
-    if mode == "deductive" and setting.family == "arithmetic":
-        return [{"role": "user", "content": _wu_arithmetic_question(setting, query or "", cot)}]
+def _user(content: str) -> list[Message]:
+    return [{"role": "user", "content": content}]
 
+
+def _paper_prompt(
+    family: ProbeFamily, setting: Setting, spec: Mode, examples: Sequence[Case], query: str | None
+) -> str:
+    """Cheng et al.'s few-shot prompt: a question-and-answer pair per example, then the test question
+    (or the request for the function)."""
+    paper = family.paper_framing()
+    ask = paper.rule_question if spec.states_rule else paper.question
+    pairs = [
+        f"Q: {ask(setting, case.input)}\nA: {paper.answer(setting, case.input, case.output)}"
+        for case in examples
+    ]
+    if spec.returns_code:
+        pairs.append(f"{PAPER_CODE_QUESTION} {PAPER_CODE_FORMAT.format(signature=paper.signature)}\nA:")
+    else:
+        pairs.append(f"Q: {ask(setting, query or '')}\nA:")
+    return "\n\n".join(pairs)
+
+
+def _blind_prompt(
+    family: ProbeFamily,
+    setting: Setting,
+    spec: Mode,
+    examples: Sequence[Case],
+    query: str | None,
+    cot: bool,
+) -> str:
     parts = [family.task]
     if spec.states_rule:
         parts.append(f"The rule: {family.rule(setting)}")
@@ -88,7 +115,21 @@ def build_messages(
     else:
         verb = "Apply the rule to this input." if spec.states_rule else "Give the output for this input."
         parts.append(f"{verb}\n\n{_direct_query(family, query or '', cot)}")
-    return [{"role": "user", "content": "\n\n".join(parts)}]
+    return "\n\n".join(parts)
+
+
+def solver_source(setting: Setting, mode: str, code: str, framing: Framing | str) -> str:
+    """The source the sandbox runs for a solver the model wrote in answer to `build_messages(...)`:
+    under the paper framing a solver with several arguments gets a one-argument entry point."""
+    if MODES[mode].shows_examples and parse_framing(framing) is Framing.PAPER:
+        return get_family(setting.family).paper_framing().wrap_solver(code)
+    return code
+
+
+def solver_signature(setting: Setting, mode: str, framing: Framing | str) -> str:
+    if MODES[mode].shows_examples and parse_framing(framing) is Framing.PAPER:
+        return get_family(setting.family).paper_framing().signature
+    return "def solver(x: str) -> str"
 
 
 @dataclass(frozen=True)
@@ -101,7 +142,11 @@ class Mismatch:
 
 
 def refinement_messages(
-    setting: Setting, messages: Sequence[Message], reply: str, mismatches: Sequence[Mismatch]
+    setting: Setting,
+    messages: Sequence[Message],
+    reply: str,
+    mismatches: Sequence[Mismatch],
+    signature: str = "def solver(x: str) -> str",
 ) -> list[Message]:
     """The conversation so far, then the examples the last function fails, asking for a corrected one."""
     family = get_family(setting.family)
@@ -117,11 +162,7 @@ def refinement_messages(
     )
     feedback = (
         f"{problem}\n\n"
-        "Write a corrected `def solver(x: str) -> str` that fits every example, in one ```python code "
+        f"Write a corrected `{signature}` that fits every example, in one ```python code "
         "block. Do not compute any answer yourself."
     )
     return [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": feedback}]
-
-
-def render(messages: Sequence[Message]) -> str:
-    return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
