@@ -1,1 +1,1 @@
-"""results"""
+"""From stored items to numbers and pictures: statistics, charts, exports and browsing."""
