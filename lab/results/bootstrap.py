@@ -23,7 +23,7 @@ from itertools import product
 
 import numpy as np
 
-from lab.results.intervals import LEVEL, check_level, clip, mover_interval, wilson_limits
+from lab.results.intervals import LEVEL, check_level, clip, mover_interval, wilson_interval, wilson_limits
 
 CLUSTER_BOOTSTRAP = "cluster_bootstrap"
 RESAMPLES = 4000
@@ -34,9 +34,14 @@ _EXACT_FLIPS = 16  # up to this many instances the sign-flip test enumerates eve
 
 @dataclass(frozen=True)
 class Grid:
-    """One cell's scores: `right[i, j]` is 1.0 or 0.0 for instance i on case j, NaN if not measured."""
+    """One cell's scores: `right[i, j]` is 1.0 or 0.0 for instance i on case j, NaN if not measured.
+
+    `clustered`: the instance is the unit (a code mode). A grid of a direct mode (False) takes part
+    in a paired comparison with a code mode, where its items are independent trials.
+    """
 
     right: np.ndarray
+    clustered: bool = True
 
     def __post_init__(self) -> None:
         if self.right.ndim != 2 or self.right.shape[0] < 1 or self.right.shape[1] < 1:
@@ -59,12 +64,18 @@ class Grid:
 
     def thin(self) -> bool:
         """Too few instances, or no spread between them, for resampling to show their variation."""
-        means = self.instance_means()
-        return self.instances < MIN_INSTANCES or bool(np.ptp(means) == 0)
+        if not self.clustered:
+            return False
+        return self.instances < MIN_INSTANCES or bool(np.ptp(self.instance_means()) == 0)
 
 
 def grid(
-    instances: Sequence[int], cases: Sequence[int], right: Sequence[bool], columns: Sequence[int]
+    instances: Sequence[int],
+    cases: Sequence[int],
+    right: Sequence[bool],
+    columns: Sequence[int],
+    *,
+    clustered: bool,
 ) -> Grid:
     """The grid of one cell from its items: instance, case index and correctness per item.
 
@@ -76,7 +87,7 @@ def grid(
     values = np.full((len(rows), len(places)), np.nan)
     for instance, case, ok in zip(instances, cases, right, strict=True):
         values[rows[instance], places[case]] = 1.0 if ok else 0.0
-    return Grid(values)
+    return Grid(values, clustered)
 
 
 @dataclass(frozen=True)
@@ -107,8 +118,14 @@ def replicate_means(cell: Grid, instance_weights: np.ndarray, case_weights: np.n
 def accuracy_interval(
     cell: Grid, *, level: float = LEVEL, resamples: int = RESAMPLES, seed: int = SEED
 ) -> tuple[float, float]:
-    """The cell's 95% interval for accuracy: crossed bootstrap percentiles, floored for thin grids."""
+    """The cell's 95% interval for accuracy: crossed bootstrap percentiles, floored for thin grids.
+
+    A grid that is not clustered gets the Wilson interval over its items.
+    """
     check_level(level)
+    if not cell.clustered:
+        measured = cell.right[~np.isnan(cell.right)]
+        return wilson_interval(int(measured.sum()), int(measured.size), level)
     weights = draw(np.random.default_rng(seed), cell.instances, cell.cases, resamples)
     low, high = _percentiles(replicate_means(cell, weights.instances, weights.cases), level)
     estimate = cell.estimate

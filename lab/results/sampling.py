@@ -195,7 +195,7 @@ def _cases_grid(units: list[tuple[int, list[int]]]) -> bootstrap.Grid:
     for row, (cases, failed) in enumerate(units):
         right[row, :cases] = 1.0
         right[row, [f for f in failed if f < cases]] = 0.0
-    return bootstrap.Grid(right)
+    return bootstrap.Grid(right, clustered=True)
 
 
 def _accuracy_row(base: dict[str, Any], measure: str, units: list[tuple[int, list[int]]]) -> dict[str, Any]:

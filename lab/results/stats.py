@@ -320,7 +320,11 @@ def _columns(frame: pd.DataFrame) -> list[int]:
 
 def _grid(cell: pd.DataFrame, columns: list[int]) -> bootstrap.Grid:
     return bootstrap.grid(
-        cell["instance"].tolist(), cell["case_index"].tolist(), cell["correct"].tolist(), columns
+        cell["instance"].tolist(),
+        cell["case_index"].tolist(),
+        cell["correct"].tolist(),
+        columns,
+        clustered=returns_code(str(cell["mode"].iloc[0])),
     )
 
 
