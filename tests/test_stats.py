@@ -31,6 +31,7 @@ def newcombe_difference_interval(a: int, m: int, b: int, k: int) -> tuple[float,
     low, high = mover_wilson_interval([(1.0, a, m), (-1.0, b, k)])
     return (clip(low, -1.0, 1.0), clip(high, -1.0, 1.0))
 
+
 Z95 = 1.959963984540054  # the 0.975 quantile of the standard normal
 
 

@@ -315,9 +315,9 @@ def model_subtitle(models: list[str]) -> str:
 
 INTERVAL_NAMES: dict[str, str] = {
     "wilson": "Wilson over items",
-    "cluster_bootstrap": "cluster bootstrap over instances",
     "newcombe_paired": "Newcombe paired",
     "mover_wilson": "MOVER-Wilson",
+    "cluster_bootstrap": "cluster bootstrap over instances",
 }
 
 
