@@ -9,9 +9,10 @@ vectorised: a resample is a row of instance weights and a row of case weights, a
 evaluated with two matrix products.
 
 Few instances show little of the spread between functions: with fewer than `MIN_INSTANCES`
-instances, or when every instance scored the same (one instance always does), a grid's interval
-is widened to contain the Wilson interval that counts one trial per instance, and a combination
-of grids (a gap, a drop) to contain the MOVER combination of its grids' intervals.
+instances (one instance always), or when every item is alike (all right, all wrong: no resample
+can differ), a grid's interval is widened to contain the Wilson interval that counts one trial
+per instance, and a combination of grids (a gap, a drop) to contain the MOVER combination of its
+grids' intervals.
 """
 
 from __future__ import annotations
@@ -63,10 +64,12 @@ class Grid:
         return np.nanmean(self.right, axis=1)
 
     def thin(self) -> bool:
-        """Too few instances, or no spread between them, for resampling to show their variation."""
+        """Too few instances for resampling to show the spread between functions, or every item alike
+        (all right or all wrong), so that no resample can differ."""
         if not self.clustered:
             return False
-        return self.instances < MIN_INSTANCES or bool(np.ptp(self.instance_means()) == 0)
+        measured = self.right[~np.isnan(self.right)]
+        return self.instances < MIN_INSTANCES or bool(np.ptp(measured) == 0)
 
 
 def grid(
