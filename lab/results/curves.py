@@ -131,8 +131,9 @@ def pass_at_k_chart(sampling: pd.DataFrame) -> go.Figure:
         curves,
         "k",
         "k (samples)",
-        "pass@k over candidate functions, per problem",
-        "unbiased estimator (Chen et al. 2021): a sample passes when right on every held-out case · "
+        "pass@k over candidate functions",
+        "per problem, unbiased estimator (Chen et al. 2021): a sample passes when right on every "
+        "held-out case · "
         f"bars: {interval_note(curves['ci_method'])} · dashed: how often the sample that fits the shown "
         "examples best solves the problem",
         describe,
