@@ -60,9 +60,6 @@ class Grid:
     def estimate(self) -> float:
         return float(np.nanmean(self.right))
 
-    def instance_means(self) -> np.ndarray:
-        return np.nanmean(self.right, axis=1)
-
     def thin(self) -> bool:
         """Too few instances for resampling to show the spread between functions, or every item alike
         (all right or all wrong), so that no resample can differ."""
@@ -156,11 +153,11 @@ def combination_interval(
     rng = np.random.default_rng(seed)
     if paired and len({cell.cases for _, cell in terms}) != 1:
         raise ValueError("paired grids must have the same cases; got " + str([c.cases for _, c in terms]))
-    shared = rng.multinomial(terms[0][1].cases, np.full(terms[0][1].cases, 1 / terms[0][1].cases), resamples)
+    shared = draw(rng, 1, terms[0][1].cases, resamples).cases if paired else None
     total = np.zeros(resamples)
     for weight, cell in terms:
         weights = draw(rng, cell.instances, cell.cases, resamples)
-        cases = shared.astype(float) if paired else weights.cases
+        cases = shared if shared is not None else weights.cases
         total += weight * replicate_means(cell, weights.instances, cases)
     low, high = _percentiles(total, level)
     estimate = sum(weight * cell.estimate for weight, cell in terms)
