@@ -85,11 +85,15 @@ def with_model_labels(frame: pd.DataFrame) -> pd.DataFrame:
     The statistics group by it when it is there; `model` keeps the model string itself.
     """
     labelled = frame.copy()
-    names = frame["model"].map(display_label)
-    several = (
-        frame.groupby("model")["run_id"].transform("nunique") > 1 if not frame.empty else names.astype(bool)
+    runs_of_model = frame.groupby("model")["run_id"].transform("nunique")
+    labelled[MODEL_LABEL] = pd.Series(
+        [
+            display_label(model) + (f" [{run_id}]" if runs > 1 else "")
+            for model, run_id, runs in zip(frame["model"], frame["run_id"], runs_of_model, strict=True)
+        ],
+        index=frame.index,
+        dtype="object",
     )
-    labelled[MODEL_LABEL] = (names + np.where(several, " [" + frame["run_id"] + "]", "")).astype("object")
     return labelled
 
 
