@@ -186,7 +186,7 @@ def test_code_modes_count_instances_and_small_cells_warn() -> None:
     assert len(precision.precision_warnings(plan(n=4, instances=1))) == 4
     # Sixty instances are enough for solverlearner; deductive_code (no examples) always runs one.
     (only,) = precision.precision_warnings(plan(n=200, instances=60))
-    assert only.startswith("deductive_code:") and "1 instances" in only
+    assert only.startswith("deductive_code:") and "(1 instance a cell)" in only
 
 
 # --- coverage by simulation -------------------------------------------------------------------------

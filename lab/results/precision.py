@@ -33,7 +33,7 @@ class CellPrecision:
     def warning(self) -> str | None:
         if not self.too_wide:
             return None
-        unit = "instances" if MODES[self.mode].returns_code else "items"
+        unit = ("instance" if MODES[self.mode].returns_code else "item") + ("" if self.units == 1 else "s")
         return (
             f"{self.mode}: a cell's 95% interval is expected to be ±{self.half_width * 100:.0f} points "
             f"({self.units} {unit} a cell); above ±{WARN_ABOVE * 100:.0f} points a cell is a smoke test, "
