@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from lab.run.study import ItemDetail, Progress
+    from lab.results.detail import ItemDetail
+    from lab.run.runner import Progress
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,17 +315,16 @@ def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
 
 def browse_items(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     """The runs' items with their ids; a model in several runs is named `model [run_id]`."""
-    from lab.results import browse
+    from lab.results import read
 
-    return browse.label_models_by_run(browse.browse_frame(store, run_ids))
+    return read.with_model_labels(read.items_frame(store, run_ids, links=True))
 
 
 def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     """Every function of the code modes (all samples and rounds), models labelled as in `browse_items`."""
-    from lab.results import browse
-    from lab.run import study
+    from lab.results import read
 
-    return browse.label_models_by_run(study.functions_frame(store, run_ids))
+    return read.with_model_labels(read.functions_frame(store, run_ids))
 
 
 def result_tables(items: pd.DataFrame, functions: pd.DataFrame) -> ResultTables:
@@ -347,7 +347,7 @@ def result_tables(items: pd.DataFrame, functions: pd.DataFrame) -> ResultTables:
 
 def result_figures(tables: ResultTables) -> dict[str, go.Figure]:
     """Every chart of the Results page, by title."""
-    from lab.results import charts
+    from lab.results import charts, curves
 
     return {
         "Accuracy per setting": charts.accuracy_by_setting(tables.summary),
@@ -356,8 +356,8 @@ def result_figures(tables: ResultTables) -> dict[str, go.Figure]:
         "Inductive minus deductive": charts.gap_chart(tables.gaps),
         "Counterfactual drop": charts.drop_chart(tables.drops),
         "Deductive vs comprehension check": charts.comprehension_chart(tables.summary),
-        "pass@k": charts.pass_at_k_chart(tables.sampled),
-        "Accuracy by refinement round": charts.rounds_chart(tables.refined),
+        "pass@k": curves.pass_at_k_chart(tables.sampled),
+        "Accuracy by refinement round": curves.rounds_chart(tables.refined),
     }
 
 
@@ -383,24 +383,23 @@ def unrecorded_summary(items: pd.DataFrame) -> str | None:
 
 
 def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    from lab.run import study
+    from lab.results import read
 
-    return study.summary_frame(store, run_ids)
+    return read.summary_frame(store, run_ids)
 
 
 def format_summary(summary: pd.DataFrame) -> str:
     """The summary as a plain-text table for a terminal."""
-    from lab.run import study
+    from lab.results import export
 
-    return study.format_summary(summary)
+    return export.summary_text(summary)
 
 
 def items_csv(store: Store, run_ids: Sequence[str]) -> bytes:
     """The items CSV: one row per item with its call's messages and reply, replayable."""
-    from lab.results import export
-    from lab.run import study
+    from lab.results import export, read
 
-    return export.items_csv(study.export_frame(store, run_ids))
+    return export.items_csv(read.export_frame(store, run_ids))
 
 
 def summary_csv(summary: pd.DataFrame) -> bytes:
@@ -410,15 +409,15 @@ def summary_csv(summary: pd.DataFrame) -> bytes:
 
 
 def export_items(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
-    from lab.run import study
+    from lab.results import read
 
-    study.export_items(store, run_ids, path)
+    read.export_items(store, run_ids, path)
 
 
 def export_summary(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
-    from lab.run import study
+    from lab.results import read
 
-    study.export_summary(store, run_ids, path)
+    read.export_summary(store, run_ids, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,14 +478,13 @@ def page(items: pd.DataFrame, number: int, size: int) -> pd.DataFrame:
 
 def item_detail(store: Store, row: pd.Series) -> ItemDetail:
     """Everything behind one row of `browse_items`: the exact prompt, the raw reply, the function's cases."""
-    from lab.results import browse
-    from lab.run import study
+    from lab.results import browse, detail
 
-    return study.item_detail(store, browse.item_record(row))
+    return detail.item_detail(store, browse.item_record(row))
 
 
 def candidate_table(detail: ItemDetail) -> pd.DataFrame:
     """One row per sample and refinement round of the item's unit (code modes)."""
-    from lab.run import study
+    from lab.results.detail import candidate_table as table
 
-    return study.candidate_table(detail)
+    return table(detail)

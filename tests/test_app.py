@@ -17,6 +17,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.models import ModelSpec
+from lab.results import read
+from lab.results.detail import item_detail
 from lab.run import study
 from lab.run.plan import RunPlan, WorkUnit
 from lab.run.store import Store
@@ -249,7 +251,7 @@ def test_results_page_shows_the_charts_the_summary_and_the_downloads(
     assert {t["legendgroup"] for t in bars} == set(MODES)
     assert all(t["error_y"]["visible"] for t in bars)
     assert any(a.get("text") == "default world" for a in headline["layout"]["annotations"])
-    summary = study.summary_frame(Store(finished_study.db), [finished_study.run_id])
+    summary = read.summary_frame(Store(finished_study.db), [finished_study.run_id])
     shown = next(d.value for d in at.dataframe if "ci_low" in d.value.columns and "mode" in d.value.columns)
     assert shown["accuracy"].tolist() == summary["accuracy"].tolist()
     solverlearner = summary[summary["mode"] == "solverlearner"].set_index("setting")["accuracy"]
@@ -290,7 +292,7 @@ def test_inspect_page_filters_items_and_opens_one(
         for i in store.items([finished_study.run_id])
         if i["mode"] == "deductive" and i["correct"] and i["setting"] == "base=10,digits=2"
     )
-    detail = study.item_detail(store, item)
+    detail = item_detail(store, item)
     code_blocks = [c.value for c in at.code]
     assert detail.messages[0]["content"] in code_blocks
     assert detail.reply in code_blocks
@@ -495,8 +497,11 @@ def test_results_page_shows_pass_at_k_refinement_rounds_and_the_comprehension_ch
     assert passk.set_index("measure")["value"].to_dict() == {
         "first sample": 0.0,
         "best fit": 1.0,
+        "best fit solves": 1.0,
         "pass@1": 0.5,
         "pass@2": 1.0,
+        "pass@1 per case": 0.5,
+        "pass@2 per case": 1.0,
     }
     rounds = next(t for t in tables if "refined" in t.columns)
     assert rounds["refined"].tolist() == [1, 1]

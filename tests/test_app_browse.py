@@ -1,4 +1,4 @@
-"""lab/browse.py: what the app's Inspect and Results pages read, filter and page through."""
+"""lab.results.read and lab.results.browse: what the app's Inspect and Results pages read, filter and page."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lab.results import browse, stats
+from lab.results import browse, read, stats
 from lab.run.records import Item
-from lab.run.store import Store
+from lab.run.store import ITEM_COLUMNS, Store
 
 
 def item(
@@ -71,9 +71,10 @@ def store(db_path: Path) -> Store:
     return store
 
 
-def test_browse_frame_is_the_item_frame_plus_ids(store: Store) -> None:
-    frame = browse.browse_frame(store, ["r1"])
-    assert list(frame.columns) == [*stats.ITEM_COLUMNS, *browse.EXTRA_COLUMNS]
+def test_the_item_frame_with_links_is_the_item_frame_plus_ids(store: Store) -> None:
+    frame = read.items_frame(store, ["r1"], links=True)
+    assert list(frame.columns) == [*ITEM_COLUMNS, *read.LINK_COLUMNS]
+    pd.testing.assert_frame_equal(frame[list(ITEM_COLUMNS)], read.items_frame(store, ["r1"]))
     assert len(frame) == 8 and frame["function_id"].dtype == "Int64"
     assert frame["function_id"].isna().sum() == 4 and frame["call_id"].isna().sum() == 4
     # lab.stats reads it as it is.
@@ -86,16 +87,20 @@ def test_change_marker_follows_the_item_counts(store: Store) -> None:
     assert browse.change_marker(store, ["r1", "r2"]) == (8, 4)
 
 
-def test_a_model_in_several_runs_is_named_by_run(store: Store) -> None:
-    one = browse.browse_frame(store, ["r1"])
-    assert browse.label_models_by_run(one) is one
-    both = browse.label_models_by_run(browse.browse_frame(store, ["r1", "r2"]))
-    assert set(both["model"]) == {"m [r1]", "m [r2]"}
-    assert stats.summary(both)["model"].nunique() == 2
+def test_a_model_in_several_runs_is_labelled_by_run_and_kept_apart(store: Store) -> None:
+    one = read.with_model_labels(read.items_frame(store, ["r1"]))
+    assert set(one["model_label"]) == {"m"}
+    both = read.with_model_labels(read.items_frame(store, ["r1", "r2"]))
+    assert set(both["model_label"]) == {"m [r1]", "m [r2]"}
+    assert set(both["model"]) == {"m"}  # the model string itself stays as it is: nothing to parse back
+    table = stats.summary(both)
+    assert table["model_label"].nunique() == 2 and set(table["model"]) == {"m"}
+    assert table.loc[table["model_label"] == "m [r2]", "n"].tolist() == [3]
+    assert read.with_model_labels(read.items_frame(store, []))["model_label"].tolist() == []
 
 
 def test_filters_combine_and_an_empty_filter_keeps_everything(store: Store) -> None:
-    frame = browse.browse_frame(store, ["r1", "r2"])
+    frame = read.items_frame(store, ["r1", "r2"], links=True)
     assert len(browse.filter_items(frame)) == 11
     assert len(browse.filter_items(frame, modes=["solverlearner"], outcome="wrong")) == 3
     assert len(browse.filter_items(frame, settings=["arithmetic:base=8,digits=2"], outcome="correct")) == 4
@@ -118,7 +123,7 @@ def test_pages_are_clamped_and_cover_every_row() -> None:
 
 
 def test_item_record_gives_plain_values_for_item_detail(store: Store) -> None:
-    frame = browse.browse_frame(store, ["r1"])
+    frame = read.items_frame(store, ["r1"], links=True)
     record = browse.item_record(frame.iloc[5])
     assert record["call_id"] is None and record["function_id"] == 7 and isinstance(record["function_id"], int)
     assert record["correct"] is False and record["predicted"] is None and record["case_index"] == 1

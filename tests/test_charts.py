@@ -1,4 +1,4 @@
-"""The plotly figure builders of lab/charts.py, on summaries computed by lab.stats."""
+"""The plotly figure builders of lab.results (charts, curves), on tables computed by lab.results.stats."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from lab.results import charts, sampling, stats
+from lab.results import chart_layout, charts, curves, sampling, stats
+from lab.results.read import item_frame
 from lab.tasks.modes import MODE_ORDER
 
 SETTINGS = {
@@ -48,7 +49,7 @@ def items(modes: tuple[str, ...] = MODE_ORDER, models: tuple[str, ...] = ("m1",)
                                 "error": None,
                             }
                         )
-    return stats.item_frame(rows)
+    return item_frame(rows)
 
 
 def traces_by_mode(figure: go.Figure) -> dict[str, list]:
@@ -65,7 +66,7 @@ def colour(trace) -> str:
 def test_every_mode_has_its_own_fixed_colour() -> None:
     assert set(charts.MODE_COLOURS) == set(MODE_ORDER)
     assert len(set(charts.MODE_COLOURS.values())) == len(MODE_ORDER)
-    assert set(charts.CHART_MODE_ORDER) == set(MODE_ORDER)
+    assert set(chart_layout.CHART_MODE_ORDER) == set(MODE_ORDER)
 
 
 @pytest.mark.parametrize(
@@ -119,7 +120,7 @@ def test_the_default_world_is_marked_apart() -> None:
     assert list(figure.layout.xaxis2.categoryarray) == ["<b>caesar 13 ★</b>", "atbash", "caesar 3"]
     bands = [s for s in figure.layout.shapes if s.type == "rect"]
     assert [(s.xref, s.x0, s.x1) for s in bands] == [("x", -0.5, 0.5), ("x2", -0.5, 0.5)]
-    assert sum(a.text == charts.DEFAULT_WORLD for a in figure.layout.annotations) == 2
+    assert sum(a.text == chart_layout.DEFAULT_WORLD for a in figure.layout.annotations) == 2
     assert figure.layout.xaxis.title.text == "base" and figure.layout.xaxis2.title.text == "cipher, shift"
 
 
@@ -144,9 +145,10 @@ def test_the_gap_chart_shows_each_comparison_with_its_interval_in_its_inductive_
     gaps = stats.gaps(items())
     figure = charts.gap_chart(gaps)
     by_comparison = traces_by_mode(figure)
-    assert set(by_comparison) == {"solverlearner - deductive", "io - io_rule"}
+    assert set(by_comparison) == {"solverlearner − deductive", "io − io_rule"}
+    inductive_of = {"solverlearner − deductive": "solverlearner", "io − io_rule": "io"}
     for comparison, traces in by_comparison.items():
-        inductive = comparison.split(" - ")[0]
+        inductive = inductive_of[comparison]
         for trace in traces:
             assert trace.marker.color == charts.MODE_COLOURS[inductive]
             assert trace.error_y.visible
@@ -154,6 +156,34 @@ def test_the_gap_chart_shows_each_comparison_with_its_interval_in_its_inductive_
                 assert minus >= 0 and plus >= 0 and -1 <= y - minus <= y + plus <= 1
     assert figure.layout.yaxis.title.text == charts.GAP_AXIS
     assert "+50 pp" in figure.layout.yaxis.ticktext
+    # Both kinds of paired interval are named: one pair has a code mode, the other has none.
+    assert "cluster bootstrap over instances (code modes)" in figure.layout.title.text
+    assert "Newcombe paired" in figure.layout.title.text
+
+
+def test_every_chart_names_the_interval_it_draws() -> None:
+    direct = stats.summary(items(("deductive", "io")))
+    mixed = stats.summary(items(("deductive", "solverlearner")))
+    code = stats.summary(items(("solverlearner",)))
+    for chart in (charts.accuracy_by_setting, charts.accuracy_by_parameter):
+        assert "95% interval: Wilson over items" in chart(direct).layout.title.text
+        assert "bootstrap" not in chart(direct).layout.title.text
+        title = chart(mixed).layout.title.text
+        assert "Wilson over items, cluster bootstrap over instances (code modes)" in title
+        assert "Wilson" not in chart(code).layout.title.text
+    drops = charts.drop_chart(stats.counterfactual_drop(items(("deductive", "solverlearner"))))
+    assert "MOVER-Wilson, cluster bootstrap over instances" in drops.layout.title.text
+    # A bar's hover names its own interval.
+    bars = {t.legendgroup: t for t in charts.accuracy_by_setting(mixed).data if t.type == "bar"}
+    assert bars["deductive"].customdata[0][5] == "Wilson over items"
+    assert bars["solverlearner"].customdata[0][5] == "cluster bootstrap over instances"
+
+
+def test_charts_name_models_by_their_label_and_never_parse_it() -> None:
+    frame = items(("deductive",))
+    frame["model_label"] = "m1 [r1]"
+    figure = charts.accuracy_by_setting(stats.summary(frame))
+    assert "model: m1 [r1]" in figure.layout.title.text
 
 
 def test_the_heatmap_holds_every_accuracy_of_the_summary() -> None:
@@ -239,18 +269,23 @@ def function_rows(samples: int, rounds_used: dict[int, int], cases: int = 4) -> 
 
 def test_pass_at_k_chart_draws_one_rising_curve_per_setting_and_mode() -> None:
     sampled = sampling.sampling(function_rows(samples=3, rounds_used={0: 0, 1: 0}))
-    fig = charts.pass_at_k_chart(sampled)
+    fig = curves.pass_at_k_chart(sampled)
     curve, best = fig.data
     assert list(curve.x) == [1, 2, 3]
-    assert list(curve.y) == sorted(curve.y) and curve.y[-1] == sampled.loc[sampled["k"] == 3, "value"].item()
-    best_fit = sampled.loc[sampled["measure"] == "best fit", "value"].item()
+    per_problem = sampled[sampled["per"] == sampling.PER_PROBLEM]
+    assert (
+        list(curve.y) == sorted(curve.y)
+        and curve.y[-1] == per_problem.loc[per_problem["k"] == 3, "value"].item()
+    )
+    assert curve.error_y.visible  # pass@k per problem comes with its interval
+    best_fit = sampled.loc[sampled["measure"] == sampling.BEST_FIT_SOLVES, "value"].item()
     assert best.line.dash == "dash" and list(best.y) == [best_fit, best_fit] and list(best.x) == [1, 3]
     assert "pass@k" in fig.layout.title.text
 
 
 def test_rounds_chart_carries_units_that_stopped_refining() -> None:
     refined = sampling.rounds(function_rows(samples=1, rounds_used={0: 2, 1: 0}))
-    fig = charts.rounds_chart(refined)
+    fig = curves.rounds_chart(refined)
     (curve,) = [t for t in fig.data if t.type == "scatter"]
     assert list(curve.x) == [0, 1, 2]
     # Instance 0 passes no case at round 0 and all after; instance 1 passes 1 of 4 throughout.
@@ -263,9 +298,9 @@ def test_new_charts_explain_what_to_run_when_there_is_nothing_to_show() -> None:
     empty_functions = sampling.function_frame([])
     for fig, hint in (
         (charts.comprehension_chart(summary), "ccc"),
-        (charts.pass_at_k_chart(sampling.sampling(empty_functions)), "--samples"),
-        (charts.rounds_chart(sampling.rounds(empty_functions)), "--rounds"),
-        (charts.rounds_chart(sampling.rounds(function_rows(samples=2, rounds_used={0: 0}))), "--rounds"),
+        (curves.pass_at_k_chart(sampling.sampling(empty_functions)), "--samples"),
+        (curves.rounds_chart(sampling.rounds(empty_functions)), "--rounds"),
+        (curves.rounds_chart(sampling.rounds(function_rows(samples=2, rounds_used={0: 0}))), "--rounds"),
     ):
         assert hint in fig.layout.annotations[0].text
 

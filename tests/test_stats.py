@@ -8,22 +8,29 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from lab.results.intervals import clip, mover_wilson_interval, wilson_interval
+from lab.results.read import item_frame
 from lab.results.stats import (
     DEDUCTIVE_MODES,
     DROP_COLUMNS,
     GAP_COLUMNS,
     GAP_COMPARISONS,
     INDUCTIVE_MODES,
-    ITEM_COLUMNS,
     MODES,
     SUMMARY_COLUMNS,
     counterfactual_drop,
     gaps,
-    item_frame,
-    newcombe_difference_interval,
     summary,
-    wilson_interval,
 )
+from lab.run.store import ITEM_COLUMNS
+
+
+def newcombe_difference_interval(a: int, m: int, b: int, k: int) -> tuple[float, float]:
+    """Newcombe's interval for two independent proportions, as the drop computes it: MOVER over the
+    two Wilson intervals, clipped to [-1, 1]."""
+    low, high = mover_wilson_interval([(1.0, a, m), (-1.0, b, k)])
+    return (clip(low, -1.0, 1.0), clip(high, -1.0, 1.0))
+
 
 Z95 = 1.959963984540054  # the 0.975 quantile of the standard normal
 
@@ -234,14 +241,59 @@ def test_item_frame_names_a_missing_column() -> None:
 
 
 def test_summary_counts_accuracy_and_interval() -> None:
-    items = item_frame(rows_for("m", "arithmetic", "base=8", "solverlearner", hits(8, 10)))
+    items = item_frame(rows_for("m", "arithmetic", "base=8", "deductive", hits(8, 10)))
     table = summary(items)
     assert tuple(table.columns) == SUMMARY_COLUMNS
     assert len(table) == 1
     row = table.iloc[0]
     assert (row["n"], row["correct"], row["accuracy"]) == (10, 8, 0.8)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(closed_form_wilson(8, 10), abs=1e-12)
+    assert (row["ci_method"], row["instances"]) == ("wilson", 1)
+    assert math.isnan(row["instance_solve_rate"])  # a direct mode has no function to solve the instance
     assert not row["default_world"]
+    assert row["model_label"] == "m"
+
+
+def instances_of(mode: str, scores: list[int], cases: int = 20, **options: Any) -> list[dict[str, Any]]:
+    """One instance per score: the first `score` of `cases` held-out cases right."""
+    rows: list[dict[str, Any]] = []
+    for instance, score in enumerate(scores):
+        rows += rows_for("m", "arithmetic", "base=8", mode, hits(score, cases), instance=instance, **options)
+    return rows
+
+
+def test_a_code_mode_takes_the_instance_as_its_unit() -> None:
+    # The issue's run: three functions scored 0/20, 20/20 and 15/20; items alone said [0.46, 0.70].
+    table = summary(item_frame(instances_of("solverlearner", [0, 20, 15])))
+    row = table.iloc[0]
+    assert (row["n"], row["correct"], row["accuracy"]) == (60, 35, pytest.approx(35 / 60))
+    assert (row["ci_method"], row["instances"]) == ("cluster_bootstrap", 3)
+    assert row["instance_solve_rate"] == pytest.approx(1 / 3)
+    item_low, item_high = closed_form_wilson(35, 60)
+    assert row["ci_low"] < item_low - 0.3 and row["ci_high"] > item_high + 0.2
+    # Never narrower than one trial per instance: three functions cannot say more than three trials.
+    floor_low, floor_high = closed_form_wilson(1, 3)  # scaled below: the floor is at 35/60, not 1/3
+    assert row["ci_high"] - row["ci_low"] >= (floor_high - floor_low) * 0.95
+    # Seeded: the same items give the same interval.
+    again = summary(item_frame(instances_of("solverlearner", [0, 20, 15]))).iloc[0]
+    assert (again["ci_low"], again["ci_high"]) == (row["ci_low"], row["ci_high"])
+
+
+def test_one_function_right_on_every_case_is_one_trial_not_twenty() -> None:
+    row = summary(item_frame(instances_of("deductive_code", [20]))).iloc[0]
+    assert (row["accuracy"], row["instances"], row["instance_solve_rate"]) == (1.0, 1, 1.0)
+    assert row["ci_high"] == 1.0
+    assert row["ci_low"] == pytest.approx(closed_form_wilson(1, 1)[0], abs=1e-9)  # about 0.21, not 0.84
+    assert row["ci_low"] < closed_form_wilson(20, 20)[0] - 0.5
+
+
+def test_many_instances_give_a_bootstrap_interval_narrower_than_the_floor() -> None:
+    scores = [20, 18, 19, 20, 17, 20, 16, 20, 19, 18]
+    row = summary(item_frame(instances_of("solverlearner", scores))).iloc[0]
+    assert row["ci_low"] <= row["accuracy"] <= row["ci_high"]
+    floor_low, floor_high = wilson_interval(round(row["accuracy"] * 10), 10)
+    assert row["ci_high"] - row["ci_low"] < (floor_high - floor_low) / 2
+    assert row["instance_solve_rate"] == pytest.approx(0.4)
 
 
 def test_summary_order_model_probe_default_first_natural_setting_then_mode_order() -> None:
@@ -296,9 +348,27 @@ def test_summary_refuses_a_setting_marked_both_default_and_counterfactual() -> N
 # --- gaps -----------------------------------------------------------------------------------------
 
 
-def test_gaps_sign_value_and_interval() -> None:
-    rows = rows_for("m", "arithmetic", "base=8", "solverlearner", hits(9, 10))
-    rows += rows_for("m", "arithmetic", "base=8", "deductive", hits(3, 10))
+def closed_form_paired_newcombe(both: int, first: int, second: int, neither: int) -> tuple[float, float]:
+    """Newcombe 1998 (Stat Med 17:2635), method 10, written out from the paper's formulas."""
+    n = both + first + second + neither
+    p1, p2 = (both + first) / n, (both + second) / n
+    l1, u1 = closed_form_wilson(both + first, n)
+    l2, u2 = closed_form_wilson(both + second, n)
+    cross = both * neither - first * second
+    corrected = cross - n / 2 if cross > n / 2 else min(cross, 0)
+    margins = (both + first) * (second + neither) * (both + second) * (first + neither)
+    phi = corrected / math.sqrt(margins) if margins else 0.0
+    low = p1 - p2 - math.sqrt((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2)
+    high = p1 - p2 + math.sqrt((p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2)
+    return max(low, -1.0), min(high, 1.0)
+
+
+def test_gaps_are_paired_comparisons_with_the_interval_their_modes_call_for() -> None:
+    rows = rows_for("m", "arithmetic", "base=8", "deductive", hits(3, 10))
+    # Six functions, each right on 9 of the 10 cases the deductive mode saw.
+    for instance in range(6):
+        outcomes = [case != instance for case in range(10)]
+        rows += rows_for("m", "arithmetic", "base=8", "solverlearner", outcomes, instance=instance)
     rows += rows_for("m", "arithmetic", "base=8", "io", hits(1, 10))
     rows += rows_for("m", "arithmetic", "base=8", "io_rule", hits(8, 10))
     # io without io_rule in this setting: no io comparison here.
@@ -313,17 +383,37 @@ def test_gaps_sign_value_and_interval() -> None:
         ("base=8", "solverlearner - deductive"),
         ("base=8", "io - io_rule"),
     ]
+    assert table["inductive_mode"].tolist() == ["solverlearner", "solverlearner", "io"]
+    assert table["deductive_mode"].tolist() == ["deductive", "deductive", "io_rule"]
     assert table["default_world"].tolist() == [True, False, False]
     assert table["gap"].tolist() == pytest.approx([0.0, 0.6, -0.7])
     assert table["inductive_accuracy"].tolist() == pytest.approx([1.0, 0.9, 0.1])
     assert table["deductive_accuracy"].tolist() == pytest.approx([1.0, 0.3, 0.8])
-    pairs = [(10, 10, 10, 10), (9, 10, 3, 10), (1, 10, 8, 10)]
-    for row, counts in zip(table.itertuples(), pairs, strict=True):
+    assert table["ci_method"].tolist() == ["cluster_bootstrap", "cluster_bootstrap", "newcombe_paired"]
+    assert table["test"].tolist() == ["sign_flip_instances", "sign_flip_instances", "mcnemar_exact"]
+    for row in table.itertuples():
         assert row.ci_low <= row.gap <= row.ci_high
-        assert (row.ci_low, row.ci_high) == pytest.approx(closed_form_newcombe(*counts), abs=1e-12)
-    # 9/10 vs 3/10 is a clear positive gap; 1/10 vs 8/10 a clear negative one.
+    # io right on case 0 only, io_rule on cases 0-7: 1 right in both, 7 in io_rule only, 2 in neither.
+    io = table.iloc[2]
+    assert (io.ci_low, io.ci_high) == pytest.approx(closed_form_paired_newcombe(1, 0, 7, 2), abs=1e-12)
+    assert io.p_value == pytest.approx(2 * 0.5**7)  # exact McNemar: 0 of 7 discordant pairs for io
+    # Six functions at 9/10 against 3/10 are a clear positive gap, yet six instances can reach no
+    # sign-flip p below 2 / 2^6; one function (base=10) gives p = 1.
     assert table["ci_low"].iloc[1] > 0
-    assert table["ci_high"].iloc[2] < 0
+    assert table["p_value"].tolist()[:2] == pytest.approx([1.0, 2 / 64])
+    assert io.ci_high < 0
+    # Holm over the three comparisons: the smallest p times 3, then the next times 2, kept monotone.
+    assert table["p_holm"].tolist() == pytest.approx([1.0, 2 * 2 / 64, 3 * 2 * 0.5**7])
+
+
+def test_a_paired_gap_is_narrower_than_an_unpaired_one_when_the_modes_agree() -> None:
+    # io_rule right on the cases io gets right and two more: the paired interval sees that.
+    rows = rows_for("m", "arithmetic", "base=8", "io", hits(10, 20))
+    rows += rows_for("m", "arithmetic", "base=8", "io_rule", hits(12, 20))
+    row = gaps(item_frame(rows)).iloc[0]
+    unpaired = newcombe_difference_interval(10, 20, 12, 20)
+    assert row.ci_high - row.ci_low < (unpaired[1] - unpaired[0]) * 0.6
+    assert row.p_value == pytest.approx(0.5)  # exact McNemar on 0 vs 2 discordant pairs
 
 
 def test_gaps_without_a_pair_or_items_are_empty() -> None:
@@ -343,9 +433,9 @@ def test_counterfactual_drop_on_a_hand_made_frame() -> None:
     rows += rows_for("m", "arithmetic", "base=8", "deductive", hits(4, 10))
     rows += rows_for("m", "arithmetic", "base=9", "deductive", hits(2, 5))  # unequal n: mean of rates
     rows += rows_for("m", "arithmetic", "base=16", "deductive", hits(1, 10))
-    # solverlearner has one counterfactual setting only.
-    rows += rows_for("m", "arithmetic", "base=10", "solverlearner", hits(10, 10), default_world=True)
-    rows += rows_for("m", "arithmetic", "base=8", "solverlearner", hits(0, 10))
+    # io_rule has one counterfactual setting only.
+    rows += rows_for("m", "arithmetic", "base=10", "io_rule", hits(10, 10), default_world=True)
+    rows += rows_for("m", "arithmetic", "base=8", "io_rule", hits(0, 10))
     # io appears only away from the default world: left out.
     rows += rows_for("m", "arithmetic", "base=8", "io", hits(3, 10))
     # A family with no default world in the data: left out.
@@ -355,8 +445,9 @@ def test_counterfactual_drop_on_a_hand_made_frame() -> None:
     assert tuple(table.columns) == DROP_COLUMNS
     assert list(zip(table["probe"], table["mode"], strict=True)) == [
         ("arithmetic", "deductive"),
-        ("arithmetic", "solverlearner"),
+        ("arithmetic", "io_rule"),
     ]
+    assert table["ci_method"].tolist() == ["mover_wilson", "mover_wilson"]
     deductive, solverlearner = table.iloc[0], table.iloc[1]
     counterfactual_mean = (0.4 + 0.4 + 0.1) / 3
     assert deductive["default_accuracy"] == pytest.approx(0.9)
@@ -381,6 +472,18 @@ def test_counterfactual_drop_on_a_hand_made_frame() -> None:
     assert (solverlearner["ci_low"], solverlearner["ci_high"]) == pytest.approx(
         newcombe_difference_interval(10, 10, 0, 10), abs=1e-12
     )
+
+
+def test_a_code_mode_drop_resamples_instances_of_each_setting() -> None:
+    rows = instances_of("solverlearner", [20, 20, 20], default_world=True)
+    rows = [{**r, "setting": "base=10"} for r in rows]
+    rows += instances_of("solverlearner", [0, 20, 5])
+    row = counterfactual_drop(item_frame(rows)).iloc[0]
+    assert row["ci_method"] == "cluster_bootstrap"
+    assert row["drop"] == pytest.approx(1 - 25 / 60)
+    assert row["ci_low"] <= row["drop"] <= row["ci_high"]
+    # Three functions a setting: the interval reaches below zero, unlike one over 60 items a setting.
+    assert row["ci_low"] < 0 < newcombe_difference_interval(60, 60, 25, 60)[0]
 
 
 def test_counterfactual_drop_without_counterfactuals_or_items_is_empty() -> None:

@@ -1,6 +1,6 @@
-"""What the app reads and narrows down: stored items with their call and function ids, filtered and paged.
+"""What the app narrows down: the items of `read.items_frame(..., links=True)`, filtered and paged.
 
-Pure pandas on top of the store; no UI. The app caches `browse_frame` per run selection and change marker.
+Pure pandas; no UI. The app caches the item frame per run selection and `change_marker`.
 """
 
 from __future__ import annotations
@@ -12,43 +12,15 @@ from typing import Any
 import pandas as pd
 
 from lab.models.replay import NOT_RECORDED, display_label
-from lab.results import stats
 from lab.run.store import Store
 
 NO_ERROR = "no error"
 OUTCOMES: tuple[str, ...] = ("all", "correct", "wrong")
-EXTRA_COLUMNS: tuple[str, ...] = ("detail", "call_id", "function_id")
-
-
-def browse_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    """The item frame of `lab.stats` (columns `stats.ITEM_COLUMNS`) plus `detail`, `call_id`, `function_id`.
-
-    One read of the store serves the summary, the charts, the CSV and the Inspect page: the extra
-    columns are ignored by `lab.stats` and `lab.export`, and `study.item_detail` takes a row of it.
-    """
-    rows = store.items(run_ids)
-    frame = stats.item_frame(rows)
-    frame["detail"] = pd.Series([row["detail"] for row in rows], dtype="object")
-    for name in ("call_id", "function_id"):
-        frame[name] = pd.array([row[name] for row in rows], dtype="Int64")
-    return frame
 
 
 def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
     """Cheap to read, different whenever the runs' items change: their item counts."""
     return tuple(store.totals(run_id).items for run_id in run_ids)
-
-
-def label_models_by_run(frame: pd.DataFrame) -> pd.DataFrame:
-    """When one model appears in several of the runs, name each model `model [run_id]` so runs stay apart.
-
-    Otherwise the frame is returned as it is (items of different models never mix anyway).
-    """
-    if frame.empty or frame.groupby("model")["run_id"].nunique().max() <= 1:
-        return frame
-    labelled = frame.copy()
-    labelled["model"] = labelled["model"] + " [" + labelled["run_id"] + "]"
-    return labelled
 
 
 def unrecorded_summary(frame: pd.DataFrame) -> str | None:
@@ -125,7 +97,7 @@ def page(frame: pd.DataFrame, number: int, size: int) -> pd.DataFrame:
 
 
 def item_record(row: pd.Series) -> dict[str, Any]:
-    """One row as plain Python values (missing ids as None), the shape `study.item_detail` takes."""
+    """One row as plain Python values (missing ids as None), the shape `detail.item_detail` takes."""
     record: dict[str, Any] = {}
     for name, value in row.items():
         if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):

@@ -17,7 +17,7 @@ Inputs like `76+14` start with neither and are untouched. `restore_cell` removes
 `pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)` followed by
 `restore_cell` on each text cell gives back the exact strings written (missing values as "").
 
-The items CSV written from a run (`lab.study.export_items`) also carries each item's call:
+The items CSV written from a run (`lab.results.read.export_items`) also carries each item's call:
 `messages` (the exact chat messages sent, as JSON) and `response` (the raw reply), so the file can
 be replayed as a model (`replay/items.csv`, see `lab.replay`).
 """
@@ -31,7 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from lab.results.stats import ITEM_COLUMNS, SUMMARY_COLUMNS
+from lab.results.stats import SUMMARY_COLUMNS
+from lab.run.store import ITEM_COLUMNS
 
 _ITEM_TEXT_COLUMNS = (
     "run_id",
@@ -45,8 +46,8 @@ _ITEM_TEXT_COLUMNS = (
     "error",
 )
 CALL_COLUMNS = ("messages", "response")  # written when the item frame has them
-_SUMMARY_TEXT_COLUMNS = ("model", "probe", "setting", "mode")
-_ROUNDED_COLUMNS = ("accuracy", "ci_low", "ci_high")
+_SUMMARY_TEXT_COLUMNS = ("model", "model_label", "probe", "setting", "mode", "ci_method")
+_ROUNDED_COLUMNS = ("accuracy", "ci_low", "ci_high", "instance_solve_rate")
 _DECIMALS = 4
 
 _ALWAYS_ESCAPED = ("=", "@", "\t", "\r", "'")
@@ -83,8 +84,8 @@ def items_csv(items: pd.DataFrame) -> bytes:
 def summary_csv(summary: pd.DataFrame) -> bytes:
     """The summary frame as CSV bytes, columns in `SUMMARY_COLUMNS` order.
 
-    Accuracy and the interval limits are rounded to 4 decimals here only; the frame keeps full
-    precision.
+    Accuracy, the interval limits and the instance solve rate are rounded to 4 decimals here only;
+    the frame keeps full precision. `ci_method` names the interval: `wilson` or `cluster_bootstrap`.
     """
     _require(summary, SUMMARY_COLUMNS, "summary frame")
     table = summary[list(SUMMARY_COLUMNS)].copy()
@@ -93,6 +94,14 @@ def summary_csv(summary: pd.DataFrame) -> bytes:
     for name in _ROUNDED_COLUMNS:
         table[name] = table[name].astype("float64").round(_DECIMALS)
     return _to_bytes(table)
+
+
+def summary_text(summary: pd.DataFrame) -> str:
+    """The summary as a plain-text table for a terminal: models by their label, figures to 3 decimals."""
+    shown = summary.drop(columns="model").rename(columns={"model_label": "model"})
+    for column in ("accuracy", "ci_low", "ci_high", "instance_solve_rate"):
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    return shown.to_string(index=False)
 
 
 def write_csv(data: bytes, path: str | os.PathLike[str]) -> Path:

@@ -7,22 +7,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from lab.models import ModelSpec, provider_for, replay
-from lab.results import export, sampling, stats
+from lab.models import ModelSpec, provider_for
 from lab.run.plan import RunError, RunPlan, estimated_calls, total_items
 from lab.run.records import RunStatus
 from lab.run.runner import Progress, execute_run, prepare_run
 from lab.run.store import RunRecord, Store
 
 __all__ = [
-    "ItemDetail",
     "Progress",
     "RunError",
     "RunPlan",
@@ -32,19 +28,12 @@ __all__ = [
     "effective_status",
     "estimated_calls",
     "execute_run",
-    "export_frame",
-    "export_items",
-    "export_summary",
-    "format_summary",
     "get_run",
-    "item_detail",
-    "items_frame",
     "prepare_run",
     "run_progress",
     "runs_frame",
     "start_background_run",
     "stop_run",
-    "summary_frame",
     "total_items",
 ]
 
@@ -119,54 +108,6 @@ def run_progress(store: Store, run_id: str) -> Progress:
     )
 
 
-def items_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    return stats.item_frame(store.items(run_ids))
-
-
-def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    return stats.summary(items_frame(store, run_ids))
-
-
-def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    """Every function of the code modes (all samples and rounds), with its unit's held-out case count."""
-    return sampling.function_frame(f for f in store.functions(run_ids) if f["cases"])
-
-
-def sampling_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    return sampling.sampling(functions_frame(store, run_ids))
-
-
-def rounds_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    return sampling.rounds(functions_frame(store, run_ids))
-
-
-def format_summary(summary: pd.DataFrame) -> str:
-    shown = summary.copy()
-    shown["model"] = shown["model"].map(replay.display_label)
-    for column in ("accuracy", "ci_low", "ci_high"):
-        shown[column] = shown[column].map(lambda v: f"{v:.3f}")
-    return shown.to_string(index=False)
-
-
-def export_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    """The item frame plus each item's call, `messages` (JSON) and `response`: the items CSV, replayable."""
-    rows = store.items(run_ids)
-    calls = store.call_texts(run_ids)
-    frame = stats.item_frame(rows)
-    texts = [calls.get(row["call_id"], ("", None)) for row in rows]
-    frame["messages"] = pd.Series([messages for messages, _ in texts], dtype="object")
-    frame["response"] = pd.Series([response for _, response in texts], dtype="object")
-    return frame
-
-
-def export_items(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
-    export.write_csv(export.items_csv(export_frame(store, run_ids)), path)
-
-
-def export_summary(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
-    export.write_csv(export.summary_csv(summary_frame(store, run_ids)), path)
-
-
 def delete_run(store: Store, run_id: str) -> None:
     record = get_run(store, run_id)
     if effective_status(record) == RunStatus.RUNNING:
@@ -206,75 +147,3 @@ def stop_run(store: Store, run_id: str) -> None:
         os.killpg(record.pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
-
-
-@dataclass(frozen=True)
-class ItemDetail:
-    item: dict[str, Any]
-    messages: list[dict[str, str]]
-    reply: str | None
-    call_error: str | None
-    code: str | None
-    function: dict[str, Any] | None
-    held_out: list[dict[str, Any]]
-    # Code modes: every sample and refinement round of the item's unit, oldest first.
-    candidates: list[dict[str, Any]] = field(default_factory=list)
-
-
-def candidate_table(detail: ItemDetail) -> pd.DataFrame:
-    """One row per function of the item's unit: which sample and round, how it fit, how it scored."""
-    cases = len(detail.held_out)
-    return pd.DataFrame(
-        [
-            {
-                "sample": c["sample"],
-                "round": c["round"],
-                "chosen": bool(c["chosen"]),
-                "verdict": c["verdict"] or "ran",
-                "lookup table": bool(c["memorised"]),
-                "shown examples right": f"{sum(e['correct'] for e in c['examples'])} of {len(c['examples'])}",
-                "held-out right": f"{cases - len(c['held_out_failed'])} of {cases}",
-            }
-            for c in detail.candidates
-        ],
-        columns=[
-            "sample",
-            "round",
-            "chosen",
-            "verdict",
-            "lookup table",
-            "shown examples right",
-            "held-out right",
-        ],
-    )
-
-
-def item_detail(store: Store, item: Mapping[str, Any]) -> ItemDetail:
-    """Everything behind one item: exact prompt, raw reply, and for code modes the function's cases."""
-    call = store.get_call(int(item["call_id"])) if item.get("call_id") is not None else None
-    function = store.function(int(item["function_id"])) if item.get("function_id") is not None else None
-    held_out: list[dict[str, Any]] = []
-    if function is not None:
-        siblings = store.function_items(int(item["function_id"]))
-        held_out = [
-            {
-                "case": i["case_index"],
-                "input": i["input"],
-                "expected": i["expected"],
-                "output": i["predicted"],
-                "correct": bool(i["correct"]),
-                "error": i["error"],
-                "detail": i["detail"],
-            }
-            for i in siblings
-        ]
-    return ItemDetail(
-        item=dict(item),
-        messages=call["messages"] if call else [],
-        reply=call["response"] if call else None,
-        call_error=call["error"] if call else None,
-        code=function["code"] if function else None,
-        function=function,
-        held_out=held_out,
-        candidates=store.unit_functions(int(item["function_id"])) if function else [],
-    )

@@ -1,0 +1,331 @@
+"""What every SolverLab chart shares: mode colours and labels, the setting axis, facets, layout, error bars.
+
+Every chart gives a mode the same colour (`MODE_COLOURS`): inductive modes in blues, deductive ones in
+oranges and browns. The default world is marked the same way everywhere: its tick label is bold with a
+star, and where settings are columns of a chart a grey band with the words "default world" lies behind it.
+Every chart names the interval it draws (`interval_note`), from the `ci_method` column of its table.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from lab.tasks.modes import MODES
+
+MODE_COLOURS: dict[str, str] = {
+    "solverlearner": "#1f4e9c",
+    "io": "#5fa8e0",
+    "deductive": "#e4572e",
+    "io_rule": "#f3a712",
+    "deductive_code": "#8c3b0e",
+    "ccc": "#7a7a7a",
+}
+# Each inductive mode next to the deductive mode it is compared with, then the rest.
+CHART_MODE_ORDER: tuple[str, ...] = ("solverlearner", "deductive", "io", "io_rule", "deductive_code", "ccc")
+
+ACCURACY_AXIS = "accuracy (% of items correct)"
+GAP_AXIS = "inductive − deductive (percentage points)"
+DROP_AXIS = "accuracy drop (percentage points)"
+DEFAULT_WORLD = "default world"
+DEFAULT_MARK = "★"
+DEFAULT_BAND_COLOUR = "rgba(110, 110, 110, 0.13)"
+_ERROR_BAR_COLOUR = "#2b2b2b"
+FONT = "Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif"
+
+
+def mode_label(mode: str) -> str:
+    """A mode's name with what it means, as legends show it: `io_rule (rule + examples)`."""
+    spec = MODES[mode]
+    if spec.checks_comprehension:
+        return f"{mode} (comprehension check)"
+    if spec.inductive:
+        kind = "inductive"
+    elif spec.shows_examples:
+        kind = "rule + examples"
+    else:
+        kind = "rule stated"
+    return f"{mode} ({kind}, writes code)" if spec.returns_code else f"{mode} ({kind})"
+
+
+def chart_config(file_name: str) -> dict[str, object]:
+    """Plotly's modebar config: its camera button saves the chart as a PNG in the browser."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": file_name, "scale": 2},
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings on an axis
+
+
+@dataclass(frozen=True)
+class SettingAxis:
+    """How one probe's settings appear on an axis: the parameter(s) that vary, as short tick labels."""
+
+    title: str
+    ticks: dict[str, str]  # setting label -> tick text (the default world's bold, with a star)
+    order: tuple[str, ...]  # setting labels in display order
+    defaults: tuple[str, ...]  # the default-world setting(s) present, usually one
+
+    def tick_order(self) -> list[str]:
+        return [self.ticks[setting] for setting in self.order]
+
+    def position(self, setting: str) -> int:
+        return self.order.index(setting)
+
+
+def _params(label: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in label.split(","):
+        key, eq, value = part.partition("=")
+        if eq:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple(
+        (1, int(part), "") if part.isdigit() else (0, 0, part) for part in re.split(r"(\d+)", text) if part
+    )
+
+
+def setting_axis(frame: pd.DataFrame, *, by_value: bool = False) -> SettingAxis:
+    """The axis for the settings of one probe in `frame` (columns `setting`, `default_world`).
+
+    Ticks show only the parameters that vary between those settings (`8`, `16` for base-N addition,
+    `caesar 3`, `atbash` for ciphers) and the axis title names them. Order: the default world first
+    then the others in natural order, or with `by_value` all in natural order of their values (a
+    line over base 8, 9, 10, 11, 16).
+    """
+    worlds = frame.drop_duplicates("setting").set_index("setting")["default_world"].astype(bool)
+    settings = list(worlds.index)
+    params = {setting: _params(setting) for setting in settings}
+    keys: list[str] = []
+    for values in params.values():
+        keys += [key for key in values if key not in keys]
+    varying = [key for key in keys if len({values.get(key) for values in params.values()}) > 1]
+    if varying:
+        plain = {s: " ".join(params[s][k] for k in varying if k in params[s]) or s for s in settings}
+        title = ", ".join(varying)
+    else:
+        plain = {s: s for s in settings}
+        title = "setting"
+    defaults = tuple(sorted((s for s in settings if worlds[s]), key=_natural_key))
+    ticks = {s: f"<b>{plain[s]} {DEFAULT_MARK}</b>" if s in defaults else plain[s] for s in settings}
+    if by_value:
+        order = sorted(settings, key=lambda s: _natural_key(plain[s]))
+    else:
+        order = sorted(settings, key=lambda s: (s not in defaults, _natural_key(s)))
+    return SettingAxis(title, ticks, tuple(order), defaults)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared layout
+
+
+def ordered(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def present_modes(frame: pd.DataFrame) -> list[str]:
+    present = set(frame["mode"])
+    return [mode for mode in CHART_MODE_ORDER if mode in present]
+
+
+def grid(models: list[str], probes: list[str], *, shared_y: bool = True) -> go.Figure:
+    many_models = len(models) > 1
+    return make_subplots(
+        rows=len(models),
+        cols=len(probes),
+        shared_yaxes=shared_y,
+        column_titles=[f"<b>{probe}</b>" for probe in probes],
+        row_titles=[short_model(model) for model in models] if many_models else None,
+        horizontal_spacing=min(0.08, 0.3 / max(1, len(probes))),
+        vertical_spacing=min(0.16, 0.5 / max(1, len(models))),
+    )
+
+
+def short_model(label: str, limit: int = 38) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def finish(
+    fig: go.Figure,
+    title: str,
+    subtitle: str,
+    rows: int,
+    *,
+    legend_title: str = "mode",
+    height: int | None = None,
+) -> go.Figure:
+    height = height or 140 + 290 * rows + BOTTOM
+    plot_height = height - TOP - BOTTOM
+    fig.update_layout(
+        title={
+            "text": f"{html.escape(title)}<br><sup>{html.escape(subtitle)}</sup>",
+            "x": 0.0,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 1.0,
+            "yanchor": "top",
+            "pad": {"t": 14},
+        },
+        height=height,
+        margin={"l": 80, "r": 40, "t": TOP, "b": BOTTOM},
+        font={"family": FONT, "size": 13},
+        # Below the x-axis titles, where a long legend can wrap onto a second row without hiding anything.
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -78 / plot_height,
+            "x": 0.0,
+            "xanchor": "left",
+            "title": {"text": f"<b>{legend_title}</b>"},
+            "traceorder": "normal",
+        },
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        hoverlabel={"namelength": -1},
+    )
+    fig.update_xaxes(showline=True, linecolor="#888", ticks="outside", type="category")
+    fig.update_yaxes(
+        showline=True, linecolor="#888", gridcolor="#e6e6e6", zeroline=True, zerolinecolor="#888"
+    )
+    return fig
+
+
+TOP = 92
+BOTTOM = 150
+POINTS_TICKS = {
+    "tickvals": [-1, -0.5, 0, 0.5, 1],
+    "ticktext": ["−100 pp", "−50 pp", "0", "+50 pp", "+100 pp"],
+}
+
+
+def accuracy_axis(fig: go.Figure, *, headroom: bool) -> None:
+    fig.update_yaxes(
+        range=[0, 1.14 if headroom else 1.05], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".0%"
+    )
+
+
+def place_setting_axis(
+    fig: go.Figure, axis: SettingAxis, row: int, col: int, *, bottom: bool, line: bool = False, **layout: Any
+) -> None:
+    """One facet's setting axis: settings in their order, titled on the bottom row, default world marked."""
+    fig.update_xaxes(
+        categoryorder="array",
+        categoryarray=axis.tick_order(),
+        row=row,
+        col=col,
+        title_text=axis.title if bottom else None,
+        **layout,
+    )
+    _mark_default(fig, axis, row, col, line=line)
+
+
+def _mark_default(fig: go.Figure, axis: SettingAxis, row: int, col: int, *, line: bool = False) -> None:
+    """A grey band behind the default world's column (a dotted line through its point in line charts)."""
+    for default in axis.defaults:
+        x = axis.position(default)
+        label = {
+            "annotation_text": DEFAULT_WORLD,
+            "annotation_position": "top",
+            "annotation_font": {"size": 11, "color": "#444"},
+        }
+        if line:
+            # Inside the plot's headroom, so the label never meets the column title above.
+            fig.add_vline(
+                x=x,
+                row=row,
+                col=col,
+                line={"color": "#777", "dash": "dot", "width": 1.5},
+                layer="below",
+                **label,
+                annotation_yanchor="top",
+            )
+        else:
+            fig.add_vrect(
+                x0=x - 0.5,
+                x1=x + 0.5,
+                row=row,
+                col=col,
+                fillcolor=DEFAULT_BAND_COLOUR,
+                line_width=0,
+                layer="below",
+                **label,
+            )
+
+
+def error_bars(
+    low: pd.Series, value: pd.Series, high: pd.Series, colour: str = _ERROR_BAR_COLOUR
+) -> dict[str, object]:
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": (high - value).clip(lower=0).tolist(),
+        "arrayminus": (value - low).clip(lower=0).tolist(),
+        "color": colour,
+        "thickness": 1.4,
+        "width": 4,
+        "visible": True,
+    }
+
+
+def bar_marker(colour: str) -> dict[str, object]:
+    # An outline in the fill colour keeps a bar of height 0 (0% accuracy, no gap) visible as a line.
+    return {"color": colour, "line": {"width": 2.5, "color": colour}}
+
+
+def empty_figure(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 15, "color": "#555"},
+    )
+    fig.update_layout(
+        height=220,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+    )
+    return fig
+
+
+def model_subtitle(models: list[str]) -> str:
+    if len(models) == 1:
+        return f"model: {models[0]}"
+    return f"{len(models)} models (one row each)"
+
+
+INTERVAL_NAMES: dict[str, str] = {
+    "wilson": "Wilson over items",
+    "newcombe_paired": "Newcombe paired",
+    "mover_wilson": "MOVER-Wilson",
+    "cluster_bootstrap": "cluster bootstrap over instances",
+}
+
+
+def interval_note(methods: Iterable[str]) -> str:
+    """`95% interval: Wilson over items (direct modes), cluster bootstrap over instances (code modes)`."""
+    present = [m for m in INTERVAL_NAMES if m in set(methods)]
+    if not present:
+        return "95% interval"
+    code = " (code modes)" if len(present) > 1 else ""
+    names = [INTERVAL_NAMES[m] + (code if m == "cluster_bootstrap" else "") for m in present]
+    return "95% interval: " + ", ".join(names)

@@ -1,0 +1,151 @@
+"""The one read path from the store to frames: items (with or without their links), functions, exports.
+
+`item_frame` types stored rows; `items_frame` reads a selection of runs through it, and every
+other reader (the Inspect page, the CSV export, the statistics) starts from `items_frame`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lab.models.replay import display_label
+from lab.results import export, sampling, stats
+from lab.run.store import ITEM_COLUMNS, Store
+from lab.tasks.modes import MODE_ORDER
+
+LINK_COLUMNS: tuple[str, ...] = ("detail", "call_id", "function_id")
+MODEL_LABEL = "model_label"
+
+_TEXT_COLUMNS = ("run_id", "model", "probe", "setting", "mode", "input", "expected")
+_OPTIONAL_TEXT_COLUMNS = ("predicted", "error")
+_INT_COLUMNS = ("instance", "case_index")
+_BOOL_COLUMNS = ("default_world", "correct")
+
+
+def item_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Build the tidy item frame (columns `ITEM_COLUMNS`, in that order) from dict rows.
+
+    Text columns hold `str` (`predicted` and `error` hold `str` or `None`) in object columns;
+    `instance` and `case_index` are int64; `correct` and `default_world` are bool. Keys beyond
+    `ITEM_COLUMNS` are ignored. A missing key, an unknown mode or an impossible value (e.g.
+    `correct="False"` or `correct=2`) raises `ValueError`, a text or number column holding the
+    wrong type `TypeError`; both name the row and the column.
+    """
+    columns: dict[str, list[Any]] = {name: [] for name in ITEM_COLUMNS}
+    for number, row in enumerate(rows):
+        missing = [name for name in ITEM_COLUMNS if name not in row]
+        if missing:
+            raise ValueError(f"item row {number} lacks column(s) {', '.join(missing)}")
+        for name in _TEXT_COLUMNS:
+            columns[name].append(_text(row[name], name, number))
+        for name in _OPTIONAL_TEXT_COLUMNS:
+            value = row[name]
+            columns[name].append(None if _is_missing(value) else _text(value, name, number))
+        for name in _INT_COLUMNS:
+            columns[name].append(_whole(row[name], name, number))
+        for name in _BOOL_COLUMNS:
+            columns[name].append(_flag(row[name], name, number))
+        if columns["mode"][-1] not in MODE_ORDER:
+            raise ValueError(
+                f"item row {number} has unknown mode {columns['mode'][-1]!r}; valid: {', '.join(MODE_ORDER)}"
+            )
+    data: dict[str, pd.Series] = {}
+    for name in ITEM_COLUMNS:
+        if name in _INT_COLUMNS:
+            data[name] = pd.Series(columns[name], dtype="int64")
+        elif name in _BOOL_COLUMNS:
+            data[name] = pd.Series(columns[name], dtype="bool")
+        else:
+            data[name] = pd.Series(columns[name], dtype="object")
+    return pd.DataFrame(data, columns=list(ITEM_COLUMNS))
+
+
+def items_frame(store: Store, run_ids: Sequence[str], *, links: bool = False) -> pd.DataFrame:
+    """The runs' items as `item_frame` gives them; with `links`, also `LINK_COLUMNS` (the item's
+    `detail`, and the ids of its call and function, `Int64` with NA where there is none)."""
+    rows = store.items(run_ids)
+    frame = item_frame(rows)
+    if links:
+        frame["detail"] = pd.Series([row["detail"] for row in rows], dtype="object")
+        for name in ("call_id", "function_id"):
+            frame[name] = pd.array([row[name] for row in rows], dtype="Int64")
+    return frame
+
+
+def with_model_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with `model_label`: the model's display name, plus ` [run_id]` when one model is in
+    several of the runs (so runs of one model stay apart in the tables and charts).
+
+    The statistics group by it when it is there; `model` keeps the model string itself.
+    """
+    labelled = frame.copy()
+    runs_of_model = frame.groupby("model")["run_id"].transform("nunique")
+    labelled[MODEL_LABEL] = pd.Series(
+        [
+            display_label(model) + (f" [{run_id}]" if runs > 1 else "")
+            for model, run_id, runs in zip(frame["model"], frame["run_id"], runs_of_model, strict=True)
+        ],
+        index=frame.index,
+        dtype="object",
+    )
+    return labelled
+
+
+def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    """Every function of the code modes (all samples and rounds), with its unit's held-out case count."""
+    return sampling.function_frame(f for f in store.functions(run_ids) if f["cases"])
+
+
+def export_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    """The item frame plus each item's call, `messages` (JSON) and `response`: the items CSV, replayable."""
+    frame = items_frame(store, run_ids, links=True)
+    calls = store.call_texts(run_ids)
+    texts = [calls.get(int(i), ("", None)) if not pd.isna(i) else ("", None) for i in frame["call_id"]]
+    out = frame[list(ITEM_COLUMNS)].copy()
+    out["messages"] = pd.Series([messages for messages, _ in texts], dtype="object")
+    out["response"] = pd.Series([response for _, response in texts], dtype="object")
+    return out
+
+
+def export_items(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
+    export.write_csv(export.items_csv(export_frame(store, run_ids)), path)
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def _text(value: object, column: str, row: int) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"item row {row}: column {column!r} holds text, got {value!r}")
+    return value
+
+
+def _whole(value: object, column: str, row: int) -> int:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"item row {row}: column {column!r} holds a whole number, got {value!r}")
+    return int(value)
+
+
+def _flag(value: object, column: str, row: int) -> bool:
+    # 0 and 1 are accepted because SQLite stores booleans as integers.
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"item row {row}: column {column!r} holds True or False, got {value!r}")
+
+
+def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    """`stats.summary` of the runs' items."""
+    return stats.summary(items_frame(store, run_ids))
+
+
+def export_summary(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
+    export.write_csv(export.summary_csv(summary_frame(store, run_ids)), path)
