@@ -33,7 +33,10 @@ STARTUP_SECONDS = 30.0
 POLL_SECONDS = 0.05
 DRAIN_SECONDS = 0.05
 PENDING_INDEX = -2
+NOT_STARTED = PENDING_INDEX
 READ_CHUNK = 1 << 16
+STOP_SECONDS = 1.0  # for a worker to stop its job's child and exit when asked
+ORPHAN_SECONDS = 3.0  # for the init process to reap a child whose worker was killed from outside
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -45,7 +48,9 @@ class Failure:
     """Why a job stopped early, and the job-relative case that made it stop."""
 
     kind: str  # "case_timeout", "batch_timeout", "cpu_limit", "died", "protocol"
-    index: int | None  # the case to blame, -1 for the set-up before any case, None for no case
+    # the case to blame, -1 for the set-up before any case, None for no case, NOT_STARTED when
+    # the job's child never started (the worker failed on its own: the source is not to blame)
+    index: int | None
     detail: str
 
 
@@ -161,17 +166,36 @@ class WorkerProcess:
             return not self._reaped
 
     def terminate(self) -> None:
-        """Kill the worker's whole process group and reap it. Idempotent, any thread."""
+        """Stop the worker and its job's child, kill its whole process group and reap it.
+
+        Idempotent, any thread. The worker is asked first (it kills and reaps its child, which
+        no solver code can prevent: the worker runs none), so the group is gone when this returns;
+        SIGKILL to the group follows in any case. A child orphaned by a worker killed from outside
+        dies with it (parent-death signal) and is waited for, up to a bound.
+        """
         with self._kill_lock:
             if self._reaped:
                 return
             # The group id cannot be reused before the leader is reaped, so this is safe.
+            if self.ready:
+                try:
+                    os.kill(self.pid, signal.SIGUSR2)
+                    self._proc.wait(STOP_SECONDS)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
             try:
                 os.killpg(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
             self._proc.wait()
             self._reaped = True
+        deadline = time.monotonic() + ORPHAN_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.pid, 0)  # only looks: the id may name another group by now
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(POLL_SECONDS / 10)
 
     def dispose(self) -> None:
         """Terminate and release pipes, shared memory and the temporary directory (owner only)."""
@@ -343,7 +367,8 @@ class WorkerProcess:
         self.terminate()
         case: int | None
         if outcome.start is None:
-            case = -1
+            # only the job's child moves the cell off PENDING, before any solver code runs
+            case = NOT_STARTED if self.progress[0] == PENDING_INDEX else -1
         else:
             # the progress cell is written by untrusted code: only believe it inside the open range
             done = len(outcome.replies)

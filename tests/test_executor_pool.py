@@ -41,8 +41,18 @@ def group_is_gone(pgid: int) -> bool:
     return True
 
 
-def process_state(pid: int) -> str:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+def group_states(pgid: int) -> list[str]:
+    """States of the processes in a process group (a worker and the child running its job)."""
+    states = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                states.append(fields[0])
+    return states
 
 
 def wait_until(condition: object, seconds: float = 10.0) -> bool:
@@ -268,8 +278,8 @@ def test_killed_worker_is_reported_as_crashed_and_the_rest_still_run() -> None:
         result: list[ExecutionReport] = []
         thread = threading.Thread(target=lambda: result.append(solo.run(HANG_ON_H, ["a", "hang", "b"])))
         thread.start()
-        # wait until the worker is spinning in the hanging case, then kill it from outside
-        assert wait_until(lambda: process_state(victim) == "R")
+        # wait until the worker's job is spinning in the hanging case, then kill the worker from outside
+        assert wait_until(lambda: "R" in group_states(victim))
         time.sleep(0.2)
         os.kill(victim, signal.SIGKILL)
         thread.join(30)
@@ -346,7 +356,7 @@ def test_close_while_a_call_is_running() -> None:
     result: list[ExecutionReport] = []
     thread = threading.Thread(target=lambda: result.append(solo.run(HANG_ON_H, ["hang", "b"])))
     thread.start()
-    assert wait_until(lambda: process_state(pid) == "R")
+    assert wait_until(lambda: "R" in group_states(pid))
     solo.close()
     thread.join(30)
     [report] = result
