@@ -18,6 +18,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .pool import SandboxPool
 from .process import SandboxUnavailableError
 from .results import ERROR_CATEGORIES, CaseResult, ExecutionReport
+from .terminal import escape_controls
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -28,6 +29,7 @@ __all__ = [
     "Limits",
     "SandboxPool",
     "SandboxUnavailableError",
+    "escape_controls",
     "isolation_info",
     "network_isolation_available",
     "run_solver",
