@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .isolation import PACKAGE_ROOT, Isolation
+from .isolation import PACKAGE_ROOT, Isolation, new_uid
 from .protocol import (
     CaseReply,
     End,
@@ -37,6 +37,10 @@ NOT_STARTED = PENDING_INDEX
 READ_CHUNK = 1 << 16
 STOP_SECONDS = 1.0  # for a worker to stop its job's child and exit when asked
 ORPHAN_SECONDS = 3.0  # for the init process to reap a child whose worker was killed from outside
+
+
+_uids_lock = threading.Lock()
+_uids_in_use: set[int] = set()  # of this process's live workers, when each gets its own uid
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -78,6 +82,13 @@ class WorkerProcess:
         self._count = 0
         self._max_output_chars = 0
         cpu_seconds, memory_mb = key
+        self.uid: int | None = None
+        launcher = isolation.launcher
+        if isolation.uid_per_worker:
+            with _uids_lock:
+                self.uid = new_uid(_uids_in_use)
+                _uids_in_use.add(self.uid)
+            launcher = isolation.launcher_for(self.uid)
         self.cwd = tempfile.mkdtemp(prefix="solverlab-worker-")
         os.chmod(self.cwd, 0o500)
         progress_fd = os.memfd_create("solverlab-progress")
@@ -89,7 +100,7 @@ class WorkerProcess:
                 {"cpu_seconds": cpu_seconds, "memory_mb": memory_mb, "progress_fd": progress_fd}
             )
             self._proc = subprocess.Popen(
-                [*isolation.launcher, sys.executable, "-I", "-c", BOOTSTRAP, config, PACKAGE_ROOT],
+                [*launcher, sys.executable, "-I", "-c", BOOTSTRAP, config, PACKAGE_ROOT],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -101,6 +112,7 @@ class WorkerProcess:
             )
         except OSError as exc:
             self._release_memory()
+            self._release_uid()
             os.rmdir(self.cwd)
             raise SandboxUnavailableError(f"cannot start a worker process: {exc}") from exc
         finally:
@@ -210,11 +222,16 @@ class WorkerProcess:
             except OSError:
                 pass
         self._release_memory()
+        self._release_uid()
         try:
             os.rmdir(self.cwd)
         except OSError:
             os.chmod(self.cwd, 0o700)
             shutil.rmtree(self.cwd, ignore_errors=True)
+
+    def _release_uid(self) -> None:
+        with _uids_lock:
+            _uids_in_use.discard(self.uid)  # type: ignore[arg-type]
 
     def _release_memory(self) -> None:
         if hasattr(self, "progress"):
