@@ -1,6 +1,7 @@
 """Warm worker processes shared by threads, and the per-call orchestration of deadlines and re-runs.
 
-All of a function's cases go to one worker in one job. When a case hangs or kills its worker,
+All of a function's cases go to one worker in one job, which the worker runs in a freshly forked
+child. When a case hangs or kills its worker,
 the parent marks that case, replaces the worker and sends the cases that have no result yet to
 the fresh one, so one bad case does not cost the others their results. The batch deadline bounds
 the whole call.
