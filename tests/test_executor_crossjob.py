@@ -171,3 +171,24 @@ def test_module_globals_are_fresh_for_every_case() -> None:
             "seen = []\ndef solver(x):\n    seen.append(x)\n    return str(len(seen))\n", ["a", "b"]
         )
     assert [r.output for r in report.results] == ["1", "1"]
+
+
+def test_a_custom_probe_generator_cannot_change_the_ground_truth_its_mapping_saves() -> None:
+    from lab.custom.probes import CustomProbe, PythonInputs, compile_probe
+
+    generator = (
+        GRAB
+        + f"""
+def generate(rng):
+    for table in tables(r'{NAMED}'):
+        table['first'] = 2
+    return 'w' + str(rng.randint(0, 10 ** 9)) + ' v' + str(rng.randint(0, 10 ** 9))
+"""
+    )
+    mapping = f"import re\ndef mapping(x: str) -> str:\n    return re.match(r'{NAMED}', x).group('first')\n"
+    probe = CustomProbe(
+        "first_word", "Two words.", "The first word.", "familiar", mapping, PythonInputs(generator)
+    )
+    compiled = compile_probe(probe)
+    assert len(compiled.pool) >= 50
+    assert all(case.output == case.input.split()[0] for case in compiled.pool)
