@@ -27,9 +27,11 @@ UID_BASE = 1_900_000_000
 UID_SPAN = 50_000_000
 PROBE_SECONDS = 20.0
 # Mounted over /tmp in the worker's own mount namespace: empty, read-only, nothing executable.
+# `mount` runs in a session of its own, so the worker's process group only ever holds the worker;
 # `env -i` drops the shell's own variables (PWD) again.
 PRIVATE_TMP = (
-    'mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=555 solverlab-tmp /tmp && exec {env} -i "$@"'
+    "{setsid} mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=555 solverlab-tmp /tmp"
+    ' && exec {env} -i "$@"'
 )
 SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 
@@ -115,11 +117,12 @@ def _namespaces() -> list[_Spaces]:
     unshare = shutil.which("unshare", path=SYSTEM_PATH)
     shell = shutil.which("sh", path=SYSTEM_PATH)
     env = shutil.which("env", path=SYSTEM_PATH)
+    setsid = shutil.which("setsid", path=SYSTEM_PATH)
     found: list[_Spaces] = []
     if unshare:
         for user in ((), ("--map-root-user",)):
-            if shell and env:
-                script = PRIVATE_TMP.format(env=env)
+            if shell and env and setsid:
+                script = PRIVATE_TMP.format(env=env, setsid=setsid)
                 mount = (unshare, "--net", "--mount", *user, "--", shell, "-c", script, "solverlab-worker")
                 found.append((mount, True, True))
             found.append(((unshare, "--net", *user, "--"), True, False))

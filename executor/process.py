@@ -35,6 +35,7 @@ DRAIN_SECONDS = 0.05
 PENDING_INDEX = -2
 NOT_STARTED = PENDING_INDEX
 READ_CHUNK = 1 << 16
+START_SECONDS = 5.0  # for a worker to fork the child that runs a job
 STOP_SECONDS = 1.0  # for a worker to stop its job's child and exit when asked
 ORPHAN_SECONDS = 3.0  # for the init process to reap a child whose worker was killed from outside
 
@@ -272,15 +273,17 @@ class WorkerProcess:
                     seen_index, seen_since = index, now
                 if now >= deadline:
                     return self._fail(outcome, "batch_timeout", index, count, "batch time limit reached")
-                if now - seen_since >= case_seconds:
+                # waiting for the job's child to start is the machine's time, not the solver's
+                limit = max(case_seconds, START_SECONDS) if seen_index == PENDING_INDEX else case_seconds
+                if now - seen_since >= limit:
                     return self._fail(
                         outcome,
                         "case_timeout",
                         index,
                         count,
-                        f"no result within the {case_seconds:g} s wall-clock limit",
+                        f"no result within the {limit:g} s wall-clock limit",
                     )
-                wait = min(POLL_SECONDS, deadline - now, seen_since + case_seconds - now)
+                wait = min(POLL_SECONDS, deadline - now, seen_since + limit - now)
                 for key, _ in selector.select(max(wait, 0.0)):
                     if key.fd == self._in_fd:
                         unsent = self._write_some(unsent)
