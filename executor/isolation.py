@@ -27,11 +27,12 @@ UID_BASE = 1_900_000_000
 UID_SPAN = 50_000_000
 PROBE_SECONDS = 20.0
 # Mounted over /tmp in the worker's own mount namespace: empty, read-only, nothing executable.
-# `mount` runs in a session of its own, so the worker's process group only ever holds the worker;
+# The shell starts the worker's session itself (`setsid`, which then does not fork) only after
+# `mount` has exited, so the worker's process group never holds anything but the worker;
 # `env -i` drops the shell's own variables (PWD) again.
 PRIVATE_TMP = (
-    "{setsid} mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=555 solverlab-tmp /tmp"
-    ' && exec {env} -i "$@"'
+    "mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=555 solverlab-tmp /tmp"
+    ' && exec {setsid} {env} -i "$@"'
 )
 SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 
@@ -56,6 +57,11 @@ class Isolation:
     uid_per_worker: bool
     privileges: str  # "own uid per worker", "no capabilities", or "unchanged"
     launcher: tuple[str, ...]  # with UID_TOKEN where each worker's uid goes
+
+    @property
+    def own_session(self) -> bool:
+        """Whether the launcher starts the worker's session itself (else the parent must)."""
+        return self.private_tmp
 
     def launcher_for(self, uid: int) -> tuple[str, ...]:
         return tuple(part.replace(UID_TOKEN, str(uid)) for part in self.launcher)
@@ -189,7 +195,7 @@ def _probe(launcher: tuple[str, ...]) -> tuple[str, int, int, bool] | None:
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=PROBE_SECONDS,
-            start_new_session=True,
+            start_new_session="--mount" not in launcher,
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
