@@ -26,14 +26,17 @@ UID_TOKEN = "{uid}"  # replaced by each worker's own uid in the launcher
 UID_BASE = 1_900_000_000
 UID_SPAN = 50_000_000
 PROBE_SECONDS = 20.0
-# Mounted over /tmp in the worker's own mount namespace: empty, read-only, nothing executable.
-# The shell starts the worker's session itself (`setsid`, which then does not fork) only after
-# `mount` has exited, so the worker's process group never holds anything but the worker;
-# `env -i` drops the shell's own variables (PWD) again.
-PRIVATE_TMP = (
-    "mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=555 solverlab-tmp /tmp"
-    ' && exec {setsid} {env} -i "$@"'
-)
+# Run first in the worker's own mount namespace (as root there): mounts an empty, read-only
+# tmpfs over /tmp, then execs the rest of the launcher in the same process, so that the worker's
+# process group never holds anything but the worker; the environment stays empty.
+PRIVATE_TMP = """
+import ctypes, os, sys
+flags = 1 | 2 | 4 | 8  # MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.mount(b"solverlab-tmp", b"/tmp", b"tmpfs", flags, b"size=4k,mode=555") != 0:
+    sys.exit("solverlab worker: cannot mount a private /tmp: " + os.strerror(ctypes.get_errno()))
+os.execve(sys.argv[1], sys.argv[1:], {})
+"""
 SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 
 # Run inside each candidate launcher: can the worker's imports load, and what did we get?
@@ -57,11 +60,6 @@ class Isolation:
     uid_per_worker: bool
     privileges: str  # "own uid per worker", "no capabilities", or "unchanged"
     launcher: tuple[str, ...]  # with UID_TOKEN where each worker's uid goes
-
-    @property
-    def own_session(self) -> bool:
-        """Whether the launcher starts the worker's session itself (else the parent must)."""
-        return self.private_tmp
 
     def launcher_for(self, uid: int) -> tuple[str, ...]:
         return tuple(part.replace(UID_TOKEN, str(uid)) for part in self.launcher)
@@ -121,16 +119,11 @@ _Spaces = tuple[tuple[str, ...], bool, bool]
 def _namespaces() -> list[_Spaces]:
     """Namespace launchers, strongest first; the /tmp mount happens before privileges are dropped."""
     unshare = shutil.which("unshare", path=SYSTEM_PATH)
-    shell = shutil.which("sh", path=SYSTEM_PATH)
-    env = shutil.which("env", path=SYSTEM_PATH)
-    setsid = shutil.which("setsid", path=SYSTEM_PATH)
     found: list[_Spaces] = []
     if unshare:
         for user in ((), ("--map-root-user",)):
-            if shell and env and setsid:
-                script = PRIVATE_TMP.format(env=env, setsid=setsid)
-                mount = (unshare, "--net", "--mount", *user, "--", shell, "-c", script, "solverlab-worker")
-                found.append((mount, True, True))
+            mount = (unshare, "--net", "--mount", *user, "--", sys.executable, "-I", "-S", "-c", PRIVATE_TMP)
+            found.append((mount, True, True))
             found.append(((unshare, "--net", *user, "--"), True, False))
     found.append(((), False, False))
     return found
@@ -195,7 +188,7 @@ def _probe(launcher: tuple[str, ...]) -> tuple[str, int, int, bool] | None:
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=PROBE_SECONDS,
-            start_new_session="--mount" not in launcher,
+            start_new_session=True,
             check=False,
         )
     except (OSError, subprocess.SubprocessError):

@@ -107,7 +107,7 @@ class WorkerProcess:
                 stderr=subprocess.PIPE,
                 env={},
                 cwd=self.cwd,
-                start_new_session=not isolation.own_session,
+                start_new_session=True,
                 pass_fds=(progress_fd,),
                 close_fds=True,
             )
@@ -199,10 +199,6 @@ class WorkerProcess:
             try:
                 os.killpg(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                os.kill(self.pid, signal.SIGKILL)  # still in its launcher, before its session exists
-            except ProcessLookupError:
                 pass
             self._proc.wait()
             self._reaped = True
