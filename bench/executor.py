@@ -46,38 +46,43 @@ def python_start() -> None:
     subprocess.run([sys.executable, "-I", "-c", "pass"], check=True, env={})
 
 
-# Run in a subprocess against an older executor package: its per-function median, in seconds.
+# Run in a subprocess against an older executor package: its medians for one input and for
+# CASES inputs, in seconds.
 WARM_WORKER_PROBE = """
 import statistics, sys, time
 sys.path.insert(0, sys.argv[1])
 from executor import Limits, SandboxPool
-source, rounds = sys.argv[2], int(sys.argv[3])
-with SandboxPool(size=1, limits=Limits()) as pool:
-    for _ in range(5):
-        pool.run(source, ["abc"])
+source, rounds, cases = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+one, many = ["abc"], [f"input-{i}" for i in range(cases)]
+def median(inputs):
     samples = []
     for _ in range(rounds):
         start = time.perf_counter()
-        pool.run(source, ["abc"])
+        pool.run(source, inputs)
         samples.append(time.perf_counter() - start)
-print(statistics.median(samples))
+    return statistics.median(samples)
+with SandboxPool(size=1, limits=Limits()) as pool:
+    for _ in range(5):
+        pool.run(source, many)
+    print(median(one), median(many))
 """
 
 
-def warm_worker_seconds(commit: str, rounds: int) -> float:
-    """Per-function overhead of the executor at ``commit`` (the warm worker, before fork per job)."""
+def warm_worker_seconds(commit: str, rounds: int) -> tuple[float, float]:
+    """Per-function overhead and per-case cost of the executor at ``commit`` (the warm worker)."""
     with tempfile.TemporaryDirectory(dir="/var/tmp") as old:
         archive = subprocess.run(
             ["git", "-C", str(ROOT), "archive", commit, "executor"], check=True, capture_output=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
         completed = subprocess.run(
-            [sys.executable, "-I", "-c", WARM_WORKER_PROBE, old, TRIVIAL, str(rounds)],
+            [sys.executable, "-I", "-c", WARM_WORKER_PROBE, old, TRIVIAL, str(rounds), str(CASES)],
             check=True,
             capture_output=True,
             text=True,
         )
-    return float(completed.stdout)
+    one, many = (float(field) for field in completed.stdout.split())
+    return one, (many - one) / (CASES - 1)
 
 
 def unguarded_solver() -> Callable[[str], str]:
@@ -109,7 +114,7 @@ def main() -> None:
         local_case = median_seconds(lambda: [solver(x) for x in many], rounds) / CASES
         check = pool.run(TRIVIAL, many)
         assert [r.output for r in check.results] == [solver(x) for x in many]
-    warm_worker = warm_worker_seconds(args.warm_worker_commit, rounds)
+    warm_worker, warm_worker_case = warm_worker_seconds(args.warm_worker_commit, rounds)
 
     print(
         f"executor benchmark: Python {platform.python_version()}, {os.cpu_count()} CPUs, "
@@ -128,6 +133,10 @@ def main() -> None:
     fork_cost = per_function - warm_worker
     print(f"{'  cost of the fresh process per job (difference)':58} {fork_cost * 1e3:9.2f} ms")
     print(f"{'per case unguarded, in-process (baseline)':58} {local_case * 1e6:9.3f} us {1:9.1f}")
+    print(
+        f"{f'old warm worker: per case, {CASES} inputs in one run()':58} {warm_worker_case * 1e6:9.3f} us "
+        f"{warm_worker_case / local_case:9.1f}"
+    )
     print(
         f"{f'per case in the sandbox, {CASES} inputs in one run()':58} {sandbox_case * 1e6:9.3f} us "
         f"{sandbox_case / local_case:9.1f}"
