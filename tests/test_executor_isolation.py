@@ -212,3 +212,15 @@ def test_worker_has_a_private_empty_tmp_where_possible(worker_pid: int) -> None:
     mounts = Path(f"/proc/{worker_pid}/mountinfo").read_text().splitlines()
     [tmp] = [line for line in mounts if line.split()[4] == "/tmp"]
     assert "tmpfs" in tmp and " ro," in tmp
+
+
+def test_each_worker_uid_is_new_and_in_the_workers_range() -> None:
+    from executor.isolation import UID_SPAN, UID_TOKEN, Isolation, new_uid
+
+    taken: set[int] = set()
+    for _ in range(200):
+        uid = new_uid(taken)
+        assert uid not in taken and UID_BASE <= uid < UID_BASE + UID_SPAN
+        taken.add(uid)
+    isolation = Isolation(True, True, True, "own uid per worker", ("setpriv", f"--reuid={UID_TOKEN}", "--"))
+    assert isolation.launcher_for(UID_BASE + 7) == ("setpriv", f"--reuid={UID_BASE + 7}", "--")
