@@ -207,7 +207,8 @@ class JobRunner:
         self.last_flush = 0.0
 
     def warm_up(self) -> None:
-        """Compile and run a trivial solver once, so that the first real job finds everything loaded."""
+        """Compile and run the executor's own trivial solver once (in the template: the only code
+        it runs restricted), so that every job's child finds everything loaded."""
         solver, _, _ = self.define("import re\ndef solver(x):\n    return str(len(x))")
         if solver is not None:
             self.run_case(solver, "warm", 10)

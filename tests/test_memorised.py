@@ -55,6 +55,15 @@ def test_word_tasks() -> None:
     assert looks_memorised(rot13, REVERSE)
 
 
+def test_a_flat_list_of_digit_values_in_a_rule_is_not_a_table() -> None:
+    shown = [Case("7+7", "16"), Case("7+10", "17"), Case("10+10", "20"), Case("10+11", "21")]  # base 8
+    rule = (
+        "VALUES = [10, 11, 12, 13, 14, 15]\ndef solver(x):\n    a, b = x.split('+')\n"
+        "    n = int(a, 8) + int(b, 8)\n    return oct(n)[2:]"
+    )
+    assert not looks_memorised(rule, shown), memorised_evidence(rule, shown)
+
+
 def test_one_shown_example_in_the_code_is_not_enough() -> None:
     assert not looks_memorised("def solver(x):\n    return '43' if x == '15+26' else x", ADDITION)
 

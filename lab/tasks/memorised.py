@@ -157,8 +157,9 @@ def _binary(op: ast.operator, left: Any, right: Any) -> Any:
 
 
 def renderings(value: Any, in_table: bool) -> Iterable[str]:
-    """The texts a value may encode. Numbers in other bases only inside a table: a lone constant
-    such as 9 or 16 in a rule would otherwise match short numerals by chance."""
+    """The texts a value may encode. Numbers in other bases only inside a table (a dict, or rows
+    of a container): a constant such as 9 or 16, or a flat list of digit values, in a rule would
+    otherwise match short numerals by chance."""
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, str):
@@ -170,7 +171,7 @@ def renderings(value: Any, in_table: bool) -> Iterable[str]:
     elif isinstance(value, float) and value.is_integer():
         yield from _number_renderings(int(value), in_table)
     elif isinstance(value, tuple):
-        yield from _sequence_renderings(value)
+        yield from _sequence_renderings(value, nested=in_table)
 
 
 def _text_renderings(text: str) -> Iterable[str]:
@@ -206,13 +207,10 @@ def numeral(number: int, base: int) -> str:
             return sign + "".join(reversed(digits))
 
 
-def _sequence_renderings(items: tuple[Any, ...]) -> Iterable[str]:
+def _sequence_renderings(items: tuple[Any, ...], nested: bool) -> Iterable[str]:
     for item in items:
-        if isinstance(item, tuple) and len(item) == 2:  # a dict's (key, value) pair
-            for part in item:
-                yield from renderings(part, in_table=True)
-        else:
-            yield from renderings(item, in_table=len(items) > 1)
+        # a dict's (key, value) pairs and a container's rows are tuples inside the container
+        yield from renderings(item, in_table=nested or isinstance(item, tuple))
     if items and all(isinstance(item, int) and 0 <= item < 0x110000 for item in items):
         yield "".join(map(chr, items))
         yield "".join(map(str, items))
