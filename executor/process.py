@@ -364,7 +364,8 @@ class WorkerProcess:
             if self._reaped:
                 return
             try:
-                os.kill(self.pid, signal.SIGUSR1)  # safe: the pid is not reaped, so not reused
+                # to the group, so that the job's child gets it at once; safe: the leader is not reaped
+                os.killpg(self.pid, signal.SIGUSR1)
             except ProcessLookupError:
                 return
         deadline = time.monotonic() + DRAIN_SECONDS

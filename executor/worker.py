@@ -113,9 +113,10 @@ def main() -> None:
     runner = JobRunner(policy, channel, progress, int(config["memory_mb"]))
     runner.warm_up()
     template = Template(runner)
-    # The parent sends SIGUSR1 just before it kills this worker for a deadline: the child hands
-    # over finished results first, so that a hanging case does not cost the cases before it.
-    signal.signal(signal.SIGUSR1, template.forward_signal)
+    # The parent sends SIGUSR1 to the worker's group just before it kills it for a deadline: the
+    # job's child hands over finished results first, so that a hanging case does not cost the
+    # cases before it. The template itself has nothing to hand over.
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     # SIGUSR2 asks the template to end: it kills and reaps its child first, so no orphan is left
     signal.signal(signal.SIGUSR2, template.stop)
     gc.collect()
@@ -159,14 +160,6 @@ class Template:
             except OSError:
                 pass  # already reaped by the template's own wait
         os._exit(STOPPED)
-
-    def forward_signal(self, signum: int, frame: Any) -> None:
-        child = self.child
-        if child is not None:
-            try:
-                signal.pidfd_send_signal(child, signum)
-            except OSError:
-                pass
 
 
 def die_like(signum: int) -> None:
