@@ -2,9 +2,10 @@
 
 Layers, all required: RestrictedPython with guards and allow-lists (``policy``), a separate
 ``python -I`` worker with an empty environment, an empty temporary directory, its own process
-group and hard resource limits (``worker``), a network namespace where the machine allows one
-(``isolation``), and wall-clock limits per case and per batch enforced by the parent, which kills
-the worker's whole process group (``process``, ``pool``).
+group and hard resource limits, that forks a fresh child for every job and never runs solver code
+itself (``worker``), network and mount namespaces and a uid per worker where the machine allows
+them (``isolation``), and wall-clock limits per case and per batch enforced by the parent, which
+kills the worker's whole process group (``process``, ``pool``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .pool import SandboxPool
 from .process import SandboxUnavailableError
 from .results import ERROR_CATEGORIES, CaseResult, ExecutionReport
+from .terminal import escape_controls
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -28,6 +30,7 @@ __all__ = [
     "Limits",
     "SandboxPool",
     "SandboxUnavailableError",
+    "escape_controls",
     "isolation_info",
     "network_isolation_available",
     "run_solver",

@@ -8,6 +8,7 @@ import sys
 from dataclasses import asdict
 
 from . import Limits, SandboxPool, SandboxUnavailableError, isolation_info
+from .terminal import escape_controls
 
 USAGE_ERROR = 2
 UNAVAILABLE = 3
@@ -94,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.solver_file, encoding="utf-8") as handle:
             source = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"python -m executor: cannot read {args.solver_file}: {exc}", file=sys.stderr)
+        print(
+            f"python -m executor: cannot read {escape_controls(str(args.solver_file))}: {exc}",
+            file=sys.stderr,
+        )
         return USAGE_ERROR
     try:
         inputs = _read_inputs(sys.stdin.read().splitlines())
@@ -110,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     for result in report.results:
         print(json.dumps(asdict(result)))
     if report.verdict is not None:
-        print(f"verdict: {report.verdict}: {report.detail}", file=sys.stderr)
+        # the detail quotes the solver's own error messages: never let it drive the terminal
+        print(f"verdict: {report.verdict}: {escape_controls(report.detail or '')}", file=sys.stderr)
     return 0
 
 

@@ -35,7 +35,7 @@ from RestrictedPython.Guards import (
     safer_getattr,
     safer_getattr_raise,
 )
-from RestrictedPython.transformer import INSPECT_ATTRIBUTES
+from RestrictedPython.transformer import ALLOWED_FUNC_NAMES, INSPECT_ATTRIBUTES
 
 SOLVER_FILENAME = "<solver>"
 SOLVER_NAME = "solver"
@@ -118,6 +118,10 @@ DENIED_ATTRIBUTES: frozenset[str] = INSPECT_ATTRIBUTES | {
     "im_self",
     "im_class",
 }
+# No attribute of these may be read at all, whatever its name: they lead to frames, globals and
+# builtins. None is handed out to solver code (no class it defines can receive one, see
+# make_class), so this holds even if a new attribute name appears in a later Python.
+_OPAQUE_TYPES = (types.FrameType, types.TracebackType, types.CodeType)
 _STR_FORMATTERS = frozenset({"format", "format_map"})
 _MISSING = object()
 
@@ -130,6 +134,8 @@ def guarded_getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
         raise RestrictedAttributeError(f"access to attribute {name!r} is not allowed in the sandbox")
     if isinstance(obj, types.ModuleType):
         raise RestrictedAttributeError("module objects are not available in the sandbox")
+    if isinstance(obj, _OPAQUE_TYPES):
+        raise RestrictedAttributeError(f"{type(obj).__name__} objects are not available in the sandbox")
     if name in _STR_FORMATTERS and (isinstance(obj, str) or (isinstance(obj, type) and issubclass(obj, str))):
         raise RestrictedAttributeError(f"str.{name}() is not allowed in the sandbox (it looks up attributes)")
     if name == "obj" and isinstance(obj, BaseException):
@@ -154,8 +160,38 @@ def guarded_getitem(obj: Any, key: Any) -> Any:
     return obj[key]
 
 
+# The only names starting with "_" a class body compiled by RestrictedPython can bind: the
+# comparison methods and __init__ it allows, and what Python itself puts in a class namespace.
+CLASS_DUNDERS: frozenset[str] = ALLOWED_FUNC_NAMES | {
+    "__module__",
+    "__qualname__",
+    "__doc__",
+    "__annotations__",
+    "__firstlineno__",
+    "__static_attributes__",
+}
+_FACTORY = object()  # held only by make_class: solver code cannot name module globals
+
+
 class SolverClass(type):
-    """Metaclass of every class the solver defines; instances of these may be written to."""
+    """Metaclass of every class the solver defines; instances of these may be written to.
+
+    Only ``make_class`` can make one. A trusted helper that calls ``type(obj)(name, bases,
+    namespace)`` on a solver class would otherwise build a class from a namespace no compiler
+    checked (any dunder method, such as an ``__exit__`` that receives traceback objects).
+    """
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], /, **keywords: Any
+    ) -> Any:
+        if keywords.get("factory") is not _FACTORY:
+            raise RestrictedAccessError("classes can only be made by a class statement in the sandbox")
+        return super().__new__(mcs, name, bases, namespace)
+
+    def __init__(
+        cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], /, **keywords: Any
+    ) -> None:
+        super().__init__(name, bases, namespace)
 
 
 def make_class(name: str, bases: tuple[Any, ...], namespace: dict[str, Any], **keywords: Any) -> type:
@@ -165,7 +201,10 @@ def make_class(name: str, bases: tuple[Any, ...], namespace: dict[str, Any], **k
     for base in bases:
         if not isinstance(base, type) or issubclass(base, type):
             raise RestrictedAccessError(f"class {name!r} may only derive from ordinary classes")
-    return SolverClass(name, bases, namespace)
+    for key in namespace:
+        if type(key) is not str or (key.startswith("_") and key not in CLASS_DUNDERS):
+            raise RestrictedAccessError(f"class {name!r} may not define {key!r} in the sandbox")
+    return SolverClass(name, bases, namespace, factory=_FACTORY)
 
 
 # Containers a solver creates and may fill; items and attributes of anything else are read-only.

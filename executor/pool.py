@@ -1,6 +1,7 @@
 """Warm worker processes shared by threads, and the per-call orchestration of deadlines and re-runs.
 
-All of a function's cases go to one worker in one job. When a case hangs or kills its worker,
+All of a function's cases go to one worker in one job, which the worker runs in a freshly forked
+child. When a case hangs or kills its worker,
 the parent marks that case, replaces the worker and sends the cases that have no result yet to
 the fresh one, so one bad case does not cost the others their results. The batch deadline bounds
 the whole call.
@@ -19,13 +20,15 @@ from dataclasses import dataclass
 
 from .isolation import Isolation, detect
 from .limits import DEFAULT_LIMITS, Limits
-from .process import Failure, JobOutcome, SandboxUnavailableError, WorkerProcess
+from .process import NOT_STARTED, Failure, JobOutcome, SandboxUnavailableError, WorkerProcess
 from .protocol import encode
 from .results import CRASHED, MEMORY, RESTRICTED, TIMEOUT, CaseResult, ExecutionReport
 
 MAX_SOURCE_CHARS = 1_000_000
 MAX_CRASHES_IN_A_ROW = 3
+MAX_LOST_WORKERS = 3  # workers that may fail before a job begins before the call gives up
 MAX_JOBS_PER_WORKER = 1000
+VM_SHARE = 0.75  # of the address-space limit; the template itself needs some 40 MB of it
 
 
 def check_required_layers() -> None:
@@ -144,8 +147,8 @@ class SandboxPool:
         pending = list(range(len(inputs)))
         verdict: tuple[str, str | None] | None = None
         first_attempt = True
-        retried = False
         crashes = 0
+        lost_workers = 0
         while lease.worker is not None:
             worker = lease.worker
             job = encode(
@@ -171,11 +174,15 @@ class SandboxPool:
                 self._note_usage(worker, outcome)
                 break
             category, detail = self._describe(failure, limits)
-            if failure.index == -1 and category == CRASHED and first_attempt and not retried:
-                # a worker that died before it even read the job says nothing about the source
-                retried = True
-                self._replace(lease, results, inputs)
-                continue
+            if failure.index == NOT_STARTED:
+                # the worker failed before the job began: nothing to do with the source, no verdict
+                lost_workers += 1
+                if failure.kind != "batch_timeout" and lost_workers < MAX_LOST_WORKERS and not self._closed:
+                    self._replace(lease, results, inputs)
+                    continue
+                lost = f"not run: the worker failed before the job began: {detail}"
+                self._fill(results, inputs, category, lost)
+                break
             if failure.index == -1:
                 verdict = (category, detail) if first_attempt else None
                 self._fill(results, inputs, category, detail)
@@ -225,10 +232,16 @@ class SandboxPool:
 
     @staticmethod
     def _note_usage(worker: WorkerProcess, outcome: JobOutcome) -> None:
-        """Retire a worker that has used up much of its CPU or memory limit, or hit a memory error."""
+        """Retire a worker whose template used much of its CPU, RSS or address space, or after a
+        memory error (jobs run in children that are gone, so neither should ever happen)."""
         cpu_seconds, memory_mb = worker.key
         end = outcome.end
-        worn = end is None or end.cpu_seconds > cpu_seconds / 2 or end.rss_mb > memory_mb / 2
+        worn = (
+            end is None
+            or end.cpu_seconds > cpu_seconds / 2
+            or end.rss_mb > memory_mb / 2
+            or end.vm_mb > memory_mb * VM_SHARE
+        )
         hit_memory_limit = any(error == MEMORY for _, error, _ in outcome.replies)
         if worn or hit_memory_limit or worker.jobs_run >= MAX_JOBS_PER_WORKER:
             worker.retire = True

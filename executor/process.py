@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .isolation import PACKAGE_ROOT, Isolation
+from .isolation import PACKAGE_ROOT, Isolation, new_uid
 from .protocol import (
     CaseReply,
     End,
@@ -33,7 +33,15 @@ STARTUP_SECONDS = 30.0
 POLL_SECONDS = 0.05
 DRAIN_SECONDS = 0.05
 PENDING_INDEX = -2
+NOT_STARTED = PENDING_INDEX
 READ_CHUNK = 1 << 16
+START_SECONDS = 5.0  # for a worker to fork the child that runs a job
+STOP_SECONDS = 1.0  # for a worker to stop its job's child and exit when asked
+ORPHAN_SECONDS = 3.0  # for the init process to reap a child whose worker was killed from outside
+
+
+_uids_lock = threading.Lock()
+_uids_in_use: set[int] = set()  # of this process's live workers, when each gets its own uid
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -45,7 +53,9 @@ class Failure:
     """Why a job stopped early, and the job-relative case that made it stop."""
 
     kind: str  # "case_timeout", "batch_timeout", "cpu_limit", "died", "protocol"
-    index: int | None  # the case to blame, -1 for the set-up before any case, None for no case
+    # the case to blame, -1 for the set-up before any case, None for no case, NOT_STARTED when
+    # the job's child never started (the worker failed on its own: the source is not to blame)
+    index: int | None
     detail: str
 
 
@@ -73,6 +83,13 @@ class WorkerProcess:
         self._count = 0
         self._max_output_chars = 0
         cpu_seconds, memory_mb = key
+        self.uid: int | None = None
+        launcher = isolation.launcher
+        if isolation.uid_per_worker:
+            with _uids_lock:
+                self.uid = new_uid(_uids_in_use)
+                _uids_in_use.add(self.uid)
+            launcher = isolation.launcher_for(self.uid)
         self.cwd = tempfile.mkdtemp(prefix="solverlab-worker-")
         os.chmod(self.cwd, 0o500)
         progress_fd = os.memfd_create("solverlab-progress")
@@ -84,7 +101,7 @@ class WorkerProcess:
                 {"cpu_seconds": cpu_seconds, "memory_mb": memory_mb, "progress_fd": progress_fd}
             )
             self._proc = subprocess.Popen(
-                [*isolation.launcher, sys.executable, "-I", "-c", BOOTSTRAP, config, PACKAGE_ROOT],
+                [*launcher, sys.executable, "-I", "-c", BOOTSTRAP, config, PACKAGE_ROOT],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -96,6 +113,7 @@ class WorkerProcess:
             )
         except OSError as exc:
             self._release_memory()
+            self._release_uid()
             os.rmdir(self.cwd)
             raise SandboxUnavailableError(f"cannot start a worker process: {exc}") from exc
         finally:
@@ -161,17 +179,36 @@ class WorkerProcess:
             return not self._reaped
 
     def terminate(self) -> None:
-        """Kill the worker's whole process group and reap it. Idempotent, any thread."""
+        """Stop the worker and its job's child, kill its whole process group and reap it.
+
+        Idempotent, any thread. The worker is asked first (it kills and reaps its child, which
+        no solver code can prevent: the worker runs none), so the group is gone when this returns;
+        SIGKILL to the group follows in any case. A child orphaned by a worker killed from outside
+        dies with it (parent-death signal) and is waited for, up to a bound.
+        """
         with self._kill_lock:
             if self._reaped:
                 return
             # The group id cannot be reused before the leader is reaped, so this is safe.
+            if self.ready:
+                try:
+                    os.kill(self.pid, signal.SIGUSR2)
+                    self._proc.wait(STOP_SECONDS)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
             try:
                 os.killpg(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
             self._proc.wait()
             self._reaped = True
+        deadline = time.monotonic() + ORPHAN_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.pid, 0)  # only looks: the id may name another group by now
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(POLL_SECONDS / 10)
 
     def dispose(self) -> None:
         """Terminate and release pipes, shared memory and the temporary directory (owner only)."""
@@ -186,11 +223,16 @@ class WorkerProcess:
             except OSError:
                 pass
         self._release_memory()
+        self._release_uid()
         try:
             os.rmdir(self.cwd)
         except OSError:
             os.chmod(self.cwd, 0o700)
             shutil.rmtree(self.cwd, ignore_errors=True)
+
+    def _release_uid(self) -> None:
+        with _uids_lock:
+            _uids_in_use.discard(self.uid)  # type: ignore[arg-type]
 
     def _release_memory(self) -> None:
         if hasattr(self, "progress"):
@@ -231,15 +273,17 @@ class WorkerProcess:
                     seen_index, seen_since = index, now
                 if now >= deadline:
                     return self._fail(outcome, "batch_timeout", index, count, "batch time limit reached")
-                if now - seen_since >= case_seconds:
+                # waiting for the job's child to start is the machine's time, not the solver's
+                limit = max(case_seconds, START_SECONDS) if seen_index == PENDING_INDEX else case_seconds
+                if now - seen_since >= limit:
                     return self._fail(
                         outcome,
                         "case_timeout",
                         index,
                         count,
-                        f"no result within the {case_seconds:g} s wall-clock limit",
+                        f"no result within the {limit:g} s wall-clock limit",
                     )
-                wait = min(POLL_SECONDS, deadline - now, seen_since + case_seconds - now)
+                wait = min(POLL_SECONDS, deadline - now, seen_since + limit - now)
                 for key, _ in selector.select(max(wait, 0.0)):
                     if key.fd == self._in_fd:
                         unsent = self._write_some(unsent)
@@ -320,7 +364,8 @@ class WorkerProcess:
             if self._reaped:
                 return
             try:
-                os.kill(self.pid, signal.SIGUSR1)  # safe: the pid is not reaped, so not reused
+                # to the group, so that the job's child gets it at once; safe: the leader is not reaped
+                os.killpg(self.pid, signal.SIGUSR1)
             except ProcessLookupError:
                 return
         deadline = time.monotonic() + DRAIN_SECONDS
@@ -343,7 +388,8 @@ class WorkerProcess:
         self.terminate()
         case: int | None
         if outcome.start is None:
-            case = -1
+            # only the job's child moves the cell off PENDING, before any solver code runs
+            case = NOT_STARTED if self.progress[0] == PENDING_INDEX else -1
         else:
             # the progress cell is written by untrusted code: only believe it inside the open range
             done = len(outcome.replies)

@@ -7,9 +7,12 @@ Worker -> parent, one JSON object per line:
     {"k": "fatal", "detail": str}                     a required layer is missing; the worker exits
     {"k": "start", "error": str|null, "detail": ...}  the source compiled and defines `solver`, or why not
     {"k": "cases", "i": int, "r": [[output, error, detail], ...]}   results from case i on
-    {"k": "end", "cpu": float, "rss_mb": float}       the job is done; resources used so far
+    {"k": "end", "cpu": float, "rss_mb": float, "vm_mb": float}
+                                                      the job's child is gone; the template's own
+                                                      CPU seconds, peak RSS and address space
     {"k": "flushed"}                                  answer to SIGUSR1: buffered results were sent
 
+"start" and "cases" come from the job's forked child, the other messages from the template.
 The worker sends results in batches (every few milliseconds), not per case, and writes the index
 of the case it is running into a shared 8-byte memory cell instead, so the parent knows which case
 is stuck. Before killing a worker for a deadline the parent sends SIGUSR1, and the worker hands
@@ -79,6 +82,7 @@ class Start:
 class End:
     cpu_seconds: float
     rss_mb: float
+    vm_mb: float
 
 
 # (output, error, detail) for one case; a plain tuple, as thousands are made per call
@@ -95,12 +99,12 @@ def read_start(message: dict[str, Any]) -> Start:
 
 
 def read_end(message: dict[str, Any]) -> End:
-    if set(message) != {"k", "cpu", "rss_mb"}:
+    if set(message) != {"k", "cpu", "rss_mb", "vm_mb"}:
         raise ProtocolError("bad end message")
-    cpu, rss = message["cpu"], message["rss_mb"]
-    if type(cpu) not in (int, float) or type(rss) not in (int, float):
+    numbers = message["cpu"], message["rss_mb"], message["vm_mb"]
+    if any(type(number) not in (int, float) for number in numbers):
         raise ProtocolError("bad numbers in end message")
-    return End(float(cpu), float(rss))
+    return End(*(float(number) for number in numbers))
 
 
 def read_cases(

@@ -1,14 +1,22 @@
-"""The worker process: runs restricted solver code on inputs, one job at a time.
+"""The worker process: a template that forks one fresh child per job and never runs solver code.
 
 Started by the parent as ``python -I -c <bootstrap>`` with an empty environment, in an empty
 read-only temporary directory, in its own session and process group, inside a network namespace
 where the machine allows one. Before anything else it sets its own resource limits (hard limits,
 so nothing it runs later can raise them again), then moves the protocol pipes off the standard
-file descriptors, imports the policy and reports ready.
+file descriptors, imports the policy, makes itself non-dumpable and reports ready.
+
+For each job the template forks a child; the child compiles the source with RestrictedPython,
+runs the cases, sends their results and exits without running finalisers. No solver code ever
+runs in the template, so every job starts from the same untouched state: nothing one solver
+changes, defers or parks in memory reaches the next job. The template reaps the child and sends
+the job's end (or, if the child died, dies the same way, so the parent sees one dead worker).
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import inspect
 import json
 import mmap
@@ -68,6 +76,19 @@ class Channel:
         return json.loads(line) if line else None
 
 
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+STOPPED = 75  # exit status of a template the parent asked to stop
+CHILD_FAILED = 70  # exit status of a child whose own (trusted) code failed
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def prctl(option: int, value: int) -> None:
+    """``prctl(2)``; raises OSError when the kernel refuses."""
+    if LIBC.prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}, {value}) failed")
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
     try:
@@ -82,18 +103,85 @@ def main() -> None:
     warnings.simplefilter("ignore")
     try:
         from . import policy
+
+        # no process of this uid without CAP_SYS_PTRACE (none has it) may read our memory or ptrace us
+        prctl(PR_SET_DUMPABLE, 0)
     except Exception as exc:  # RestrictedPython missing or broken: refuse, never fall back
         detail = clip(f"cannot load the restricted policy: {type(exc).__name__}: {exc}")
         channel.send({"k": "fatal", "detail": detail})
         sys.exit(4)
     runner = JobRunner(policy, channel, progress, int(config["memory_mb"]))
-    # The parent sends SIGUSR1 just before it kills this worker for a deadline: hand over
-    # finished results first, so that a hanging case does not cost the cases before it.
-    signal.signal(signal.SIGUSR1, runner.flush_on_signal)
     runner.warm_up()
+    template = Template(runner)
+    # The parent sends SIGUSR1 to the worker's group just before it kills it for a deadline: the
+    # job's child hands over finished results first, so that a hanging case does not cost the
+    # cases before it. The template itself has nothing to hand over.
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    # SIGUSR2 asks the template to end: it kills and reaps its child first, so no orphan is left
+    signal.signal(signal.SIGUSR2, template.stop)
+    gc.collect()
+    gc.freeze()  # the children share these pages; keep the collector from touching them
     channel.send({"k": "ready", "pid": os.getpid()})
     while (job := channel.receive()) is not None:
-        runner.run(job["source"], job["inputs"], int(job["max_output_chars"]))
+        template.run(job)
+
+
+class Template:
+    """The pre-imported process every job's child is forked from; it never runs solver code."""
+
+    def __init__(self, runner: JobRunner) -> None:
+        self.runner = runner
+        self.pid = os.getpid()
+        self.child: int | None = None  # a pidfd: signals to it cannot reach a reused pid
+
+    def run(self, job: dict[str, Any]) -> None:
+        pid = os.fork()
+        if pid == 0:
+            self.child = None
+            os._exit(self.runner.run_in_child(job, self.pid))
+        self.child = os.pidfd_open(pid)
+        try:
+            _, status, _ = os.wait4(pid, 0)
+        finally:
+            pidfd, self.child = self.child, None
+            os.close(pidfd)
+        if os.WIFSIGNALED(status):
+            die_like(os.WTERMSIG(status))
+        if os.waitstatus_to_exitcode(status) != 0:
+            os._exit(os.waitstatus_to_exitcode(status))
+        self.runner.channel.send({"k": "end", **template_usage()})
+
+    def stop(self, signum: int, frame: Any) -> None:
+        child = self.child
+        if child is not None:
+            try:
+                signal.pidfd_send_signal(child, signal.SIGKILL)
+                os.waitid(os.P_PIDFD, child, os.WEXITED)
+            except OSError:
+                pass  # already reaped by the template's own wait
+        os._exit(STOPPED)
+
+
+def die_like(signum: int) -> None:
+    """End this process by the signal that ended the child, so the parent reports the real cause."""
+    try:
+        signal.signal(signum, signal.SIG_DFL)
+    except (OSError, ValueError):
+        pass  # SIGKILL and SIGSTOP keep their default
+    os.kill(os.getpid(), signum)
+    os._exit(128 + signum)
+
+
+def template_usage() -> dict[str, float]:
+    """The template's own CPU time and memory: its memory should never grow, as no job runs in it."""
+    with open("/proc/self/statm", "rb") as handle:
+        pages = int(handle.read().split()[0])
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "vm_mb": pages * resource.getpagesize() / (1 << 20),
+    }
 
 
 Row = list[Any]  # [output, error, detail]
@@ -112,21 +200,29 @@ class JobRunner:
         self.last_flush = 0.0
 
     def warm_up(self) -> None:
-        """Compile and run a trivial solver once, so that the first real job finds everything loaded."""
+        """Compile and run the executor's own trivial solver once (in the template: the only code
+        it runs restricted), so that every job's child finds everything loaded."""
         solver, _, _ = self.define("import re\ndef solver(x):\n    return str(len(x))")
         if solver is not None:
             self.run_case(solver, "warm", 10)
             self.run_case(None, "warm", 10)
 
-    def run(self, source: str, inputs: list[str], max_output_chars: int) -> None:
-        self.progress[0] = SETUP_INDEX
-        solver, error, detail = self.define(source)
-        self.channel.send({"k": "start", "error": error, "detail": detail})
-        if solver is not None:
-            self.run_cases(solver, inputs, max_output_chars)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu_seconds = usage.ru_utime + usage.ru_stime
-        self.channel.send({"k": "end", "cpu": cpu_seconds, "rss_mb": usage.ru_maxrss / 1024})
+    def run_in_child(self, job: dict[str, Any], template_pid: int) -> int:
+        """Run one job in a freshly forked child; the exit status for the template."""
+        try:
+            self.progress[0] = SETUP_INDEX  # tells the parent the job has started
+            self.channel.reader.close()
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != template_pid:
+                return CHILD_FAILED  # the template died before the line above
+            signal.signal(signal.SIGUSR1, self.flush_on_signal)
+            solver, error, detail = self.define(job["source"])
+            self.channel.send({"k": "start", "error": error, "detail": detail})
+            if solver is not None:
+                self.run_cases(solver, job["inputs"], int(job["max_output_chars"]))
+        except BaseException:
+            return CHILD_FAILED
+        return 0
 
     def define(self, source: str) -> tuple[Callable[[str], Any] | None, str | None, str | None]:
         compiled = self.policy.compile_solver(source)

@@ -96,3 +96,22 @@ def test_isolation_report() -> None:
     assert completed.returncode == 0
     info = json.loads(completed.stdout)
     assert isinstance(info["network_namespace"], bool) and info["summary"].startswith("network: ")
+
+
+def test_solver_text_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    """A fake 'all passed' drawn with escape sequences in an error message stays inert text."""
+    fake = "\\x1b[2K\\r\\x1b[1A\\x9b32mall cases passed\\u202e\\x07"
+    solver = write_solver(tmp_path, f"raise ValueError('{fake}')\ndef solver(x):\n    return x\n")
+    completed = run_cli(solver, stdin='"a"\n')
+    assert completed.returncode == 0
+    assert "verdict: runtime_error" in completed.stderr
+    shown = completed.stdout + completed.stderr
+    assert not [c for c in shown if (ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F or c == "\u202e"]
+    assert "\\x1b[2K\\x0d\\x1b[1A\\x9b32mall cases passed\\u202e\\x07" in completed.stderr
+
+
+def test_escape_controls_keeps_ordinary_text() -> None:
+    from executor import escape_controls
+
+    assert escape_controls("héllo wörld 你好 ok") == "héllo wörld 你好 ok"
+    assert escape_controls("a\nb\tc\x1b\u2028\U000e0001") == "a\\x0ab\\x09c\\x1b\\u2028\\U000e0001"

@@ -9,6 +9,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 
 import executor.process
 from executor import Limits, SandboxPool, SandboxUnavailableError, isolation_info, network_isolation_available
-from executor.isolation import PACKAGE_ROOT
+from executor.isolation import PACKAGE_ROOT, UID_BASE
 
 LIMITS = Limits(case_seconds=2.0, batch_seconds=10.0, cpu_seconds=7, memory_mb=200)
 SECRET = "solverlab-isolation-secret-51e2"
@@ -82,9 +83,9 @@ def test_worker_network_namespace(worker_pid: int) -> None:
 def test_worker_privileges(worker_pid: int) -> None:
     status = dict(line.split(":", 1) for line in Path(f"/proc/{worker_pid}/status").read_text().splitlines())
     privileges = isolation_info().privileges
-    if privileges.startswith("nobody"):
-        assert status["Uid"].split()[1] == "65534"
-    if privileges.startswith(("nobody", "no capabilities")):
+    if isolation_info().uid_per_worker:
+        assert int(status["Uid"].split()[1]) >= UID_BASE
+    if privileges.startswith(("own uid", "no capabilities")):
         assert int(status["CapEff"], 16) == 0 and int(status["CapBnd"], 16) == 0
         assert status["NoNewPrivs"].strip() == "1"
 
@@ -131,7 +132,7 @@ def test_unrestricted_code_in_the_worker_launcher_cannot_reach_out(tmp_path: Pat
     port = server.getsockname()[1]
     try:
         command = [
-            *isolation_info().launcher,
+            *isolation_info().launcher_for(UID_BASE),
             sys.executable,
             "-I",
             "-c",
@@ -173,8 +174,14 @@ def test_refuses_to_run_without_restricted_python(monkeypatch: pytest.MonkeyPatc
         SandboxPool(size=1, limits=LIMITS)
 
 
-def test_worker_refuses_when_its_policy_cannot_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_refuses_when_its_policy_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker that cannot import RestrictedPython says so and the pool refuses; no fallback."""
+    # not under /tmp: workers may see a private, empty /tmp of their own
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as outside_tmp:
+        refuse_to_load_the_policy(Path(outside_tmp), monkeypatch)
+
+
+def refuse_to_load_the_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "executor").symlink_to(Path(PACKAGE_ROOT) / "executor")
     (tmp_path / "RestrictedPython").mkdir()
     fake = tmp_path / "RestrictedPython" / "__init__.py"
@@ -182,3 +189,38 @@ def test_worker_refuses_when_its_policy_cannot_load(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(executor.process, "PACKAGE_ROOT", str(tmp_path))
     with pytest.raises(SandboxUnavailableError, match="simulated: not installed"):
         SandboxPool(size=1, limits=LIMITS)
+
+
+def test_workers_under_root_get_distinct_uids_where_possible() -> None:
+    info = isolation_info()
+    if os.geteuid() != 0 or not info.uid_per_worker:
+        assert "NOT distinct per worker" in info.describe()
+        return
+    with SandboxPool(size=2, limits=LIMITS) as pool:
+        uids = {
+            Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[1] for pid in pool.worker_pids()
+        }
+    assert len(uids) == 2 and "0" not in uids
+
+
+def test_worker_has_a_private_empty_tmp_where_possible(worker_pid: int) -> None:
+    info = isolation_info()
+    if not info.private_tmp:
+        assert "/tmp: NOT private" in info.describe()
+        return
+    assert os.listdir(f"/proc/{worker_pid}/root/tmp") == []
+    mounts = Path(f"/proc/{worker_pid}/mountinfo").read_text().splitlines()
+    [tmp] = [line for line in mounts if line.split()[4] == "/tmp"]
+    assert "tmpfs" in tmp and " ro," in tmp
+
+
+def test_each_worker_uid_is_new_and_in_the_workers_range() -> None:
+    from executor.isolation import UID_SPAN, UID_TOKEN, Isolation, new_uid
+
+    taken: set[int] = set()
+    for _ in range(200):
+        uid = new_uid(taken)
+        assert uid not in taken and UID_BASE <= uid < UID_BASE + UID_SPAN
+        taken.add(uid)
+    isolation = Isolation(True, True, True, "own uid per worker", ("setpriv", f"--reuid={UID_TOKEN}", "--"))
+    assert isolation.launcher_for(UID_BASE + 7) == ("setpriv", f"--reuid={UID_BASE + 7}", "--")

@@ -261,3 +261,29 @@ def test_compile_solver_categories(source: str, error: str | None) -> None:
     assert compiled.error == error
     assert (compiled.code is None) == (error is not None)
     assert (compiled.detail is None) == (error is None)
+
+
+def test_only_the_class_statement_can_make_solver_classes() -> None:
+    """A trusted helper calling type(cls)(name, bases, namespace) gets no unchecked class."""
+    made = make_class("Made", (), {"__init__": lambda self: None, "value": 1})
+    metaclass = type(made)
+    for arguments in (("Exit", (), {"__exit__": lambda *a: None}), ("Plain", (), {}), (made,)):
+        with pytest.raises((RestrictedAccessError, TypeError)):
+            metaclass(*arguments)
+    with pytest.raises(RestrictedAccessError):
+        make_class("Exit", (), {"__exit__": lambda *a: None})
+    with pytest.raises(RestrictedAccessError):
+        make_class("Weird", (), {1: "not a name"})
+
+
+def test_frames_tracebacks_and_code_are_opaque_whatever_the_attribute_name() -> None:
+    try:
+        raise ValueError("x")
+    except ValueError as exc:
+        traceback = exc.__traceback__
+    assert traceback is not None
+    opaque = (traceback, traceback.tb_frame, traceback.tb_frame.f_code)
+    for obj in opaque:
+        for name in ("clear", "co_name", "tb_lasti", "f_trace_lines", "replace", "no_such_attribute"):
+            with pytest.raises(RestrictedAccessError):
+                guarded_getattr(obj, name)

@@ -41,8 +41,18 @@ def group_is_gone(pgid: int) -> bool:
     return True
 
 
-def process_state(pid: int) -> str:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+def group_states(pgid: int) -> list[str]:
+    """States of the processes in a process group (a worker and the child running its job)."""
+    states = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                states.append(fields[0])
+    return states
 
 
 def wait_until(condition: object, seconds: float = 10.0) -> bool:
@@ -268,8 +278,8 @@ def test_killed_worker_is_reported_as_crashed_and_the_rest_still_run() -> None:
         result: list[ExecutionReport] = []
         thread = threading.Thread(target=lambda: result.append(solo.run(HANG_ON_H, ["a", "hang", "b"])))
         thread.start()
-        # wait until the worker is spinning in the hanging case, then kill it from outside
-        assert wait_until(lambda: process_state(victim) == "R")
+        # wait until the worker's job is spinning in the hanging case, then kill the worker from outside
+        assert wait_until(lambda: "R" in group_states(victim))
         time.sleep(0.2)
         os.kill(victim, signal.SIGKILL)
         thread.join(30)
@@ -346,7 +356,7 @@ def test_close_while_a_call_is_running() -> None:
     result: list[ExecutionReport] = []
     thread = threading.Thread(target=lambda: result.append(solo.run(HANG_ON_H, ["hang", "b"])))
     thread.start()
-    assert wait_until(lambda: process_state(pid) == "R")
+    assert wait_until(lambda: "R" in group_states(pid))
     solo.close()
     thread.join(30)
     [report] = result
@@ -368,3 +378,57 @@ def test_run_solver_uses_a_shared_default_pool() -> None:
     assert run_solver(REVERSE, ["x"]).results[0].output == "x"
     assert isinstance(network_isolation_available(), bool)
     assert executor.isolation_info().describe().startswith("network: ")
+
+
+# -- a worker lost before the job begins, retiring -------------------------------------------------
+
+
+def test_a_worker_that_fails_before_the_job_begins_is_replaced_and_the_job_runs_again() -> None:
+    """Never charged to the source: a stopped worker cannot fork the job's child, so it times out
+    before the job begins; the job runs on a fresh worker and gets its real results, no verdict."""
+    with SandboxPool(size=1, limits=LIMITS) as solo:
+        [stuck] = solo.worker_pids()
+        os.kill(stuck, signal.SIGSTOP)
+        report = solo.run(REVERSE, ["abc", "de"])
+        assert report.verdict is None
+        assert [(r.output, r.error) for r in report.results] == [("cba", None), ("ed", None)]
+        assert group_is_gone(stuck)
+        assert solo.worker_pids() != [stuck]
+
+
+def test_workers_that_keep_failing_before_the_job_begins_give_no_verdict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = executor.process.WorkerProcess.run_job
+
+    def stop_then_run(self: executor.process.WorkerProcess, *args: object) -> executor.process.JobOutcome:
+        os.kill(self.pid, signal.SIGSTOP)
+        return started(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(executor.process.WorkerProcess, "run_job", stop_then_run)
+    with SandboxPool(size=1, limits=LIMITS) as solo:
+        report = solo.run(REVERSE, ["abc"])
+    assert report.verdict is None and report.detail is None
+    [result] = report.results
+    assert result.error == "timeout" and "before the job began" in (result.detail or "")
+
+
+def test_workers_retire_on_address_space_as_well_as_rss() -> None:
+    from executor.pool import SandboxPool as Pool
+    from executor.process import JobOutcome
+    from executor.protocol import End
+
+    class Worker:
+        key = (10, 256)
+        jobs_run = 1
+        retire = False
+
+    for end, retire in [
+        (End(0.1, 20.0, 20.0), False),
+        (End(0.1, 20.0, 250.0), True),  # address space parked, little of it resident
+        (End(0.1, 200.0, 220.0), True),
+        (End(9.0, 20.0, 20.0), True),
+    ]:
+        worker = Worker()
+        Pool._note_usage(worker, JobOutcome(end=end))  # type: ignore[arg-type]
+        assert worker.retire is retire, end

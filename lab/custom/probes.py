@@ -506,8 +506,8 @@ class CompiledProbe:
 def compile_probe(probe: CustomProbe, run: Run | None = None) -> CompiledProbe:
     """Draw the input pool and run the mapping on it, all user code in the sandbox.
 
-    `run` is the executor (source, inputs, limits) -> report; by default a fresh one-worker pool
-    that is closed afterwards, so nothing of the user's code outlives the call.
+    `run` is the executor (source, inputs, limits) -> report; by default a fresh one-worker pool,
+    closed afterwards. Generator and mapping are separate jobs, each in a fresh process.
     """
     if run is None:
         try:
