@@ -5,6 +5,7 @@ These tests read the policy tables and call the guards directly; no solver code 
 
 from __future__ import annotations
 
+import importlib
 import types
 from typing import Any
 
@@ -167,6 +168,10 @@ def test_no_allowed_module_leads_to_another_module_or_to_code(module: str) -> No
     ],
 )
 def test_dangerous_members_are_withheld(module: str, member: str) -> None:
+    if not hasattr(importlib.import_module(module), member):  # e.g. re.template, gone in Python 3.13
+        with pytest.raises(AttributeError):
+            guarded_getattr(ALLOWED_MODULES[module], member)
+        return
     with pytest.raises(RestrictedAccessError, match=f"{module}.{member}"):
         guarded_getattr(ALLOWED_MODULES[module], member)
 

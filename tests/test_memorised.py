@@ -76,3 +76,11 @@ def test_unreadable_or_huge_code_is_not_flagged() -> None:
 
 def test_numeral() -> None:
     assert [numeral(n, b) for n, b in [(0, 2), (43, 9), (-255, 16), (35, 36)]] == ["0", "47", "-ff", "z"]
+
+
+def test_memorised_lookup_tables_are_flagged() -> None:
+    examples = [Case("1+1", "2"), Case("2+2", "4"), Case("3+3", "6"), Case("4+4", "8")]
+    table = "def solver(x):\n    return {'1+1': '2', '2+2': '4', '3+3': '6'}.get(x, '')"
+    rule = "def solver(x):\n    a, b = x.split('+')\n    return str(int(a) + int(b))"
+    assert looks_memorised(table, examples)
+    assert not looks_memorised(rule, examples)

@@ -17,12 +17,11 @@ from lab.tasks.scoring import (
     extract_code,
     find_boxes,
     last_boxed,
-    looks_memorised,
     read_answers,
     score_check,
     score_direct,
 )
-from probes import Case, get_family
+from probes import get_family
 
 ARITHMETIC = get_family("arithmetic")
 SYNTAX = get_family("syntax")
@@ -453,11 +452,3 @@ def test_bare_code_and_missing_code() -> None:
 
 def test_an_unterminated_block_still_counts() -> None:
     assert extract_code("```python\ndef solver(x):\n    return x") == "def solver(x):\n    return x"
-
-
-def test_memorised_lookup_tables_are_flagged() -> None:
-    examples = [Case("1+1", "2"), Case("2+2", "4"), Case("3+3", "6"), Case("4+4", "8")]
-    table = "def solver(x):\n    return {'1+1': '2', '2+2': '4', '3+3': '6'}.get(x, '')"
-    rule = "def solver(x):\n    a, b = x.split('+')\n    return str(int(a) + int(b))"
-    assert looks_memorised(table, examples)
-    assert not looks_memorised(rule, examples)

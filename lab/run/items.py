@@ -9,8 +9,9 @@ from dataclasses import dataclass, replace
 from executor import ExecutionReport
 from lab.run.plan import WorkUnit
 from lab.run.records import TRUNCATED, FunctionRecord, Item, ShownExample
+from lab.tasks.memorised import looks_memorised
 from lab.tasks.modes import MODES
-from lab.tasks.scoring import NO_CODE, UNPARSED, extract_code, looks_memorised, score_check, score_direct
+from lab.tasks.scoring import NO_CODE, UNPARSED, extract_code, score_check, score_direct
 from probes import Case, ProbeFamily
 
 RunSolver = Callable[[str, list[str]], ExecutionReport]

@@ -51,7 +51,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from probes import Case, ProbeFamily, Setting
+from probes import ProbeFamily, Setting
 
 UNPARSED = "unparsed"
 NO_CODE = "no_code"
@@ -415,27 +415,3 @@ def extract_code(reply: str) -> str | None:
             return None
         return reply.strip("\n")
     return None
-
-
-def string_literals(code: str) -> set[str]:
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return set()
-    return {
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-    }
-
-
-def memorised_outputs(code: str, examples: Sequence[Case]) -> int:
-    """How many shown outputs stand in the code as string literals."""
-    literals = string_literals(code)
-    return sum(1 for case in examples if case.output in literals)
-
-
-def looks_memorised(code: str, examples: Sequence[Case]) -> bool:
-    """A lookup table rather than a rule: at least half the shown outputs (and two) are literals."""
-    hits = memorised_outputs(code, examples)
-    return hits >= 2 and 2 * hits >= len(examples)
