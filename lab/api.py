@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lab.custom import probes as custom
+from lab import custom
 from lab.models import DEFAULT_MODEL, ModelSpec, provider_for
 from lab.models import model_spec as _model_spec
 from lab.models.replay import RecordedModel as RecordedModel

@@ -17,6 +17,7 @@ from probes.base import (
     Setting,
     generic_paper_framing,
 )
+from probes.words import WORDS
 
 REGISTRY: dict[str, ProbeFamily] = {
     arithmetic.FAMILY.name: arithmetic.FAMILY,
@@ -32,6 +33,7 @@ BUILT_IN: frozenset[str] = frozenset(REGISTRY)
 __all__ = [
     "BUILT_IN",
     "REGISTRY",
+    "WORDS",
     "Case",
     "ComprehensionCheck",
     "PaperFraming",

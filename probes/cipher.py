@@ -5,22 +5,14 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Mapping
-from importlib import resources
 
 from probes.base import ComprehensionCheck, PaperFraming, Parameter, ParamValue, ProbeFamily, Setting
+from probes.words import WORDS
 
 CIPHERS = ("caesar", "atbash", "keyboard")
 DEFAULT_SHIFT = 13
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 ALPHABET = string.ascii_lowercase
-
-
-def _load_words() -> tuple[str, ...]:
-    text = resources.files("probes").joinpath("data/words.txt").read_text(encoding="utf-8")
-    return tuple(word for word in (line.strip() for line in text.splitlines()) if word)
-
-
-WORDS = _load_words()
 
 
 def _encryption_table(setting: Setting) -> dict[str, str]:

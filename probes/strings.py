@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from probes.base import Parameter, ParamValue, ProbeError, ProbeFamily, Setting
+from probes.words import WORDS
 
 DEPTHS = (1, 2, 3, 4)
 PROGRAMS = tuple(range(1000))
@@ -262,11 +263,6 @@ def run_steps(steps: Sequence[Operation], text: str) -> str | None:
 # -- inputs ---------------------------------------------------------------------------------------
 
 
-def _load_words() -> tuple[str, ...]:
-    text = resources.files("probes").joinpath("data/words.txt").read_text(encoding="utf-8")
-    return tuple(word for word in (line.strip() for line in text.splitlines()) if word)
-
-
 def _load_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
     data = json.loads(
         resources.files("probes").joinpath("data/strings_names.json").read_text(encoding="utf-8")
@@ -274,7 +270,6 @@ def _load_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(data["given"]), tuple(data["family"])
 
 
-WORDS = _load_words()
 GIVEN_NAMES, FAMILY_NAMES = _load_names()
 TOP_LEVEL_DOMAINS = ("com", "org", "net", "io", "edu")
 

@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 
+from lab import custom
 from lab.cli import main
-from lab.custom import probes as custom
 from lab.results import read
 from lab.run import study
 from lab.run.store import Store
-from probes import BUILT_IN, REGISTRY, Case, ProbeError, get_family, parse_spec, register, unregister
-from probes.cipher import WORDS
+from probes import BUILT_IN, REGISTRY, WORDS, Case, ProbeError, get_family, parse_spec, register, unregister
 from tests.scripted_server import ScriptedServer
 from tests.test_app import assert_no_exception, configure, go, new_app, run_status, texts, wait_until
 

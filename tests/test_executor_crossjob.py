@@ -174,7 +174,7 @@ def test_module_globals_are_fresh_for_every_case() -> None:
 
 
 def test_a_custom_probe_generator_cannot_change_the_ground_truth_its_mapping_saves() -> None:
-    from lab.custom.probes import CustomProbe, PythonInputs, compile_probe
+    from lab.custom import CustomProbe, PythonInputs, compile_probe
 
     generator = (
         GRAB
