@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,3 +35,16 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
         ["bash", "-c", extract.group(1)], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == fenced_after("test-command")[0]
+
+
+def test_the_readme_names_the_python_versions_pyproject_allows() -> None:
+    allowed = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    stated = re.search(
+        r"Supported Python versions: ([0-9., and]+) \(`requires-python = \"([^\"]+)\"`\)", README
+    )
+    assert stated, "the README states the supported Python versions next to requires-python"
+    assert stated.group(2) == allowed
+    bounds = re.fullmatch(r">=3\.(\d+),<3\.(\d+)", allowed)
+    assert bounds, allowed
+    named = [int(v) for v in re.findall(r"3\.(\d+)", stated.group(1))]
+    assert named == list(range(int(bounds.group(1)), int(bounds.group(2))))
