@@ -2,8 +2,8 @@
 
 It listens on 127.0.0.1 only. Replies come from a function of the messages; failures (HTTP 429,
 500, ..., optionally with a Retry-After header) and delays can be injected, every request is counted,
-and `kill` drops the server with its open connections, as a crashed replica would. A responder returns the reply's
-text, or a `ScriptedReply` to give another finish reason (`length`: cut at the token cap).
+and `kill` drops the server with its open connections, as a crashed replica would. A responder
+returns the reply's text, or a `ScriptedReply` to give another finish reason (`length`: cut at the token cap).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class ScriptedServer:
                 continue
 
     def fail_next(self, status: int, count: int = 1, *, retry_after: float | None = None) -> None:
-        """The next `count` chat requests get this HTTP status (and a Retry-After header) instead of a reply."""
+        """The next `count` chat requests get this HTTP status (and Retry-After) instead of a reply."""
         with self._lock:
             self._failures.extend([(status, retry_after)] * count)
 
