@@ -9,6 +9,7 @@ returns the reply's text, or a `ScriptedReply` to give another finish reason (`l
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import socket
 import threading
@@ -193,10 +194,53 @@ class ScriptedServer:
         return Handler
 
 
+CANNED_REPLY = json.dumps(
+    {
+        "id": "chatcmpl-canned",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "canned",
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "\\boxed{1}"}}
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
+    }
+).encode()
+
+
+async def _canned_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Keep-alive HTTP/1.1: every request, whatever it asks, gets the same chat completion at once."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    try:
+        while True:
+            headers = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in headers.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            writer.write(head % len(CANNED_REPLY) + CANNED_REPLY)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+
+async def serve_canned() -> None:
+    """A server that answers at once and costs next to nothing a request (for client benchmarks)."""
+    server = await asyncio.start_server(_canned_connection, "127.0.0.1", 0, backlog=1024)
+    host, port = server.sockets[0].getsockname()[:2]
+    print(f"http://{host}:{port}/v1", flush=True)
+    await server.serve_forever()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Scripted OpenAI-compatible server on 127.0.0.1")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--canned", action="store_true", help="one fixed reply at once, on asyncio")
     args = parser.parse_args()
+    if args.canned:
+        asyncio.run(serve_canned())
+        return
     server = ScriptedServer(delay=args.delay).start()
     print(server.base_url, flush=True)
     try:

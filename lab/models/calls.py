@@ -109,6 +109,11 @@ def _short(text: str, limit: int = 500) -> str:
 
 
 def _cost(response: object) -> float:
+    """litellm prices each response as it logs it (None for a model its price map does not list);
+    pricing it again costs about a tenth of a call's client time."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    if "response_cost" in hidden:
+        return float(hidden["response_cost"] or 0.0)
     try:
         return float(litellm_module().completion_cost(completion_response=response) or 0.0)
     except Exception:  # unknown price for this model: report no cost rather than fail the item
