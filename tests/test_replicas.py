@@ -3,15 +3,18 @@ OpenAI-compatible servers on 127.0.0.1 through the real litellm client."""
 
 from __future__ import annotations
 
+import email.utils
 import sqlite3
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lab.models import ModelCallError, ModelSpec, RetryPolicy, model_spec, provider_for
+from lab.models.calls import retry_after
 from lab.models.limits import CallLimiter, call_slots, round_robin
 from lab.models.provider import with_retries
 from lab.models.spec import parse_model_option
@@ -234,6 +237,30 @@ def test_a_replica_sending_retry_after_is_cooled_down_and_the_call_goes_elsewher
         for _ in range(5):
             assert provider.call_once(messages, _params(), 10).text == "\\boxed{OK}"
         assert first.chat_requests == 1 and second.chat_requests == before + 5
+
+
+class _FailedError(Exception):
+    def __init__(self, headers: dict[str, str]):
+        super().__init__("failed")
+        self.response = type("Response", (), {"headers": headers})()
+
+
+def test_retry_after_reads_the_servers_headers() -> None:
+    assert retry_after(_FailedError({"retry-after": "3"})) == 3.0
+    assert retry_after(_FailedError({"retry-after": "0"})) == 0.0
+    assert retry_after(_FailedError({"retry-after-ms": "250"})) == 0.25
+    soon = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    assert 80 <= (retry_after(_FailedError({"retry-after": soon})) or 0) <= 90
+    assert retry_after(_FailedError({"retry-after": "whenever"})) is None
+    limits = {
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "1m30s",
+        "x-ratelimit-remaining-tokens": "5000",
+        "x-ratelimit-reset-tokens": "6m0s",
+    }
+    assert retry_after(_FailedError(limits), rate_limited=True) == 90.0  # only the exhausted limit counts
+    assert retry_after(_FailedError(limits)) is None  # a server error's rate-limit headers say nothing
+    assert retry_after(_FailedError({})) is None
 
 
 def _params():

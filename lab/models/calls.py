@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import functools
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from types import ModuleType
@@ -73,34 +74,62 @@ def classify(exc: BaseException) -> ModelCallError:
         return ModelCallError("connection", message, True)
     for kind, category, retryable in _classified():
         if isinstance(exc, kind):
-            return ModelCallError(category, message, retryable, retry_after=retry_after(exc))
+            waited = retry_after(exc, rate_limited=category == "rate_limit")
+            return ModelCallError(category, message, retryable, retry_after=waited)
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and status >= 500:
         return ModelCallError("server", message, True, retry_after=retry_after(exc))
     return ModelCallError("error", f"{type(exc).__name__}: {message}", False)
 
 
-def retry_after(exc: BaseException) -> float | None:
-    """Seconds the server asked to wait (`retry-after-ms`, or `retry-after` in seconds or as an HTTP
-    date), read from the failed response's headers; None when it did not say."""
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def retry_after(exc: BaseException, *, rate_limited: bool = False) -> float | None:
+    """Seconds the server asked to wait, from the failed response's headers: `retry-after-ms`, or
+    `retry-after` (seconds or an HTTP date); for a rate limit without them, the reset time of the
+    exhausted limit (`x-ratelimit-reset-requests` or `-tokens`, e.g. `1m30s`). None when it did not say."""
     headers = getattr(getattr(exc, "response", None), "headers", None) or getattr(
         exc, "litellm_response_headers", None
     )
     if not headers:
         return None
     if headers.get("retry-after-ms"):
-        try:
-            return float(headers["retry-after-ms"]) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
+        return _number(headers["retry-after-ms"], scale=0.001)
+    if headers.get("retry-after"):
+        seconds = _number(headers["retry-after"])
+        return seconds if seconds is not None else _until(headers["retry-after"])
+    if not rate_limited:
         return None
+    resets = [
+        _duration(headers.get(f"x-ratelimit-reset-{limit}", ""))
+        for limit in ("requests", "tokens")
+        if headers.get(f"x-ratelimit-remaining-{limit}") == "0"
+    ]
+    known = [seconds for seconds in resets if seconds is not None]
+    return max(known) if known else None
+
+
+def _number(text: str, scale: float = 1.0) -> float | None:
     try:
-        return float(value)
+        return max(0.0, float(text) * scale)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-    return max(0.0, when.timestamp() - time.time()) if when else None
+        return None
+
+
+def _until(http_date: str) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _duration(text: str) -> float | None:
+    """`1m30s`, `250ms`, `6m0s` (OpenAI's reset headers) in seconds."""
+    parts = _DURATION.findall(text)
+    return sum(float(value) * _SECONDS[unit] for value, unit in parts) if parts else None
 
 
 def _short(text: str, limit: int = 500) -> str:
