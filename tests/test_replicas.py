@@ -126,6 +126,8 @@ def test_the_model_string_carries_limits_and_api_base_lists_replicas() -> None:
         model_spec("openai/x@speed=3")
     with pytest.raises(ValueError, match="at least 1, got 0"):
         model_spec("openai/x@concurrency=0")
+    with pytest.raises(ValueError, match="several URLs"):
+        ModelSpec("openai/x", "http://a:1/v1,http://b:1/v1")
     with pytest.raises(ValueError, match="listed twice"):
         model_spec("openai/x", "http://a:1/v1,http://a:1/v1")
     with pytest.raises(ValueError, match="no concurrency or rpm"):

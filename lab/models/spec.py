@@ -36,6 +36,11 @@ class ModelSpec:
         if self.replicas and not self.api_base:
             raise ValueError(f"{self.name}: replicas {list(self.replicas)} need an api_base first")
         for url in self.api_bases:
+            if "," in url:
+                raise ValueError(
+                    f"{url!r} is several URLs: give replicas one a field (`replicas`), or build the spec "
+                    "with lab.models.model_spec, which splits a comma list"
+                )
             parts = urlsplit(url)
             if parts.username or parts.password or "key=" in parts.query.lower():
                 raise ValueError(
