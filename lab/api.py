@@ -264,11 +264,19 @@ def execute_run(
     *,
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
+    max_cost: float | None = None,
 ) -> RunRecord:
-    """Score the run's items that are left, in this process."""
+    """Score the run's items that are left, in this process; `max_cost` (USD) caps the run's cost."""
     from lab.run import study
 
-    return study.execute_run(store, run_id, progress=progress, stop=stop)
+    return study.execute_run(store, run_id, progress=progress, stop=stop, max_cost=max_cost)
+
+
+def cost_estimate(plan: RunPlan) -> str:
+    """Calls, tokens and cost per model before a run, as a table for a terminal."""
+    from lab.run import cost
+
+    return cost.format_estimate(cost.estimate(plan))
 
 
 def start_background_run(store: Store, run_id: str, env: Mapping[str, str] | None = None) -> int:

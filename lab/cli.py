@@ -56,7 +56,7 @@ def _plan_from_args(args: argparse.Namespace) -> api.RunPlan:
     if not args.model and not args.probe:
         return api.quick_plan()
     models = tuple(
-        api.model_spec(name, api_base=args.api_base, key_env=args.api_key_env)
+        api.model_spec(name, api_base=",".join(args.api_base or []) or None, key_env=args.api_key_env)
         for name in (args.model or [api.DEFAULT_MODEL])
     )
     if not args.probe:
@@ -114,6 +114,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if args.dry_run:
+        if args.resume:
+            raise CliError("--dry-run estimates a new plan: leave out --resume")
+        print(api.cost_estimate(_plan_from_args(args)))
+        return 0
     store = api.Store(args.db)
     if args.resume:
         run_id = api.get_run(store, args.resume).id
@@ -122,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bar, update = _progress_bar()
     print(f"run {run_id} (database {store.path})", file=sys.stderr)
     try:
-        record = api.execute_run(store, run_id, progress=update, stop=stop)
+        record = api.execute_run(store, run_id, progress=update, stop=stop, max_cost=args.max_cost)
     finally:
         bar.close()
     print(f"run_id: {run_id}")
@@ -286,9 +291,15 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         action="append",
-        help=f"litellm model string (default {api.DEFAULT_MODEL}), or replay/PATH to answer from recordings",
+        help=f"litellm model string (default {api.DEFAULT_MODEL}), or replay/PATH to answer from recordings; "
+        "NAME@concurrency=N,rpm=R gives the model its own limits",
     )
-    p.add_argument("--api-base", help="URL of an OpenAI-compatible server for the models")
+    p.add_argument(
+        "--api-base",
+        action="append",
+        help="URL of an OpenAI-compatible server for the models; repeat it (or separate URLs by commas) "
+        "for replicas of one model",
+    )
     p.add_argument("--api-key-env", help="environment variable holding the key for --api-base")
     p.add_argument("--probe", action="append")
     p.add_argument("--mode", default="deductive,io_rule,io,solverlearner,deductive_code")
@@ -315,6 +326,8 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cot", action="store_true")
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--max-failures", type=int, default=20, help="failed calls after which the run stops")
+    p.add_argument("--max-cost", type=float, metavar="USD", help="stop before the run's cost passes this")
+    p.add_argument("--dry-run", action="store_true", help="print calls, tokens, cost a model; store nothing")
     p.add_argument("--run-id", help="name the run; an existing run with the same plan is resumed")
     p.add_argument("--resume", metavar="RUN_ID", help="finish a stopped, failed or killed run")
     p.add_argument("--csv", help="also write the items CSV here")

@@ -1,14 +1,17 @@
 """A small OpenAI-compatible chat server with scripted replies, for tests, benchmarks and demos.
 
 It listens on 127.0.0.1 only. Replies come from a function of the messages; failures (HTTP 429,
-500, ...) and delays can be injected, and every request is counted. A responder returns the reply's
-text, or a `ScriptedReply` to give another finish reason (`length`: cut at the token cap).
+500, ..., optionally with a Retry-After header) and delays can be injected, every request is counted,
+and `kill` drops the server with its open connections, as a crashed replica would. A responder
+returns the reply's text, or a `ScriptedReply` to give another finish reason (`length`: cut at the token cap).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -50,7 +53,9 @@ class ScriptedServer:
         self.delay = delay
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
-        self._failures: deque[int] = deque()
+        self._failures: deque[tuple[int, float | None]] = deque()
+        self._connections: set[socket.socket] = set()
+        self._killed = False
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -74,10 +79,22 @@ class ScriptedServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def fail_next(self, status: int, count: int = 1) -> None:
-        """The next `count` chat requests get this HTTP status instead of a reply."""
+    def kill(self) -> None:
+        """Stop as a crashed server does: no new connections, and open keep-alive ones are cut."""
         with self._lock:
-            self._failures.extend([status] * count)
+            self._killed = True
+            connections = list(self._connections)
+        self.stop()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                continue
+
+    def fail_next(self, status: int, count: int = 1, *, retry_after: float | None = None) -> None:
+        """The next `count` chat requests get this HTTP status (and Retry-After) instead of a reply."""
+        with self._lock:
+            self._failures.extend([(status, retry_after)] * count)
 
     @property
     def chat_requests(self) -> int:
@@ -93,9 +110,21 @@ class ScriptedServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _send(self, status: int, body: dict[str, Any]) -> None:
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with server._lock:
+                    server._connections.discard(self.connection)
+                super().finish()
+
+            def _send(self, status: int, body: dict[str, Any], retry_after: float | None = None) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
+                if retry_after is not None:
+                    self.send_header("Retry-After", f"{retry_after:g}")
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -112,22 +141,18 @@ class ScriptedServer:
                     self._send(400, {"error": {"message": "invalid JSON", "type": "invalid_request_error"}})
                     return
                 with server._lock:
+                    if server._killed:
+                        self.close_connection = True
+                        return
                     server.requests.append(body)
                     server.headers.append(dict(self.headers))
                     failure = server._failures.popleft() if server._failures else None
                 if server.delay:
                     time.sleep(server.delay)
                 if failure is not None:
-                    self._send(
-                        failure,
-                        {
-                            "error": {
-                                "message": f"injected {failure}",
-                                "type": "server_error",
-                                "code": failure,
-                            }
-                        },
-                    )
+                    status, retry_after = failure
+                    error = {"message": f"injected {status}", "type": "server_error", "code": status}
+                    self._send(status, {"error": error}, retry_after)
                     return
                 messages = body.get("messages") or []
                 try:
@@ -169,10 +194,53 @@ class ScriptedServer:
         return Handler
 
 
+CANNED_REPLY = json.dumps(
+    {
+        "id": "chatcmpl-canned",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "canned",
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "\\boxed{1}"}}
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
+    }
+).encode()
+
+
+async def _canned_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Keep-alive HTTP/1.1: every request, whatever it asks, gets the same chat completion at once."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    try:
+        while True:
+            headers = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in headers.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            writer.write(head % len(CANNED_REPLY) + CANNED_REPLY)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+
+async def serve_canned() -> None:
+    """A server that answers at once and costs next to nothing a request (for client benchmarks)."""
+    server = await asyncio.start_server(_canned_connection, "127.0.0.1", 0, backlog=1024)
+    host, port = server.sockets[0].getsockname()[:2]
+    print(f"http://{host}:{port}/v1", flush=True)
+    await server.serve_forever()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Scripted OpenAI-compatible server on 127.0.0.1")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--canned", action="store_true", help="one fixed reply at once, on asyncio")
     args = parser.parse_args()
+    if args.canned:
+        asyncio.run(serve_canned())
+        return
     server = ScriptedServer(delay=args.delay).start()
     print(server.base_url, flush=True)
     try:

@@ -7,13 +7,16 @@ import, so it is imported on the first call, not with this module.
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from urllib.parse import urlsplit
 
+from lab.models.limits import CallLimiter
 from lab.models.provider import (
     DEFAULT_RETRY,
     CallParams,
@@ -25,6 +28,8 @@ from lab.models.provider import (
     RetryPolicy,
     with_retries,
 )
+from lab.models.replicas import ReplicaRouter
+from lab.models.spec import ModelSpec
 
 NO_KEY = "sk-no-key-needed"
 
@@ -69,11 +74,62 @@ def classify(exc: BaseException) -> ModelCallError:
         return ModelCallError("connection", message, True)
     for kind, category, retryable in _classified():
         if isinstance(exc, kind):
-            return ModelCallError(category, message, retryable)
+            waited = retry_after(exc, rate_limited=category == "rate_limit")
+            return ModelCallError(category, message, retryable, retry_after=waited)
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and status >= 500:
-        return ModelCallError("server", message, True)
+        return ModelCallError("server", message, True, retry_after=retry_after(exc))
     return ModelCallError("error", f"{type(exc).__name__}: {message}", False)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def retry_after(exc: BaseException, *, rate_limited: bool = False) -> float | None:
+    """Seconds the server asked to wait, from the failed response's headers: `retry-after-ms`, or
+    `retry-after` (seconds or an HTTP date); for a rate limit without them, the reset time of the
+    exhausted limit (`x-ratelimit-reset-requests` or `-tokens`, e.g. `1m30s`). None when it did not say."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or getattr(
+        exc, "litellm_response_headers", None
+    )
+    if not headers:
+        return None
+    if headers.get("retry-after-ms"):
+        return _number(headers["retry-after-ms"], scale=0.001)
+    if headers.get("retry-after"):
+        seconds = _number(headers["retry-after"])
+        return seconds if seconds is not None else _until(headers["retry-after"])
+    if not rate_limited:
+        return None
+    resets = [
+        _duration(headers.get(f"x-ratelimit-reset-{limit}", ""))
+        for limit in ("requests", "tokens")
+        if headers.get(f"x-ratelimit-remaining-{limit}") == "0"
+    ]
+    known = [seconds for seconds in resets if seconds is not None]
+    return max(known) if known else None
+
+
+def _number(text: str, scale: float = 1.0) -> float | None:
+    try:
+        return max(0.0, float(text) * scale)
+    except ValueError:
+        return None
+
+
+def _until(http_date: str) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _duration(text: str) -> float | None:
+    """`1m30s`, `250ms`, `6m0s` (OpenAI's reset headers) in seconds."""
+    parts = _DURATION.findall(text)
+    return sum(float(value) * _SECONDS[unit] for value, unit in parts) if parts else None
 
 
 def _short(text: str, limit: int = 500) -> str:
@@ -82,6 +138,11 @@ def _short(text: str, limit: int = 500) -> str:
 
 
 def _cost(response: object) -> float:
+    """litellm prices each response as it logs it (None for a model its price map does not list);
+    pricing it again costs about a tenth of a call's client time."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    if "response_cost" in hidden:
+        return float(hidden["response_cost"] or 0.0)
     try:
         return float(litellm_module().completion_cost(completion_response=response) or 0.0)
     except Exception:  # unknown price for this model: report no cost rather than fail the item
@@ -104,11 +165,23 @@ _ADVICE = {
 
 
 class LitellmProvider(Provider):
-    """Every model string no other provider claims goes to litellm."""
+    """Every model string no other provider claims goes to litellm; a spec's replicas share its calls
+    through `ReplicaRouter`, and its limits through a `CallLimiter`."""
+
+    def __init__(self, spec: ModelSpec):
+        super().__init__(spec)
+        self.limiter = CallLimiter(spec.concurrency, spec.rpm)
+        self._router: ReplicaRouter | None = None
 
     @classmethod
     def accepts(cls, name: str) -> bool:
         return True
+
+    def router(self) -> ReplicaRouter | None:
+        """The replicas' router, built on first use (litellm is imported then); None for one server."""
+        if self._router is None and self.spec.replicas:
+            self._router = ReplicaRouter(litellm_module(), self.spec.api_bases, self.call_arguments())
+        return self._router
 
     def call_arguments(self) -> dict[str, object]:
         model = self.spec
@@ -124,6 +197,21 @@ class LitellmProvider(Provider):
         return args
 
     def call_once(self, messages: Messages, params: CallParams, timeout: float) -> Completion:
+        """One attempt, within the model's limits, on one of its replicas."""
+        with self.limiter.slot():
+            router = self.router()
+            replica = router.pick(messages) if router else None
+            arguments = replica.arguments if replica else self.call_arguments()
+            try:
+                return self._complete(messages, params, timeout, arguments)
+            except ModelCallError as exc:
+                if router and replica and exc.retryable:
+                    router.cool_down(replica, exc)
+                raise
+
+    def _complete(
+        self, messages: Messages, params: CallParams, timeout: float, arguments: Mapping[str, object]
+    ) -> Completion:
         litellm = litellm_module()
         start = time.monotonic()
         try:
@@ -135,7 +223,7 @@ class LitellmProvider(Provider):
                 timeout=timeout,
                 num_retries=0,
                 max_retries=0,
-                **self.call_arguments(),
+                **arguments,
             )
         except Exception as exc:
             raise classify(exc) from None
@@ -172,28 +260,51 @@ class LitellmProvider(Provider):
         )
 
     def check(self, timeout: float = 120.0) -> None:
-        """A cheap probe call, so a wrong model string or a missing key fails once, before the run."""
+        """A cheap probe call, so a wrong model string or a missing key fails once, before the run.
+        With replicas the probe is tried on each in turn until one answers (a failed one cools down)."""
         model = self.spec
-        if model.api_base:
-            parts = urlsplit(model.api_base)
+        for url in model.api_bases:
+            parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ModelUnavailableError(
-                    f"{model.label}: --api-base must be an http(s) URL, got {model.api_base!r}"
-                )
+                raise ModelUnavailableError(f"{model.label}: --api-base must be an http(s) URL, got {url!r}")
         if model.key_env and not os.environ.get(model.key_env):
             raise ModelUnavailableError(f"{model.label}: the environment variable {model.key_env} is not set")
         probe = [{"role": "user", "content": "Reply with OK."}]
+        attempts = max(1, len(model.api_bases))
+        for attempt in range(1, attempts + 1):
+            try:
+                self.call_once(probe, CallParams(temperature=0.0, max_tokens=4, seed=0), timeout)
+                return
+            except ModelCallError as exc:
+                if exc.retryable and attempt < attempts:
+                    continue
+                advice = _ADVICE.get(exc.category, "the probe call failed")
+                raise ModelUnavailableError(f"{model.label}: {advice}. ({exc.category}: {exc})") from None
+            except Exception as exc:  # e.g. the embedded model's own errors (missing wheels) say what to do
+                raise ModelUnavailableError(f"{model.label}: {exc}") from None
+
+    def count_tokens(self, messages: Messages) -> int:
+        return int(litellm_module().token_counter(model=self.spec.name, messages=messages))
+
+    def price(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """From litellm's price map, which knows a model by its name (not by the server answering)."""
         try:
-            self.call_once(probe, CallParams(temperature=0.0, max_tokens=4, seed=0), timeout)
-        except ModelCallError as exc:
-            advice = _ADVICE.get(exc.category, "the probe call failed")
-            raise ModelUnavailableError(f"{model.label}: {advice}. ({exc.category}: {exc})") from None
-        except Exception as exc:  # e.g. the embedded model's own errors (missing wheels) say what to do
-            raise ModelUnavailableError(f"{model.label}: {exc}") from None
+            prompt_cost, completion_cost = litellm_module().cost_per_token(
+                model=self.spec.name, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+            )
+        except Exception:  # litellm raises for a model its price map does not list
+            return None
+        return float(prompt_cost) + float(completion_cost)
 
     def describe(self, environ: Mapping[str, str] = os.environ) -> str:
         model = self.spec
-        where = f"at `{model.api_base}`" if model.api_base else "through the provider's own endpoint"
+        where = (
+            "at " + ", ".join(f"`{url}`" for url in model.api_bases)
+            if model.api_base
+            else "through the provider's own endpoint"
+        )
+        if model.replicas:
+            where += f" ({len(model.api_bases)} replicas)"
         if model.key_env:
             key = f"key from `${model.key_env}`" + (
                 "" if environ.get(model.key_env) else " (**not set** for this app)"

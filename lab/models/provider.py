@@ -46,12 +46,14 @@ class Completion:
 
 
 class ModelCallError(Exception):
-    """A call that failed; `category` says how, `retryable` whether trying again can help."""
+    """A call that failed; `category` says how, `retryable` whether trying again can help, and
+    `retry_after` how many seconds the provider asked to wait (its Retry-After header), if it said."""
 
-    def __init__(self, category: str, message: str, retryable: bool):
+    def __init__(self, category: str, message: str, retryable: bool, *, retry_after: float | None = None):
         super().__init__(message)
         self.category = category
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class NoReplyError(Exception):
@@ -67,10 +69,20 @@ class ModelUnavailableError(Exception):
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """Exponential backoff with jitter from `base_delay` up to `max_delay`; a provider's Retry-After
+    is waited out instead, up to `max_retry_after` seconds."""
+
     attempts: int = 5
     base_delay: float = 1.0
     max_delay: float = 30.0
     timeout: float = 600.0
+    max_retry_after: float = 300.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before try `attempt + 1`."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        return min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -83,7 +95,8 @@ def with_retries(
     sleep: Callable[[float], None] = time.sleep,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Completion:
-    """`call`, retried with exponential backoff and jitter while its error is retryable."""
+    """`call`, retried while its error is retryable: after the provider's Retry-After when it sent one,
+    else with exponential backoff and jitter."""
     attempt = 0
     while True:
         try:
@@ -92,8 +105,7 @@ def with_retries(
             attempt += 1
             if not exc.retryable or attempt >= retry.attempts or should_stop():
                 raise
-            delay = min(retry.max_delay, retry.base_delay * 2 ** (attempt - 1))
-            sleep(delay * random.uniform(0.5, 1.0))
+            sleep(retry.delay(attempt, exc.retry_after))
 
 
 class Provider(ABC):
@@ -119,6 +131,10 @@ class Provider(ABC):
             raise ValueError(
                 f"{spec.name} answers without a server: it takes no api_base and no key; leave them out"
             )
+        if not cls.takes_server and (spec.concurrency is not None or spec.rpm is not None):
+            raise ValueError(
+                f"{spec.name} answers without a server: it takes no concurrency or rpm limits; leave them out"
+            )
 
     @abstractmethod
     def check(self) -> None:
@@ -142,3 +158,11 @@ class Provider(ABC):
     def label(self) -> str:
         """A short name for charts and tables."""
         return self.spec.label
+
+    def count_tokens(self, messages: Messages) -> int:
+        """The prompt's tokens, roughly (four characters a token) for backends without a tokenizer."""
+        return sum(len(m.get("content", "")) for m in messages) // 4 + 4 * len(messages)
+
+    def price(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """What so many tokens cost in USD; None when the price is unknown. Local backends cost nothing."""
+        return 0.0

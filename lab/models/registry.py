@@ -10,7 +10,7 @@ from lab.models.calls import LitellmProvider
 from lab.models.embedded_provider import EmbeddedProvider
 from lab.models.provider import Provider
 from lab.models.replay import ReplayProvider
-from lab.models.spec import ModelSpec
+from lab.models.spec import ModelSpec, parse_model_option, split_api_bases
 
 PROVIDERS: tuple[type[Provider], ...] = (
     ReplayProvider,
@@ -28,8 +28,12 @@ def provider_for(spec: ModelSpec) -> Provider:
 
 
 def model_spec(name: str, api_base: str | None = None, key_env: str | None = None) -> ModelSpec:
-    """A spec for a model string, keeping a server and key only for backends that call one (so one
-    --api-base can serve a study that also replays recordings)."""
-    if provider_type(name).takes_server:
-        return ModelSpec(name, api_base, key_env)
-    return ModelSpec(name)
+    """A spec for a model string as typed (`NAME@concurrency=4,rpm=60` sets its limits), keeping a
+    server and key only for backends that call one (so one --api-base can serve a study that also
+    replays recordings). `api_base` may list replicas separated by commas."""
+    option = parse_model_option(name)
+    limits = {"concurrency": option.concurrency, "rpm": option.rpm}
+    if not provider_type(option.name).takes_server:
+        return ModelSpec(option.name, **limits)
+    first, *replicas = split_api_bases(api_base) or (None,)
+    return ModelSpec(option.name, first, key_env, tuple(replicas), **limits)

@@ -119,6 +119,7 @@ class RunPlan:
     def identity_hash(self) -> str:
         """What decides the items; concurrency and the failure budget may change on resume."""
         data = self.to_dict()
+        data["models"] = [m.identity() for m in self.models]  # replicas and limits may change too
         data.pop("concurrency")
         data.pop("max_failures")
         for name, default in OPTIONAL_DEFAULTS.items():

@@ -29,6 +29,8 @@ from lab.models import (
     RetryPolicy,
     provider_for,
 )
+from lab.models.limits import call_slots, round_robin
+from lab.run.cost import CostCap
 from lab.run.items import Reply, code_items, direct_items, unanswered_items
 from lab.run.plan import (
     RunError,
@@ -135,9 +137,13 @@ def execute_run(
     retry: RetryPolicy | None = None,
     sandbox: SandboxPool | None = None,
     preflight: bool = True,
+    max_cost: float | None = None,
 ) -> RunRecord:
-    """Finish every item of the run that is not stored yet; safe to call again after any crash."""
-    executor = RunExecutor(store, run_id, progress=progress, stop=stop, retry=retry, sandbox=sandbox)
+    """Finish every item of the run that is not stored yet; safe to call again after any crash.
+    `max_cost` (USD) stops the run before its total cost passes it; resume to go on."""
+    executor = RunExecutor(
+        store, run_id, progress=progress, stop=stop, retry=retry, sandbox=sandbox, max_cost=max_cost
+    )
     return executor.run(preflight=preflight)
 
 
@@ -153,6 +159,7 @@ class RunExecutor:
         stop: threading.Event | None = None,
         retry: RetryPolicy | None = None,
         sandbox: SandboxPool | None = None,
+        max_cost: float | None = None,
     ):
         self.store = store
         self.run_id = run_id
@@ -166,6 +173,7 @@ class RunExecutor:
         self.providers: dict[ModelSpec, Provider] = {m: provider_for(m) for m in self.plan.models}
         totals = store.totals(run_id)
         self.counters = _Counters(totals.items, totals.prompt_tokens, totals.completion_tokens, totals.cost)
+        self.cost_cap = CostCap(max_cost, totals.cost)
         self.lock = threading.Lock()
         self.params = {
             "temperature": self.plan.temperature,
@@ -247,10 +255,10 @@ class RunExecutor:
             self.sandbox = None
 
     def _dispatch(self, pending: list[WorkUnit]) -> None:
-        limit = self.plan.concurrency
+        limit = call_slots(self.plan.models, self.plan.concurrency)
         with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="solverlab-call") as workers:
             in_flight: set[Future[None]] = set()
-            for unit in pending:
+            for unit in round_robin(pending, key=lambda u: u.model):
                 if self.should_stop():
                     break
                 in_flight.add(workers.submit(self._process, unit))
@@ -266,6 +274,14 @@ class RunExecutor:
         counters = self.counters
         if self.stop.is_set():
             status, reason = RunStatus.STOPPED, f"stopped by the user; {missing} items left to resume"
+        elif self.cost_cap.reached.is_set():
+            status, reason = (
+                RunStatus.STOPPED,
+                (
+                    f"stopped at the cost cap of {self.cost_cap.cap} USD ({self.cost_cap.spent:.4f} spent); "
+                    f"{missing} items left: resume with a higher --max-cost to finish"
+                ),
+            )
         elif self.budget_exceeded.is_set():
             status, reason = (
                 RunStatus.FAILED,
@@ -288,7 +304,7 @@ class RunExecutor:
         self.store.set_status(self.run_id, status, reason=reason)
 
     def should_stop(self) -> bool:
-        return self.stop.is_set() or self.budget_exceeded.is_set()
+        return self.stop.is_set() or self.budget_exceeded.is_set() or self.cost_cap.reached.is_set()
 
     def _report(self) -> None:
         if self.progress is None:
@@ -378,8 +394,12 @@ class RunExecutor:
             call_id = record(cached.response, cached=True, finish_reason=cached.finish_reason)
             return Reply(cached.response, call_id, cached.finish_reason == CUT_AT_TOKEN_CAP)
         params = CallParams(self.plan.temperature, self.plan.max_tokens, self.plan.seed + sample)
+        if not self.cost_cap.begin():
+            return None
+        cost = None
         try:
             completion = provider.complete(messages, params, retry=self.retry, should_stop=self.should_stop)
+            cost = completion.cost
         except NoReplyError as exc:
             # Neither a failure nor a reply: stored with an error, so it is never served from the cache.
             raise _UnansweredError(exc, record(None, error=f"{exc.category}: {exc}")) from None
@@ -387,6 +407,8 @@ class RunExecutor:
             record(None, error=f"{exc.category}: {exc}")
             self._count_failure(f"{exc.category}: {exc}")
             return None
+        finally:
+            self.cost_cap.end(cost)
         call_id = record(
             completion.text,
             prompt_tokens=completion.prompt_tokens,
