@@ -490,5 +490,8 @@ def test_each_model_string_has_one_provider(monkeypatch: pytest.MonkeyPatch) -> 
     )
     monkeypatch.delenv("MY_SERVER_KEY", raising=False)
     served = provider_for(ModelSpec("my-model", "http://127.0.0.1:8000/v1", "MY_SERVER_KEY"))
-    assert served.describe() == "at `http://127.0.0.1:8000/v1`; key from `$MY_SERVER_KEY` (**not set**)"
+    assert (
+        served.describe()
+        == "at `http://127.0.0.1:8000/v1`; key from `$MY_SERVER_KEY` (**not set** for this app)"
+    )
     assert served.label() == "my-model @ http://127.0.0.1:8000/v1"

@@ -115,10 +115,13 @@ def delete_run(store: Store, run_id: str) -> None:
     store.delete_run(run_id)
 
 
-def start_background_run(store: Store, run_id: str, env: Mapping[str, str] | None = None) -> int:
+def start_background_run(
+    store: Store, run_id: str, env: Mapping[str, str] | None = None, *, max_cost: float | None = None
+) -> int:
     """Execute the run in its own process, outside any caller's lifetime; returns its pid.
 
     `env` adds variables (such as a key typed into the app) to that process only; nothing is stored.
+    `max_cost` (USD) stops the run cleanly once its calls have cost that much; it stays resumable.
     """
     record = get_run(store, run_id)
     if effective_status(record) == RunStatus.RUNNING:
@@ -127,7 +130,8 @@ def start_background_run(store: Store, run_id: str, env: Mapping[str, str] | Non
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / f"{run_id}.log", "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "lab", "run", "--resume", run_id, "--db", str(store.path)],
+            [sys.executable, "-m", "lab", "run", "--resume", run_id, "--db", str(store.path)]
+            + ([] if max_cost is None else ["--max-cost", str(max_cost)]),
             cwd=PROJECT_ROOT,
             env={**os.environ, **(env or {})},
             stdin=subprocess.DEVNULL,
