@@ -365,6 +365,7 @@ def _add_case_commands(sub: argparse._SubParsersAction) -> None:
         "prompt --probe syntax:order=sov --mode deductive --case 3 --cot",
         "prompt --probe arithmetic:base=9 --mode ccc --check-file data/ccc/base{base}.txt",
         "prompt --probe cipher --mode io --instance 1 --n 10 --seed 2 --db runs.db",
+        "prompt --probe arithmetic:base=9 --cases-file data/0shot/base{base}.txt --case 4",
     )
     p.add_argument("--probe", action="append", required=True, metavar="SPEC", help=PROBE_HELP)
     p.add_argument(
