@@ -30,7 +30,9 @@ def plant_run(store: Store, run_id: str, plan: RunPlan, right: Rightness, *, rep
         setting, mode = unit.setting, unit.mode
         code_mode = MODES[mode].returns_code
         code = f"def solver(x: str) -> str:\n    return planted_{mode}_{unit.instance}(x)\n"
-        reply = f"```python\n{code}```" if code_mode else f"\\boxed{{{unit.cases[0][1].output}}}"
+        first, case = unit.cases[0]
+        answer = case.output if right(mode, setting.family, setting.label, unit.instance, first) else "WRONG"
+        reply = f"```python\n{code}```" if code_mode else f"\\boxed{{{answer}}}"
         reply = reply + " " + "reasoning " * max(0, (reply_chars - len(reply)) // 10)
         call_id = store.record_call(
             run_id=run_id,

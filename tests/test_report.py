@@ -70,7 +70,7 @@ def test_every_item_travels_with_its_reply_and_code(store: api.Store) -> None:
     assert code.startswith("def solver(x: str) -> str:") and code in value(wrong[0], "reply")
     deductive = [r for r in rows if value(r, "mode") == "deductive"]
     assert all(value(r, "code") is None for r in deductive)
-    assert all(value(r, "reply") == f"\\boxed{{{value(r, 'expected')}}} " for r in deductive)
+    assert all(value(r, "reply") == f"\\boxed{{{value(r, 'predicted')}}} " for r in deductive)
     # One function serves the five cases of its instance: its reply and code are stored once.
     assert len(data["texts"]) == 2 * (2 * 5 + 2 * 2 * 2)
 

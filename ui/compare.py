@@ -15,7 +15,6 @@ import streamlit as st
 
 from lab import api
 from ui import data
-from ui.widgets import run_labels
 
 KINDS = {"runs": "Two runs", "models": "Two models", "modes": "Two modes"}
 ALL_MODES = "all modes"
@@ -76,7 +75,8 @@ def page() -> None:
 
 def pick_sides(runs: pd.DataFrame, kind: str) -> tuple[tuple[str, ...], str, str] | None:
     """The runs to read and the two sides; None (with a note) until two sides are chosen."""
-    labels = run_labels(runs)
+    # Stable labels: a bound widget's URL parameter holds the label, so no status or count in it.
+    labels = {row.run_id: f"{row.run_id} · {row.models}" for row in runs.itertuples()}
     scored = list(runs.loc[~runs["items"].str.startswith("0/"), "run_id"])
     if kind == "runs":
         if len(scored) < 2:
