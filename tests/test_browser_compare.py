@@ -124,7 +124,10 @@ def test_the_report_opens_offline_and_its_search_finds_an_item(tmp_path: Path) -
     db = tmp_path / "solverlab.db"
     text = plant(db)
     path = tmp_path / "report.html"
-    api.write_report(api.Store(db), ["run-a", "run-b"], path)
+    store = api.Store(db)
+    api.write_report(store, ["run-a", "run-b"], path)
+    tables = api.result_tables(api.browse_items(store, ["run-a"]), api.functions_frame(store, ["run-a"]))
+    charts = sum(1 for figure in api.result_figures(tables).values() if figure.data)
     refused: list[str] = []
 
     def refuse(route: Route) -> None:
@@ -144,10 +147,10 @@ def test_the_report_opens_offline_and_its_search_finds_an_item(tmp_path: Path) -
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(path.as_uri())
             page.get_by_text("of 72 items match").wait_for(timeout=WAIT_MS)
-            assert page.locator(".js-plotly-plot").count() == 8
+            assert page.locator(".js-plotly-plot").count() == charts
             page.get_by_role("searchbox", name="Search the items").fill(f"openai/b deductive base=8 {text}")
             page.get_by_text("1 of 72 items match").wait_for(timeout=WAIT_MS)
-            row = page.locator("#items tbody tr")
+            row = page.locator("#item-table tbody tr")
             assert row.count() == 1 and text in row.inner_text() and "run-b" in row.inner_text()
             row.locator("summary").click()
             assert "Reply" in row.inner_text() and "\\boxed{" in row.inner_text()

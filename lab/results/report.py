@@ -64,16 +64,17 @@ def report_html(report: ReportInput) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{title}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{title}</h1>",
-        f"<p class='note'>{len(report.items):,} items. Opens with no network.</p>",
-        "<h2>Summary</h2>",
+        f"<p class='note'>{len(report.items):,} items. Opens with no network. "
+        "<a href='#summary'>Summary</a> · <a href='#charts'>Charts</a> · <a href='#items'>Items</a></p>",
+        "<h2 id='summary'>Summary</h2>",
         summary_matrix_html(report.summary),
-        "<h2>Charts</h2>",
+        "<h2 id='charts'>Charts</h2>",
         *_figures_html(report.figures),
-        "<h2>Items</h2>",
+        "<h2 id='items'>Items</h2>",
         "<p><input id='search' type='search' placeholder='Search input, answer, reply, "
         "code, model, setting…' aria-label='Search the items' size='60'> "
         "<span id='count'>Unpacking the items…</span></p>",
-        "<table id='items'><thead><tr><th></th><th>run</th><th>model</th><th>setting</th><th>mode</th>"
+        "<table id='item-table'><thead><tr><th></th><th>run</th><th>model</th><th>setting</th><th>mode</th>"
         "<th>instance</th><th>case</th><th>input</th><th>expected</th><th>answer</th><th>error</th>"
         "</tr></thead><tbody></tbody></table>",
         f"<script type='application/octet-stream' id='items-data'>{items_payload(report)}</script>",
@@ -113,10 +114,15 @@ def _cell(row: object) -> str:
 
 
 def _figures_html(figures: Mapping[str, go.Figure]) -> list[str]:
+    """The charts that have data (plotly.js with the first); a line naming those that have none."""
+    drawn = {heading: figure for heading, figure in figures.items() if figure.data}
     parts = []
-    for index, (heading, figure) in enumerate(figures.items()):
+    for index, (heading, figure) in enumerate(drawn.items()):
         parts.append(f"<h3>{html.escape(heading)}</h3>")
         parts.append(pio.to_html(figure, include_plotlyjs=index == 0, full_html=False))
+    empty = [heading for heading in figures if heading not in drawn]
+    if empty:
+        parts.append(f"<p class='note'>Nothing to draw for: {html.escape(', '.join(empty))}.</p>")
     return parts
 
 
@@ -170,7 +176,7 @@ body{font-family:system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
 .matrix td{text-align:right}
-#items td{max-width:28em;overflow-wrap:anywhere}
+#item-table td{max-width:28em;overflow-wrap:anywhere}
 tr.right td:first-child{color:#1a7f37} tr.wrong td:first-child{color:#cf222e}
 pre{white-space:pre-wrap;background:#f6f8fa;padding:6px;margin:4px 0;max-height:24em;overflow:auto}
 .note{color:#666}
@@ -194,7 +200,7 @@ _SCRIPT = r"""
   let haystacks = null;
   const search = document.getElementById('search');
   const count = document.getElementById('count');
-  const body = document.querySelector('#items tbody');
+  const body = document.querySelector('#item-table tbody');
   const cell = (tr, text) => { const td = tr.insertCell(); td.textContent = text; return td; };
   const block = (parent, label, text) => {
     if (!text) return;
