@@ -3,8 +3,8 @@
 `lab.cli` and the app's `ui/` package import this module and nothing else of the project, so a change
 inside `lab/run`, `lab/results` or `lab/models` is absorbed here. Modules that load pandas, plotly or
 litellm are imported inside the functions that need them: `python -m lab cases` and `prompt` start
-without them. `ItemDetail` and `Progress` are named here for annotations only. Names imported
-`X as X` are re-exported as they are.
+without them. `ItemDetail`, `Progress`, `CompareBy` and `PairedResult` are named here for annotations
+only. Names imported `X as X` are re-exported as they are.
 """
 
 from __future__ import annotations
@@ -529,13 +529,6 @@ def candidate_table(detail: ItemDetail) -> pd.DataFrame:
 # Comparing two sides item by item, and the self-contained report
 
 
-def compare_kinds() -> tuple[str, ...]:
-    """What a comparison can set side by side: `runs`, `models` or `modes`."""
-    from lab.results import compare
-
-    return tuple(by.name.lower() for by in compare.CompareBy)
-
-
 def compare_choices(items: pd.DataFrame, kind: str) -> list[str]:
     """The values side A or B can take for `kind` (run ids, models or modes present in `items`)."""
     from lab.results import compare
@@ -556,7 +549,8 @@ def _compare_by(kind: str) -> CompareBy:
     try:
         return compare.CompareBy[kind.upper()]
     except KeyError:
-        raise ValueError(f"cannot compare {kind!r}: choose one of {', '.join(compare_kinds())}") from None
+        kinds = ", ".join(by.name.lower() for by in compare.CompareBy)
+        raise ValueError(f"cannot compare {kind!r}: choose one of {kinds}") from None
 
 
 def pair_label(row: pd.Series) -> str:
@@ -582,11 +576,8 @@ def report_html(store: Store, run_ids: Sequence[str], *, title: str | None = Non
     replies = {
         call_id: reply for call_id, (_, reply) in store.call_texts(run_ids).items() if reply is not None
     }
-    codes = {}
-    for function_id in items["function_id"].dropna().unique():
-        function = store.function(int(function_id))
-        if function and function["code"]:
-            codes[int(function_id)] = function["code"]
+    functions = (store.function(int(i)) for i in items["function_id"].dropna().unique())
+    codes = {f["id"]: f["code"] for f in functions if f and f["code"]}
     return report.report_html(
         report.ReportInput(
             title=title or f"SolverLab report: {', '.join(run_ids)}",
@@ -597,12 +588,3 @@ def report_html(store: Store, run_ids: Sequence[str], *, title: str | None = Non
             codes=codes,
         )
     )
-
-
-def write_report(store: Store, run_ids: Sequence[str], path: str | Path) -> int:
-    """Write `report_html` to `path`; returns its size in bytes."""
-    for run_id in run_ids:
-        get_run(store, run_id)  # a clear error for a run that does not exist
-    data = report_html(store, run_ids).encode("utf-8")
-    Path(path).write_bytes(data)
-    return len(data)

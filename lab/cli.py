@@ -221,8 +221,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     store = api.Store(args.db)
-    size = api.write_report(store, args.runs, args.html)
-    print(f"report of {len(args.runs)} run(s) written to {args.html} ({size / 1e6:.1f} MB); it opens offline")
+    for run_id in args.runs:
+        api.get_run(store, run_id)  # a clear error for a run that does not exist, before any work
+    page = api.report_html(store, args.runs).encode("utf-8")
+    try:
+        with open(args.html, "wb") as handle:
+            handle.write(page)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.html}: {exc}") from None
+    print(
+        f"report of {len(args.runs)} run(s) written to {args.html} ({len(page) / 1e6:.1f} MB); "
+        "it opens offline"
+    )
     return 0
 
 
@@ -290,112 +300,22 @@ PROBE_HELP = (
     "a family (runs its standard settings) or family:key=value,... (one setting); repeat for more; "
     "`python -m lab probes list` shows them"
 )
-
-
-def _examples(*lines: str) -> str:
-    return "examples:\n" + "\n".join(f"  python -m lab {line}" for line in lines)
-
-
-def _command(
-    sub: argparse._SubParsersAction, name: str, text: str, *examples: str
-) -> argparse.ArgumentParser:
-    return sub.add_parser(
-        name,
-        help=text,
-        description=text,
-        epilog=_examples(*examples),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-
-
-def _cases_file_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--cases-file",
-        metavar="PATH",
-        help="held-out inputs, one a line, instead of generated ones; {param} is filled from each "
-        "setting, e.g. data/0shot/base{base}.txt",
-    )
-
-
-def _check_file_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--check-file",
-        metavar="PATH",
-        help="the ccc mode's inputs, one a line, instead of generated ones; {param} as for --cases-file, "
-        "e.g. data/ccc/base{base}.txt",
-    )
-
-
-def _db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--db", metavar="PATH", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)"
-    )
-
-
-def _case_options(p: argparse.ArgumentParser, *, n_help: str) -> None:
-    """--n and --seed: which held-out cases."""
-    p.add_argument("--n", type=int, default=20, metavar="N", help=f"{n_help} (default 20)")
-    p.add_argument(
-        "--seed", type=int, default=0, metavar="S", help="seed drawing the cases and examples (default 0)"
-    )
-
-
-def _add_case_commands(sub: argparse._SubParsersAction) -> None:
-    """`cases` and `prompt`: what a probe asks, without calling any model."""
-    p = _command(
-        sub,
-        "cases",
-        "print a probe's held-out cases as JSON lines (input and expected output)",
+# Every command's examples, shown at the end of its --help; together they use every option.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "": ("cases --probe arithmetic:base=8 --n 5", "run", "list", "report RUN_ID --html report.html"),
+    "cases": (
         "cases --probe arithmetic:base=8 --n 5",
-        "cases --probe syntax --seed 3",
+        "cases --probe syntax --seed 3 --db runs.db",
         "cases --probe arithmetic:base=9 --cases-file data/0shot/base{base}.txt",
-        "cases --probe my_probe --db runs.db",
-    )
-    p.add_argument("--probe", action="append", required=True, metavar="SPEC", help=PROBE_HELP)
-    _case_options(p, n_help="held-out cases per setting")
-    _cases_file_option(p)
-    _db_option(p)
-    p.set_defaults(func=cmd_cases)
-
-    p = _command(
-        sub,
-        "prompt",
-        "print the exact messages a model would get, without calling it",
+    ),
+    "prompt": (
         "prompt --probe arithmetic:base=8 --mode solverlearner --shots 4",
         "prompt --probe syntax:order=sov --mode deductive --case 3 --cot",
         "prompt --probe arithmetic:base=9 --mode ccc --check-file data/ccc/base{base}.txt",
         "prompt --probe cipher --mode io --instance 1 --n 10 --seed 2 --db runs.db",
         "prompt --probe arithmetic:base=9 --cases-file data/0shot/base{base}.txt --case 4",
-    )
-    p.add_argument("--probe", action="append", required=True, metavar="SPEC", help=PROBE_HELP)
-    p.add_argument(
-        "--mode",
-        choices=api.MODE_ORDER,
-        default="deductive",
-        help="how the model is asked: the rule (deductive), examples (io, io_rule), a function to write "
-        "(solverlearner, deductive_code) or the comprehension check (ccc); default deductive",
-    )
-    p.add_argument(
-        "--shots", type=int, default=8, metavar="K", help="input -> output examples shown (default 8)"
-    )
-    _case_options(p, n_help="held-out cases per setting")
-    p.add_argument(
-        "--instance", type=int, default=0, metavar="I", help="which instance (its own examples); default 0"
-    )
-    p.add_argument("--case", type=int, default=0, help="which held-out case to ask about (direct modes)")
-    p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")
-    _cases_file_option(p)
-    _check_file_option(p)
-    _db_option(p)
-    p.set_defaults(func=cmd_prompt)
-
-
-def _add_run_command(sub: argparse._SubParsersAction) -> None:
-    """`run`: a new study, or the rest of a stopped one (`--resume`)."""
-    p = _command(
-        sub,
-        "run",
-        "run a study (no --model and no --probe: the quick default study on the embedded model)",
+    ),
+    "run": (
         "run",
         "run --probe arithmetic:base=8 --probe arithmetic:base=10 --mode deductive,solverlearner --n 10",
         "run --model openai/gpt-4o-mini --api-key-env OPENAI_API_KEY --probe syntax --shots 4 --instances 2",
@@ -406,6 +326,111 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
         "run --probe arithmetic:base=9 --cases-file data/0shot/base{base}.txt",
         "run --probe arithmetic:base=9 --mode ccc --check-file data/ccc/base{base}.txt",
         "run --resume 20261130-141937-6cf752 --db runs.db",
+    ),
+    "list": ("list", "list --db runs.db"),
+    "show": ("show 20261130-141937-6cf752", "show base8-study --db runs.db"),
+    "delete": ("delete 20261130-141937-6cf752", "delete base8-study --db runs.db"),
+    "export": (
+        "export base8-study --csv items.csv",
+        "export base8-study --csv summary.csv --summary --db runs.db",
+    ),
+    "report": (
+        "report base8-study --html report.html",
+        "report base8-study base9-study --html both.html --db runs.db",
+    ),
+    "probes": ("probes list", "probes import my_probe.json"),
+    "probes list": ("probes list", "probes list --db runs.db"),
+    "probes import": ("probes import my_probe.json", "probes import my_probe.json --db runs.db"),
+    "probes export": (
+        "probes export my_probe my_probe.json",
+        "probes export my_probe my_probe.json --db runs.db",
+    ),
+    "probes delete": ("probes delete my_probe", "probes delete my_probe --db runs.db"),
+}
+
+
+def _command(sub: argparse._SubParsersAction, name: str, text: str) -> argparse.ArgumentParser:
+    """A command whose --help starts with `text` and ends with its examples (`EXAMPLES`)."""
+    full = f"{sub.dest.removesuffix('command').replace('_', ' ')}{name}".strip()
+    return sub.add_parser(
+        name,
+        help=text,
+        description=text,
+        epilog=_examples(full),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _examples(command: str) -> str:
+    return "examples:\n" + "\n".join(f"  python -m lab {line}" for line in EXAMPLES[command])
+
+
+def _cases_file_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cases-file",
+        metavar="PATH",
+        help="held-out inputs, one a line, instead of generated ones; {param} is filled from each "
+        "setting, e.g. counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
+    )
+
+
+def _check_file_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--check-file",
+        metavar="PATH",
+        help="the ccc mode's inputs, one a line, instead of generated ones; {param} as for --cases-file, "
+        "e.g. counterfactual-evaluation/arithmetic/data/ccc/base{base}.txt",
+    )
+
+
+def _db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db", metavar="PATH", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)"
+    )
+
+
+def _number(p: argparse.ArgumentParser, name: str, default: int, metavar: str, text: str) -> None:
+    p.add_argument(name, type=int, default=default, metavar=metavar, help=f"{text} (default {default})")
+
+
+def _probe_options(p: argparse.ArgumentParser, *, n_help: str, required: bool) -> None:
+    """--probe, --n and --seed: which settings and which held-out cases."""
+    p.add_argument("--probe", action="append", required=required, metavar="SPEC", help=PROBE_HELP)
+    _number(p, "--n", 20, "N", n_help)
+    _number(p, "--seed", 0, "S", "seed drawing the cases and examples")
+
+
+def _add_case_commands(sub: argparse._SubParsersAction) -> None:
+    """`cases` and `prompt`: what a probe asks, without calling any model."""
+    p = _command(sub, "cases", "print a probe's held-out cases as JSON lines (input and expected output)")
+    _probe_options(p, n_help="held-out cases per setting", required=True)
+    _cases_file_option(p)
+    _db_option(p)
+    p.set_defaults(func=cmd_cases)
+
+    p = _command(sub, "prompt", "print the exact messages a model would get, without calling it")
+    _probe_options(p, n_help="held-out cases per setting", required=True)
+    p.add_argument(
+        "--mode",
+        choices=api.MODE_ORDER,
+        default="deductive",
+        help="how the model is asked: the rule (deductive), examples (io, io_rule), a function to write "
+        "(solverlearner, deductive_code) or the comprehension check (ccc); default deductive",
+    )
+    _number(p, "--shots", 8, "K", "input -> output examples shown")
+    _number(p, "--instance", 0, "I", "which instance (each has its own examples)")
+    _number(p, "--case", 0, "C", "which held-out case to ask about (direct modes)")
+    p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")
+    _cases_file_option(p)
+    _check_file_option(p)
+    _db_option(p)
+    p.set_defaults(func=cmd_prompt)
+
+
+def _add_run_command(sub: argparse._SubParsersAction) -> None:
+    """`run`: a new study, or the rest of a stopped one (`--resume`)."""
+    p = _command(
+        sub, "run", "run a study (no --model and no --probe: the quick default study on the embedded model)"
     )
     p.add_argument(
         "--model",
@@ -418,7 +443,7 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--api-key-env", metavar="VAR", help="environment variable holding the key (never the key itself)"
     )
-    p.add_argument("--probe", action="append", metavar="SPEC", help=PROBE_HELP)
+    _probe_options(p, n_help="held-out cases scored per setting and instance", required=False)
     p.add_argument(
         "--mode",
         default="deductive,io_rule,io,solverlearner,deductive_code",
@@ -426,51 +451,28 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated modes, of {', '.join(api.MODE_ORDER)} "
         "(default deductive,io_rule,io,solverlearner,deductive_code)",
     )
-    p.add_argument(
-        "--shots", type=int, default=8, metavar="K", help="input -> output examples per prompt (default 8)"
-    )
-    _case_options(p, n_help="held-out cases scored per setting and instance")
-    p.add_argument(
-        "--instances",
-        type=int,
-        default=3,
-        metavar="I",
-        help="instances per setting and mode, each with its own examples (default 3)",
-    )
+    _number(p, "--shots", 8, "K", "input -> output examples per prompt")
+    _number(p, "--instances", 3, "I", "instances per setting and mode, each with its own examples")
     p.add_argument(
         "--temperature",
         type=float,
         metavar="T",
         help="sampling temperature (default 0, or 0.7 with --samples above 1)",
     )
-    p.add_argument(
+    _number(
+        p,
         "--samples",
-        type=int,
-        default=1,
-        metavar="S",
-        help="code modes: candidate functions per instance; the best fit on the shown examples is scored",
+        1,
+        "S",
+        "code modes: candidate functions per instance; the best fit on the examples counts",
     )
-    p.add_argument(
-        "--rounds",
-        type=int,
-        default=0,
-        metavar="R",
-        help="code modes: rounds of correction when the chosen function fails a shown example",
+    _number(
+        p, "--rounds", 0, "R", "code modes: rounds of correction when the chosen function fails an example"
     )
-    p.add_argument(
-        "--max-tokens", type=int, default=1024, metavar="N", help="longest reply, in tokens (default 1024)"
-    )
+    _number(p, "--max-tokens", 1024, "N", "longest reply, in tokens")
     p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")
-    p.add_argument(
-        "--concurrency", type=int, default=8, metavar="N", help="model calls in flight at once (default 8)"
-    )
-    p.add_argument(
-        "--max-failures",
-        type=int,
-        default=20,
-        metavar="N",
-        help="failed calls after which the run stops (default 20)",
-    )
+    _number(p, "--concurrency", 8, "N", "model calls in flight at once")
+    _number(p, "--max-failures", 20, "N", "failed calls after which the run stops")
     p.add_argument(
         "--run-id", metavar="ID", help="name the run; an existing run with the same plan is resumed"
     )
@@ -482,49 +484,30 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_run)
 
 
-def _run_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", metavar="RUN_ID", help="the run's id, as `python -m lab list` shows it")
-
-
 def _add_stored_run_commands(sub: argparse._SubParsersAction) -> None:
     """`list`, `show`, `delete`, `export`, `report`: the runs in the store."""
-    p = _command(
-        sub, "list", f"list runs, one a line of at most {LIST_WIDTH} characters", "list", "list --db runs.db"
-    )
+    p = _command(sub, "list", f"list runs, one a line of at most {LIST_WIDTH} characters")
     _db_option(p)
     p.set_defaults(func=cmd_list)
-
     for name, func, text in (
         ("show", cmd_show, "show a run's plan, status, reason and summary"),
         ("delete", cmd_delete, "delete a run and its items"),
+        ("export", cmd_export, "write a run's items (or summary) CSV"),
     ):
-        p = _command(sub, name, text, f"{name} 20261130-141937-6cf752", f"{name} base8-study --db runs.db")
-        _run_argument(p)
+        p = _command(sub, name, text)
+        p.add_argument("run", metavar="RUN_ID", help="the run's id, as `python -m lab list` shows it")
         _db_option(p)
         p.set_defaults(func=func)
-
-    p = _command(
-        sub,
-        "export",
-        "write a run's items (or summary) CSV",
-        "export base8-study --csv items.csv",
-        "export base8-study --csv summary.csv --summary --db runs.db",
-    )
-    _run_argument(p)
     p.add_argument("--csv", required=True, metavar="PATH", help="the CSV file to write")
     p.add_argument(
         "--summary", action="store_true", help="the summary (accuracy per setting) instead of items"
     )
-    _db_option(p)
-    p.set_defaults(func=cmd_export)
 
     p = _command(
         sub,
         "report",
         "write one self-contained HTML report of runs: summary matrix, charts and every item with its "
         "reply and code, searchable; it opens with no network",
-        "report base8-study --html report.html",
-        "report base8-study base9-study --html both.html --db runs.db",
     )
     p.add_argument("runs", nargs="+", metavar="RUN_ID", help="the runs to report, as `list` shows them")
     p.add_argument("--html", required=True, metavar="PATH", help="the HTML file to write")
@@ -534,54 +517,22 @@ def _add_stored_run_commands(sub: argparse._SubParsersAction) -> None:
 
 def _add_probes_commands(sub: argparse._SubParsersAction) -> None:
     """`probes list | import | export | delete`: the families, and custom probes."""
-    p = _command(
-        sub,
-        "probes",
-        "list probe families; import, export or delete custom probes",
-        "probes list",
-        "probes import my_probe.json",
-    )
-    probes_sub = p.add_subparsers(dest="probes_command", required=True)
-    q = _command(
-        probes_sub,
-        "list",
-        "the built-in families' standard settings, and custom probes",
-        "probes list",
-        "probes list --db runs.db",
-    )
-    _db_option(q)
+    p = _command(sub, "probes", "list probe families; import, export or delete custom probes")
+    probes_sub = p.add_subparsers(dest="probes_command", required=True, metavar="COMMAND")
+    q = _command(probes_sub, "list", "the built-in families' standard settings, and custom probes")
     q.set_defaults(func=cmd_probes_list)
-    q = _command(
-        probes_sub,
-        "import",
-        "compile a custom probe's JSON file in the sandbox and save it",
-        "probes import my_probe.json",
-        "probes import my_probe.json --db runs.db",
-    )
+    q = _command(probes_sub, "import", "compile a custom probe's JSON file in the sandbox and save it")
     q.add_argument("file", metavar="FILE", help="the probe's JSON file (as `probes export` writes it)")
-    _db_option(q)
     q.set_defaults(func=cmd_probes_import)
-    q = _command(
-        probes_sub,
-        "export",
-        "write a saved custom probe as a JSON file",
-        "probes export my_probe my_probe.json",
-        "probes export my_probe my_probe.json --db runs.db",
-    )
+    q = _command(probes_sub, "export", "write a saved custom probe as a JSON file")
     q.add_argument("name", metavar="NAME", help="the custom probe's name")
     q.add_argument("file", metavar="FILE", help="the JSON file to write")
-    _db_option(q)
     q.set_defaults(func=cmd_probes_export)
-    q = _command(
-        probes_sub,
-        "delete",
-        "delete a saved custom probe",
-        "probes delete my_probe",
-        "probes delete my_probe --db runs.db",
-    )
+    q = _command(probes_sub, "delete", "delete a saved custom probe")
     q.add_argument("name", metavar="NAME", help="the custom probe's name")
-    _db_option(q)
     q.set_defaults(func=cmd_probes_delete)
+    for q in probes_sub.choices.values():
+        _db_option(q)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -589,9 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m lab",
         description="SolverLab: inductive vs deductive probes. `python -m lab COMMAND --help` explains a "
         "command, with examples.",
-        epilog=_examples(
-            "cases --probe arithmetic:base=8 --n 5", "run", "list", "report RUN_ID --html report.html"
-        ),
+        epilog=_examples(""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

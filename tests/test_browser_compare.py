@@ -125,7 +125,7 @@ def test_the_report_opens_offline_and_its_search_finds_an_item(tmp_path: Path) -
     text = plant(db)
     path = tmp_path / "report.html"
     store = api.Store(db)
-    api.write_report(store, ["run-a", "run-b"], path)
+    path.write_text(api.report_html(store, ["run-a", "run-b"]), encoding="utf-8")
     tables = api.result_tables(api.browse_items(store, ["run-a"]), api.functions_frame(store, ["run-a"]))
     charts = sum(1 for figure in api.result_figures(tables).values() if figure.data)
     refused: list[str] = []
