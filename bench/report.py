@@ -6,7 +6,7 @@ Then, alternating round by round, the report of all runs (`api.report_html`) and
 the charts-only page the Results page already offers (`api.result_figures` + `api.charts_html`) are
 built from the same store; medians and their ratio are printed.
 
-    python -m bench.report [--runs 16] [--n 91] [--reply-chars 400] [--rounds 3]
+    python -m bench.report [--runs 16] [--n 91] [--reply-chars 400] [--rounds 3] [--db PATH]
 """
 
 from __future__ import annotations
@@ -59,16 +59,20 @@ def main() -> None:
     )
     parser.add_argument("--reply-chars", type=int, default=400, help="length of every reply (default 400)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating the two sides (default 3)")
+    parser.add_argument("--db", help="keep the planted store in this file, or reuse it if it exists")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.db"
+        path = Path(args.db or Path(folder) / "bench.db")
         started = time.perf_counter()
-        run_ids = plant_store(path, runs=args.runs, n=args.n, reply_chars=args.reply_chars)
+        if path.exists():
+            run_ids = [run.id for run in api.Store(path).list_runs()][::-1]
+        else:
+            run_ids = plant_store(path, runs=args.runs, n=args.n, reply_chars=args.reply_chars)
         store = api.Store(path)
         items = sum(store.totals(run_id).items for run_id in run_ids)
         print(
             f"report benchmark: {len(run_ids)} runs, {items:,} items, replies of {args.reply_chars} "
-            f"characters, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; store planted in "
+            f"characters, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; store ready in "
             f"{time.perf_counter() - started:.0f} s"
         )
         report_times, chart_times = [], []

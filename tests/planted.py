@@ -7,6 +7,7 @@ a stored call with its messages and a reply; a code-mode unit also gets its func
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 
 from lab.run.plan import ModelSpec, RunPlan, total_items, work_units
@@ -23,9 +24,25 @@ def planted_plan(
     return RunPlan(models=(ModelSpec(model),), probes=probes, modes=modes, n=n, instances=instances, shots=4)
 
 
+WORDS = (
+    "the sum carry digit base column add result so we get first then next value write keep units tens "
+    "because therefore check each step number left right place move order rule apply answer"
+).split()
+
+
+def _prose(length: int, *, seed: int) -> str:
+    """About `length` characters of words drawn at random (text that compresses as a reply would)."""
+    draw = random.Random(seed)
+    words: list[str] = []
+    while sum(map(len, words)) + len(words) < length:
+        words.append(draw.choice(WORDS) if draw.random() > 0.2 else str(draw.randrange(10_000)))
+    return " ".join(words)
+
+
 def plant_run(store: Store, run_id: str, plan: RunPlan, right: Rightness, *, reply_chars: int = 0) -> None:
     """A finished run of `plan`; an item is right where `right` says. Replies are padded to `reply_chars`."""
     store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), {})
+    call_seed = sum(map(ord, run_id))
     for unit in work_units(plan):
         setting, mode = unit.setting, unit.mode
         code_mode = MODES[mode].returns_code
@@ -33,7 +50,8 @@ def plant_run(store: Store, run_id: str, plan: RunPlan, right: Rightness, *, rep
         first, case = unit.cases[0]
         answer = case.output if right(mode, setting.family, setting.label, unit.instance, first) else "WRONG"
         reply = f"```python\n{code}```" if code_mode else f"\\boxed{{{answer}}}"
-        reply = reply + " " + "reasoning " * max(0, (reply_chars - len(reply)) // 10)
+        reply = reply + " " + _prose(reply_chars - len(reply), seed=call_seed)
+        call_seed += 1
         call_id = store.record_call(
             run_id=run_id,
             cache_key=f"{run_id}-{setting.spec}-{mode}-{unit.instance}-{unit.cases[0][0]}",

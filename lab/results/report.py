@@ -127,8 +127,8 @@ def _figures_html(figures: Mapping[str, go.Figure]) -> list[str]:
 
 
 def items_payload(report: ReportInput) -> str:
-    """The items as gzip-compressed JSON, base64: {"lists": {column: values}, "rows": [[...], ...]}."""
-    return base64.b64encode(gzip.compress(json.dumps(items_data(report)).encode("utf-8"), 6)).decode("ascii")
+    """The items as gzip-compressed JSON, base64 (level 3: a third of the time of level 6, 15% larger)."""
+    return base64.b64encode(gzip.compress(json.dumps(items_data(report)).encode("utf-8"), 3)).decode("ascii")
 
 
 def items_data(report: ReportInput) -> dict[str, object]:
@@ -139,30 +139,21 @@ def items_data(report: ReportInput) -> dict[str, object]:
     for name in _CODED:
         codes, uniques = pd.factorize(items[name], use_na_sentinel=True)
         lists[name] = [None if _missing(v) else v for v in uniques]
-        columns[name] = [int(c) for c in codes]
+        columns[name] = codes.tolist()
     texts: list[str] = []
-    where: dict[tuple[str, int], int] = {}
     for field, ids, source in (
         ("reply", items["call_id"], report.replies),
         ("code", items["function_id"], report.codes),
     ):
-        column = []
-        for value in ids:
-            text = None if _missing(value) else source.get(int(value))
-            if text is None:
-                column.append(-1)
-                continue
-            key = (field, int(value))
-            if key not in where:
-                where[key] = len(texts)
-                texts.append(text)
-            column.append(where[key])
-        columns[field] = column
-    for name in ("instance", "case_index"):
-        columns[name] = [int(v) for v in items[name]]
+        present = [int(i) for i in ids.dropna().unique() if int(i) in source]
+        where = {i: len(texts) + n for n, i in enumerate(present)}
+        texts.extend(source[i] for i in present)
+        columns[field] = ids.map(where).fillna(-1).astype("int64").tolist()
+    for name in ("instance", "case_index", "correct"):
+        columns[name] = items[name].astype("int64").tolist()
     for name in ("input", "expected", "predicted"):
-        columns[name] = [None if _missing(v) else str(v) for v in items[name]]
-    columns["correct"] = [int(bool(v)) for v in items["correct"]]
+        values = items[name].astype("object")
+        columns[name] = values.where(values.notna(), None).tolist()
     rows = [list(row) for row in zip(*(columns[name] for name in ITEM_FIELDS), strict=True)]
     return {"fields": list(ITEM_FIELDS), "lists": lists, "texts": texts, "rows": rows}
 
