@@ -18,6 +18,7 @@ import pandas as pd
 from statsmodels.stats.contingency_tables import mcnemar
 
 from lab.results.stats import wilson_interval
+from lab.tasks.modes import MODE_ORDER
 
 
 class CompareBy(Enum):
@@ -110,8 +111,9 @@ def pair_key(by: CompareBy) -> list[str]:
 
 
 def side_choices(items: pd.DataFrame, by: CompareBy) -> list[str]:
-    """The values side A or B can take, in the frame's order of appearance (modes in mode order)."""
-    return list(dict.fromkeys(items[by.value]))
+    """The values side A or B can take: runs and models as they appear, modes in the modes' order."""
+    present = list(dict.fromkeys(items[by.value]))
+    return [m for m in MODE_ORDER if m in present] if by is CompareBy.MODES else present
 
 
 def compare(items: pd.DataFrame, comparison: Comparison) -> PairedResult:
