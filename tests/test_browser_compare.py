@@ -1,13 +1,13 @@
 """The Compare page and the HTML report in a real browser (Debian's chromium through Playwright).
 
 Two runs are planted in the store, one item right in run A and wrong in run B: the compare flow must
-find it, and the page's URL, opened in a fresh session, must reopen the same comparison. The report
+find it, and the page's URL, opened in a fresh session, must reopen the same comparison. The
+screenshot test-artifacts/compare.png is the one in docs/. The report
 is opened from a file with every network request refused, and its search must find an item.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,6 @@ from tests.test_browser import (
     wait_idle,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 PROBES = ("arithmetic:base=8", "arithmetic:base=10")
 MODES = ("deductive", "solverlearner")
 FLIPPED = ("deductive", "arithmetic", "base=8,digits=2", 0, 3)  # right in run A, wrong in run B
@@ -115,9 +114,19 @@ def test_compare_finds_the_planted_item_and_its_link_reopens_it(app_url: str, tm
             wait_idle(again)
             assert_the_planted_pair_is_open(again, text)
             assert_no_exception(again, "Compare page from a link")
+
+            # A code mode's pair shows both functions and what the sandbox made of the cases.
+            choose(again, "compare_mode", "solverlearner")
+            again.get_by_text("B only · arithmetic base=10,digits=2 · solverlearner").first.wait_for(
+                timeout=WAIT_MS
+            )
+            assert again.get_by_text("Extracted code").count() == 2
+            assert again.get_by_text("Sandbox results on the held-out cases").count() == 2
+            assert again.get_by_text("planted_solverlearner_0").count() >= 2
+            assert_no_exception(again, "Compare page, solverlearner")
+            screenshot(again, "compare-code")
         finally:
             browser.close()
-    shutil.copy(ARTIFACTS / "compare.png", ROOT / "docs" / "compare.png")
 
 
 def test_the_report_opens_offline_and_its_search_finds_an_item(tmp_path: Path) -> None:

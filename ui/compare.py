@@ -212,7 +212,7 @@ def side_view(detail: api.ItemDetail, side: str, name: str) -> None:
     if detail.held_out:
         st.markdown("**Sandbox results on the held-out cases**")
         st.dataframe(
-            pd.DataFrame(detail.held_out),
+            pd.DataFrame(detail.held_out).fillna({"output": "", "error": "", "detail": ""}),
             hide_index=True,
             key=f"compare_held_out_{side}",
             column_config={"correct": st.column_config.CheckboxColumn("correct")},
