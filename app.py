@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import data, history, inspect, probes, results, run, session
+from ui import compare, data, history, inspect, probes, results, run, session
 
 st.set_page_config(page_title="SolverLab", page_icon=":material/science:", layout="wide")
 
@@ -18,6 +18,7 @@ PAGES = {
     "Run": st.Page(run.page, title="Run", url_path="run", default=True),
     "Results": st.Page(results.page, title="Results", url_path="results"),
     "Inspect": st.Page(inspect.page, title="Inspect", url_path="inspect"),
+    "Compare": st.Page(compare.page, title="Compare", url_path="compare"),
     "History": st.Page(history.page, title="History", url_path="history"),
     "Probes": st.Page(probes.page, title="Probes", url_path="probes"),
 }

@@ -3,8 +3,8 @@
 `lab.cli` and the app's `ui/` package import this module and nothing else of the project, so a change
 inside `lab/run`, `lab/results` or `lab/models` is absorbed here. Modules that load pandas, plotly or
 litellm are imported inside the functions that need them: `python -m lab cases` and `prompt` start
-without them. `ItemDetail` and `Progress` are named here for annotations only. Names imported
-`X as X` are re-exported as they are.
+without them. `ItemDetail`, `Progress`, `CompareBy` and `PairedResult` are named here for annotations
+only. Names imported `X as X` are re-exported as they are.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
+    from lab.results.compare import CompareBy, PairedResult
     from lab.results.detail import ItemDetail
     from lab.run.runner import Progress
 
@@ -249,6 +250,20 @@ def run_progress(store: Store, run_id: str) -> Progress:
     from lab.run import study
 
     return study.run_progress(store, run_id)
+
+
+def check_models(plan: RunPlan) -> None:
+    """One cheap call to each of the plan's models; RunError naming the first that cannot answer.
+
+    Called before `prepare_run`, so a command refused for its model stores no run.
+    """
+    from lab.models.calls import ModelUnavailableError, check_model
+
+    for model in plan.models:
+        try:
+            check_model(model)
+        except ModelUnavailableError as exc:
+            raise RunError(str(exc)) from None
 
 
 def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
@@ -496,3 +511,68 @@ def candidate_table(detail: ItemDetail) -> pd.DataFrame:
     from lab.results.detail import candidate_table as table
 
     return table(detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing two sides item by item, and the self-contained report
+
+
+def compare_choices(items: pd.DataFrame, kind: str) -> list[str]:
+    """The values side A or B can take for `kind` (run ids, models or modes present in `items`)."""
+    from lab.results import compare
+
+    return compare.side_choices(items, _compare_by(kind))
+
+
+def compare_items(items: pd.DataFrame, *, kind: str, a: str, b: str) -> PairedResult:
+    """Side A against side B matched case by case; raises ValueError naming a bad kind or side."""
+    from lab.results import compare
+
+    return compare.compare(items, compare.Comparison(_compare_by(kind), a, b))
+
+
+def _compare_by(kind: str) -> CompareBy:
+    from lab.results import compare
+
+    try:
+        return compare.CompareBy[kind.upper()]
+    except KeyError:
+        kinds = ", ".join(by.name.lower() for by in compare.CompareBy)
+        raise ValueError(f"cannot compare {kind!r}: choose one of {kinds}") from None
+
+
+def pair_label(row: pd.Series) -> str:
+    """One row of `compare_items(...).pairs` in a line: outcome, setting, mode, instance, case, input."""
+    from lab.results import compare
+
+    return compare.pair_label(row)
+
+
+def pair_id(row: pd.Series, kind: str) -> str:
+    """One pair's key as text, the same after a reload (for a link)."""
+    from lab.results import compare
+
+    return compare.pair_id(row, _compare_by(kind))
+
+
+def report_html(store: Store, run_ids: Sequence[str], *, title: str | None = None) -> str:
+    """One self-contained HTML page: summary matrix, charts and every item with its reply and code."""
+    from lab.results import report
+
+    items = browse_items(store, run_ids)
+    tables = result_tables(items, functions_frame(store, run_ids))
+    replies = {
+        call_id: reply for call_id, (_, reply) in store.call_texts(run_ids).items() if reply is not None
+    }
+    functions = (store.function(int(i)) for i in items["function_id"].dropna().unique())
+    codes = {f["id"]: f["code"] for f in functions if f and f["code"]}
+    return report.report_html(
+        report.ReportInput(
+            title=title or f"SolverLab report: {', '.join(run_ids)}",
+            summary=tables.summary,
+            figures=result_figures(tables),
+            items=items,
+            replies=replies,
+            codes=codes,
+        )
+    )

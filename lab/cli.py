@@ -1,4 +1,7 @@
-"""`python -m lab`: cases, prompt, run, list, show, export, delete, probes."""
+"""`python -m lab`: cases, prompt, run, list, show, export, report, delete, probes.
+
+Every option has help text, and every command's `--help` ends with examples.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,12 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lab import api
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class CliError(Exception):
@@ -123,7 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.resume:
         run_id = api.get_run(store, args.resume).id
     else:
-        run_id = api.prepare_run(store, _plan_from_args(args), args.run_id)
+        plan = _plan_from_args(args)
+        api.check_models(plan)  # an unreachable model is refused before the run is stored
+        run_id = api.prepare_run(store, plan, args.run_id)
     bar, update = _progress_bar()
     print(f"run {run_id} (database {store.path})", file=sys.stderr)
     try:
@@ -141,10 +150,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if record.status == "finished" else 3
 
 
+LIST_WIDTH = 120
+# `list` columns, in order; the text ones are shortened (with …) until a line fits LIST_WIDTH.
+LIST_COLUMNS = ("run_id", "status", "created", "items", "accuracy", "models", "probes", "modes")
+LIST_SHORTENED = ("models", "probes", "modes")
+
+
+def list_lines(table: pd.DataFrame, width: int = LIST_WIDTH) -> list[str]:
+    """The runs table as lines of at most `width` characters (`show RUN` has the rest, e.g. the reason)."""
+    rows = [
+        {
+            **{name: str(row[name]) for name in LIST_COLUMNS},
+            "accuracy": ""
+            if row["accuracy"] is None or row["accuracy"] != row["accuracy"]  # None or NaN
+            else f"{row['accuracy']:.1%}",
+        }
+        for _, row in table.iterrows()
+    ]
+    widths = {name: max([len(name)] + [len(r[name]) for r in rows]) for name in LIST_COLUMNS}
+    while sum(widths.values()) + len(LIST_COLUMNS) - 1 > width:
+        widest = max(LIST_SHORTENED, key=widths.__getitem__)
+        if widths[widest] <= len(widest):
+            break
+        widths[widest] -= 1
+
+    def line(values: dict[str, str]) -> str:
+        cells = [_clip(values[name], widths[name]).ljust(widths[name]) for name in LIST_COLUMNS]
+        return " ".join(cells).rstrip()
+
+    return [line({name: name for name in LIST_COLUMNS}), *(line(r) for r in rows)]
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     store = api.Store(args.db)
     table = api.runs_frame(store)
-    print(table.to_string(index=False) if not table.empty else f"no runs in {store.path}")
+    print("\n".join(list_lines(table)) if not table.empty else f"no runs in {store.path}")
     return 0
 
 
@@ -177,6 +221,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         api.export_items(store, [args.run], args.csv)
     print(f"written to {args.csv}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    store = api.Store(args.db)
+    for run_id in args.runs:
+        api.get_run(store, run_id)  # a clear error for a run that does not exist, before any work
+    page = api.report_html(store, args.runs).encode("utf-8")
+    try:
+        with open(args.html, "wb") as handle:
+            handle.write(page)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.html}: {exc}") from None
+    print(
+        f"report of {len(args.runs)} run(s) written to {args.html} ({len(page) / 1e6:.1f} MB); "
+        "it opens offline"
+    )
     return 0
 
 
@@ -240,9 +301,82 @@ def cmd_probes_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+PROBE_HELP = (
+    "a family (runs its standard settings) or family:key=value,... (one setting); repeat for more; "
+    "`python -m lab probes list` shows them"
+)
+# Every command's examples, shown at the end of its --help; together they use every option.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "": ("cases --probe arithmetic:base=8 --n 5", "run", "list", "report RUN_ID --html report.html"),
+    "cases": (
+        "cases --probe arithmetic:base=8 --n 5",
+        "cases --probe syntax --seed 3 --db runs.db",
+        "cases --probe arithmetic:base=9 --cases-file data/0shot/base{base}.txt",
+    ),
+    "prompt": (
+        "prompt --probe arithmetic:base=8 --mode solverlearner --shots 4",
+        "prompt --probe syntax:order=sov --mode deductive --case 3 --cot",
+        "prompt --probe arithmetic:base=9 --mode ccc --check-file data/ccc/base{base}.txt",
+        "prompt --probe cipher --mode io --instance 1 --n 10 --seed 2 --db runs.db",
+        "prompt --probe arithmetic:base=9 --cases-file data/0shot/base{base}.txt --case 4",
+    ),
+    "run": (
+        "run",
+        "run --probe arithmetic:base=8 --probe arithmetic:base=10 --mode deductive,solverlearner --n 10",
+        "run --model openai/gpt-4o-mini --api-key-env OPENAI_API_KEY --probe syntax --shots 4 --instances 2",
+        "run --model openai/qwen --api-base http://127.0.0.1:8080/v1 --probe cipher --concurrency 2",
+        "run --model qwen@concurrency=16,rpm=600 --api-base http://a:8000/v1,http://b:8000/v1 --probe syntax",
+        "run --model openai/gpt-4o-mini --probe arithmetic --dry-run",
+        "run --model openai/gpt-4o-mini --probe arithmetic --max-cost 2.50",
+        "run --model replay/items.csv --probe arithmetic --mode deductive",
+        "run --probe arithmetic --mode solverlearner --samples 5 --rounds 2 --temperature 0.7 --seed 1",
+        "run --probe arithmetic --max-tokens 512 --cot --max-failures 5 --run-id base8-study --csv items.csv",
+        "run --probe arithmetic:base=9 --cases-file data/0shot/base{base}.txt",
+        "run --probe arithmetic:base=9 --mode ccc --check-file data/ccc/base{base}.txt",
+        "run --resume 20261130-141937-6cf752 --db runs.db",
+    ),
+    "list": ("list", "list --db runs.db"),
+    "show": ("show 20261130-141937-6cf752", "show base8-study --db runs.db"),
+    "delete": ("delete 20261130-141937-6cf752", "delete base8-study --db runs.db"),
+    "export": (
+        "export base8-study --csv items.csv",
+        "export base8-study --csv summary.csv --summary --db runs.db",
+    ),
+    "report": (
+        "report base8-study --html report.html",
+        "report base8-study base9-study --html both.html --db runs.db",
+    ),
+    "probes": ("probes list", "probes import my_probe.json"),
+    "probes list": ("probes list", "probes list --db runs.db"),
+    "probes import": ("probes import my_probe.json", "probes import my_probe.json --db runs.db"),
+    "probes export": (
+        "probes export my_probe my_probe.json",
+        "probes export my_probe my_probe.json --db runs.db",
+    ),
+    "probes delete": ("probes delete my_probe", "probes delete my_probe --db runs.db"),
+}
+
+
+def _command(sub: argparse._SubParsersAction, name: str, text: str) -> argparse.ArgumentParser:
+    """A command whose --help starts with `text` and ends with its examples (`EXAMPLES`)."""
+    full = f"{sub.dest.removesuffix('command').replace('_', ' ')}{name}".strip()
+    return sub.add_parser(
+        name,
+        help=text,
+        description=text,
+        epilog=_examples(full),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _examples(command: str) -> str:
+    return "examples:\n" + "\n".join(f"  python -m lab {line}" for line in EXAMPLES[command])
+
+
 def _cases_file_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cases-file",
+        metavar="PATH",
         help="held-out inputs, one a line, instead of generated ones; {param} is filled from each "
         "setting, e.g. counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
     )
@@ -251,33 +385,49 @@ def _cases_file_option(p: argparse.ArgumentParser) -> None:
 def _check_file_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--check-file",
+        metavar="PATH",
         help="the ccc mode's inputs, one a line, instead of generated ones; {param} as for --cases-file, "
         "e.g. counterfactual-evaluation/arithmetic/data/ccc/base{base}.txt",
     )
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)")
+    p.add_argument(
+        "--db", metavar="PATH", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)"
+    )
+
+
+def _number(p: argparse.ArgumentParser, name: str, default: int, metavar: str, text: str) -> None:
+    p.add_argument(name, type=int, default=default, metavar=metavar, help=f"{text} (default {default})")
+
+
+def _probe_options(p: argparse.ArgumentParser, *, n_help: str, required: bool) -> None:
+    """--probe, --n and --seed: which settings and which held-out cases."""
+    p.add_argument("--probe", action="append", required=required, metavar="SPEC", help=PROBE_HELP)
+    _number(p, "--n", 20, "N", n_help)
+    _number(p, "--seed", 0, "S", "seed drawing the cases and examples")
 
 
 def _add_case_commands(sub: argparse._SubParsersAction) -> None:
     """`cases` and `prompt`: what a probe asks, without calling any model."""
-    p = sub.add_parser("cases", help="print a probe's cases as JSON lines")
-    p.add_argument("--probe", action="append", required=True, help="family or family:key=value,...")
-    p.add_argument("--n", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
+    p = _command(sub, "cases", "print a probe's held-out cases as JSON lines (input and expected output)")
+    _probe_options(p, n_help="held-out cases per setting", required=True)
     _cases_file_option(p)
     _db_option(p)
     p.set_defaults(func=cmd_cases)
 
-    p = sub.add_parser("prompt", help="print the exact messages a model would get")
-    p.add_argument("--probe", action="append", required=True)
-    p.add_argument("--mode", choices=api.MODE_ORDER, default="deductive")
-    p.add_argument("--shots", type=int, default=8)
-    p.add_argument("--n", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--instance", type=int, default=0)
-    p.add_argument("--case", type=int, default=0, help="which held-out case to ask about (direct modes)")
+    p = _command(sub, "prompt", "print the exact messages a model would get, without calling it")
+    _probe_options(p, n_help="held-out cases per setting", required=True)
+    p.add_argument(
+        "--mode",
+        choices=api.MODE_ORDER,
+        default="deductive",
+        help="how the model is asked: the rule (deductive), examples (io, io_rule), a function to write "
+        "(solverlearner, deductive_code) or the comprehension check (ccc); default deductive",
+    )
+    _number(p, "--shots", 8, "K", "input -> output examples shown")
+    _number(p, "--instance", 0, "I", "which instance (each has its own examples)")
+    _number(p, "--case", 0, "C", "which held-out case to ask about (direct modes)")
     p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")
     _cases_file_option(p)
     _check_file_option(p)
@@ -287,50 +437,67 @@ def _add_case_commands(sub: argparse._SubParsersAction) -> None:
 
 def _add_run_command(sub: argparse._SubParsersAction) -> None:
     """`run`: a new study, or the rest of a stopped one (`--resume`)."""
-    p = sub.add_parser("run", help="run a study (no --model and no --probe: the quick default study)")
+    p = _command(
+        sub, "run", "run a study (no --model and no --probe: the quick default study on the embedded model)"
+    )
     p.add_argument(
         "--model",
         action="append",
-        help=f"litellm model string (default {api.DEFAULT_MODEL}), or replay/PATH to answer from recordings; "
-        "NAME@concurrency=N,rpm=R gives the model its own limits",
+        metavar="MODEL",
+        help=f"litellm model string (default {api.DEFAULT_MODEL}), or replay/PATH to answer from "
+        "recordings; repeat for several models; NAME@concurrency=N,rpm=R gives a model its own limits",
     )
     p.add_argument(
         "--api-base",
         action="append",
+        metavar="URL",
         help="URL of an OpenAI-compatible server for the models; repeat it (or separate URLs by commas) "
         "for replicas of one model",
     )
-    p.add_argument("--api-key-env", help="environment variable holding the key for --api-base")
-    p.add_argument("--probe", action="append")
-    p.add_argument("--mode", default="deductive,io_rule,io,solverlearner,deductive_code")
-    p.add_argument("--shots", type=int, default=8)
-    p.add_argument("--n", type=int, default=20)
-    p.add_argument("--instances", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--temperature", type=float, help="sampling temperature (default 0, or 0.7 with --samples above 1)"
+        "--api-key-env", metavar="VAR", help="environment variable holding the key (never the key itself)"
     )
+    _probe_options(p, n_help="held-out cases scored per setting and instance", required=False)
     p.add_argument(
+        "--mode",
+        default="deductive,io_rule,io,solverlearner,deductive_code",
+        metavar="MODES",
+        help=f"comma-separated modes, of {', '.join(api.MODE_ORDER)} "
+        "(default deductive,io_rule,io,solverlearner,deductive_code)",
+    )
+    _number(p, "--shots", 8, "K", "input -> output examples per prompt")
+    _number(p, "--instances", 3, "I", "instances per setting and mode, each with its own examples")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        metavar="T",
+        help="sampling temperature (default 0, or 0.7 with --samples above 1)",
+    )
+    _number(
+        p,
         "--samples",
-        type=int,
-        default=1,
-        help="code modes: candidate functions per instance; the best fit on the shown examples is scored",
+        1,
+        "S",
+        "code modes: candidate functions per instance; the best fit on the examples counts",
+    )
+    _number(
+        p, "--rounds", 0, "R", "code modes: rounds of correction when the chosen function fails an example"
+    )
+    _number(p, "--max-tokens", 1024, "N", "longest reply, in tokens")
+    p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")
+    _number(p, "--concurrency", 8, "N", "model calls in flight at once")
+    _number(p, "--max-failures", 20, "N", "failed calls after which the run stops")
+    p.add_argument(
+        "--run-id", metavar="ID", help="name the run; an existing run with the same plan is resumed"
     )
     p.add_argument(
-        "--rounds",
-        type=int,
-        default=0,
-        help="code modes: rounds of correction when the chosen function fails a shown example",
+        "--max-cost", type=float, metavar="USD", help="stop cleanly before the run's cost passes this"
     )
-    p.add_argument("--max-tokens", type=int, default=1024)
-    p.add_argument("--cot", action="store_true")
-    p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--max-failures", type=int, default=20, help="failed calls after which the run stops")
-    p.add_argument("--max-cost", type=float, metavar="USD", help="stop before the run's cost passes this")
-    p.add_argument("--dry-run", action="store_true", help="print calls, tokens, cost a model; store nothing")
-    p.add_argument("--run-id", help="name the run; an existing run with the same plan is resumed")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the calls, tokens and cost per model; store nothing"
+    )
     p.add_argument("--resume", metavar="RUN_ID", help="finish a stopped, failed or killed run")
-    p.add_argument("--csv", help="also write the items CSV here")
+    p.add_argument("--csv", metavar="PATH", help="also write the items CSV here")
     _cases_file_option(p)
     _check_file_option(p)
     _db_option(p)
@@ -338,55 +505,65 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_stored_run_commands(sub: argparse._SubParsersAction) -> None:
-    """`list`, `show`, `delete`, `export`: the runs in the store."""
-    p = sub.add_parser("list", help="list runs")
+    """`list`, `show`, `delete`, `export`, `report`: the runs in the store."""
+    p = _command(sub, "list", f"list runs, one a line of at most {LIST_WIDTH} characters")
     _db_option(p)
     p.set_defaults(func=cmd_list)
-
     for name, func, text in (
-        ("show", cmd_show, "show a run's plan and summary"),
+        ("show", cmd_show, "show a run's plan, status, reason and summary"),
         ("delete", cmd_delete, "delete a run and its items"),
+        ("export", cmd_export, "write a run's items (or summary) CSV"),
     ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("run")
+        p = _command(sub, name, text)
+        p.add_argument("run", metavar="RUN_ID", help="the run's id, as `python -m lab list` shows it")
         _db_option(p)
         p.set_defaults(func=func)
+    p.add_argument("--csv", required=True, metavar="PATH", help="the CSV file to write")
+    p.add_argument(
+        "--summary", action="store_true", help="the summary (accuracy per setting) instead of items"
+    )
 
-    p = sub.add_parser("export", help="write a run's items (or summary) CSV")
-    p.add_argument("run")
-    p.add_argument("--csv", required=True)
-    p.add_argument("--summary", action="store_true")
+    p = _command(
+        sub,
+        "report",
+        "write one self-contained HTML report of runs: summary matrix, charts and every item with its "
+        "reply and code, searchable; it opens with no network",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN_ID", help="the runs to report, as `list` shows them")
+    p.add_argument("--html", required=True, metavar="PATH", help="the HTML file to write")
     _db_option(p)
-    p.set_defaults(func=cmd_export)
+    p.set_defaults(func=cmd_report)
 
 
 def _add_probes_commands(sub: argparse._SubParsersAction) -> None:
     """`probes list | import | export | delete`: the families, and custom probes."""
-    p = sub.add_parser("probes", help="list probe families; import, export or delete custom probes")
-    probes_sub = p.add_subparsers(dest="probes_command", required=True)
-    q = probes_sub.add_parser("list", help="the built-in families' standard settings, and custom probes")
-    _db_option(q)
+    p = _command(sub, "probes", "list probe families; import, export or delete custom probes")
+    probes_sub = p.add_subparsers(dest="probes_command", required=True, metavar="COMMAND")
+    q = _command(probes_sub, "list", "the built-in families' standard settings, and custom probes")
     q.set_defaults(func=cmd_probes_list)
-    q = probes_sub.add_parser("import", help="compile a custom probe's JSON file in the sandbox and save it")
-    q.add_argument("file")
-    _db_option(q)
+    q = _command(probes_sub, "import", "compile a custom probe's JSON file in the sandbox and save it")
+    q.add_argument("file", metavar="FILE", help="the probe's JSON file (as `probes export` writes it)")
     q.set_defaults(func=cmd_probes_import)
-    q = probes_sub.add_parser("export", help="write a saved custom probe as a JSON file")
-    q.add_argument("name")
-    q.add_argument("file")
-    _db_option(q)
+    q = _command(probes_sub, "export", "write a saved custom probe as a JSON file")
+    q.add_argument("name", metavar="NAME", help="the custom probe's name")
+    q.add_argument("file", metavar="FILE", help="the JSON file to write")
     q.set_defaults(func=cmd_probes_export)
-    q = probes_sub.add_parser("delete", help="delete a saved custom probe")
-    q.add_argument("name")
-    _db_option(q)
+    q = _command(probes_sub, "delete", "delete a saved custom probe")
+    q.add_argument("name", metavar="NAME", help="the custom probe's name")
     q.set_defaults(func=cmd_probes_delete)
+    for q in probes_sub.choices.values():
+        _db_option(q)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m lab", description="SolverLab: inductive vs deductive probes"
+        prog="python -m lab",
+        description="SolverLab: inductive vs deductive probes. `python -m lab COMMAND --help` explains a "
+        "command, with examples.",
+        epilog=_examples(""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_case_commands(sub)
     _add_run_command(sub)
     _add_stored_run_commands(sub)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from lab import api
-from ui import data
+from ui import compare, data
 from ui.widgets import percent_columns, pick_runs, summary_table
 
 if TYPE_CHECKING:
@@ -129,6 +129,7 @@ def downloads(run_ids: tuple[str, ...], marker: tuple[int, ...], summary: pd.Dat
         key="download_charts",
         on_click="ignore",
     )
+    compare.report_download(buttons, run_ids, marker)
     st.caption(
         "A chart as PNG: the camera icon in its toolbar (top right of the chart, on hover). The HTML "
         "file holds every chart, interactive, and opens offline."

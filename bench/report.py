@@ -1,0 +1,96 @@
+"""The self-contained HTML report on a large synthetic store: time to build it, and its size.
+
+A store of `--runs` finished runs (arithmetic, five modes) is planted directly, every unit with a
+stored call whose reply is padded to `--reply-chars` characters and, in the code modes, a function.
+Then, alternating round by round, the report of all runs (`api.report_html`) and, as the baseline,
+the charts-only page the Results page already offers (`api.result_figures` + `api.charts_html`) are
+built from the same store; medians and their ratio are printed.
+
+    python -m bench.report [--runs 16] [--n 91] [--reply-chars 400] [--rounds 3] [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from lab import api
+from tests.planted import plant_run, planted_plan
+
+MODES = ("deductive", "io_rule", "io", "solverlearner", "deductive_code")
+
+
+def plant_store(path: Path, *, runs: int, n: int, reply_chars: int) -> list[str]:
+    store = api.Store(path)
+    run_ids = []
+    for number in range(runs):
+        run_id = f"run-{number:02d}"
+        plan = planted_plan(
+            f"openai/model-{number % 8}", probes=("arithmetic",), modes=MODES, n=n, instances=3
+        )
+        plant_run(
+            store,
+            run_id,
+            plan,
+            lambda *key, s=number: (key[3] + key[4] + s) % 3 != 0,
+            reply_chars=reply_chars,
+        )
+        run_ids.append(run_id)
+    return run_ids
+
+
+def charts_only(store: api.Store, run_ids: list[str]) -> str:
+    items = api.browse_items(store, run_ids)
+    tables = api.result_tables(items, api.functions_frame(store, run_ids))
+    return api.charts_html(api.result_figures(tables), "charts")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=16, help="runs in the store (default 16)")
+    parser.add_argument(
+        "--n", type=int, default=91, help="held-out cases per setting (default 91: 80,080 items)"
+    )
+    parser.add_argument("--reply-chars", type=int, default=400, help="length of every reply (default 400)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating the two sides (default 3)")
+    parser.add_argument("--db", help="keep the planted store in this file, or reuse it if it exists")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(args.db or Path(folder) / "bench.db")
+        started = time.perf_counter()
+        if path.exists():
+            run_ids = [run.id for run in api.Store(path).list_runs()][::-1]
+        else:
+            run_ids = plant_store(path, runs=args.runs, n=args.n, reply_chars=args.reply_chars)
+        store = api.Store(path)
+        items = sum(store.totals(run_id).items for run_id in run_ids)
+        print(
+            f"report benchmark: {len(run_ids)} runs, {items:,} items, replies of {args.reply_chars} "
+            f"characters, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; store ready in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+        report_times, chart_times = [], []
+        size = charts_size = 0
+        for _ in range(args.rounds):
+            started = time.perf_counter()
+            size = len(api.report_html(store, run_ids).encode("utf-8"))
+            report_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            charts_size = len(charts_only(store, run_ids).encode("utf-8"))
+            chart_times.append(time.perf_counter() - started)
+    report, charts = statistics.median(report_times), statistics.median(chart_times)
+    print(f"{'measure':44} {'time':>8} {'size':>10} {'ratio':>7}")
+    print(f"{'charts-only HTML (baseline)':44} {charts:7.2f}s {charts_size / 1e6:8.1f}MB {1:7.2f}")
+    print(
+        f"{'report: matrix, charts, every item':44} {report:7.2f}s {size / 1e6:8.1f}MB {report / charts:7.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
