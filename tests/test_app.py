@@ -256,7 +256,12 @@ def test_results_page_shows_the_charts_the_summary_and_the_downloads(
     assert shown["accuracy"].tolist() == summary["accuracy"].tolist()
     solverlearner = summary[summary["mode"] == "solverlearner"].set_index("setting")["accuracy"]
     assert solverlearner.to_dict() == {"base=10,digits=2": 1.0, "base=8,digits=2": 0.0}
-    assert [b.label for b in at.download_button] == ["Items CSV", "Summary CSV", "Charts (HTML)", "Report (HTML)"]
+    assert [b.label for b in at.download_button] == [
+        "Items CSV",
+        "Summary CSV",
+        "Charts (HTML)",
+        "Report (HTML)",
+    ]
     assert "camera" in texts(at.caption)
 
 

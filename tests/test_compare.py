@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from lab import api
-from lab.results import compare
-from lab.results.stats import newcombe_difference_interval
+from lab.results import intervals
 from tests.planted import plant_run, planted_plan
 
 PROBES = ("arithmetic:base=8", "arithmetic:base=10")
@@ -61,11 +60,11 @@ def test_mcnemar_and_the_difference_match_a_hand_computation(store: api.Store) -
 
 def test_the_paired_interval_is_narrower_than_the_independent_one_when_sides_agree() -> None:
     # 90 of 100 pairs agree: the pairing carries information the independent interval ignores.
-    low, high = compare.paired_difference_interval(50, 7, 3, 40)
-    ind_low, ind_high = newcombe_difference_interval(57, 100, 53, 100)
+    low, high = intervals.paired_difference_interval(50, 7, 3, 40)
+    ind_low, ind_high = intervals.mover_wilson_interval([(1, 57, 100), (-1, 53, 100)])  # independent
     assert low < 0.04 < high and high - low < (ind_high - ind_low) / 2
     # With no pair there is no interval.
-    assert all(math.isnan(limit) for limit in compare.paired_difference_interval(0, 0, 0, 0))
+    assert all(math.isnan(limit) for limit in intervals.paired_difference_interval(0, 0, 0, 0))
 
 
 def test_two_modes_pair_within_a_run_and_two_models_within_runs(store: api.Store) -> None:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 import pandas as pd
-from statsmodels.stats.contingency_tables import mcnemar
 
-from lab.results.stats import wilson_interval
+from lab.results.intervals import mcnemar_exact, paired_difference_interval
 from lab.tasks.modes import MODE_ORDER
 
 
@@ -176,7 +175,7 @@ def _result(
     n = len(pairs)
     p_value = math.nan
     if n:
-        p_value = float(mcnemar([[both_right, a_only], [b_only, both_wrong]], exact=True).pvalue)
+        p_value = mcnemar_exact(a_only, b_only)
     low, high = paired_difference_interval(both_right, a_only, b_only, both_wrong)
     return PairedResult(
         comparison=comparison,
@@ -191,36 +190,6 @@ def _result(
         ci_low=low,
         ci_high=high,
         pairs=pairs,
-    )
-
-
-def paired_difference_interval(
-    both_right: int, a_only: int, b_only: int, both_wrong: int, level: float = 0.95
-) -> tuple[float, float]:
-    """Newcombe's (1998, method 10) score interval for p_A - p_B on paired items; (nan, nan) with none.
-
-    Each accuracy gets its Wilson interval; the two are combined with the correlation phi of the
-    paired table (its numerator less n/2 when positive, as Newcombe does), so agreement between the
-    sides narrows the interval.
-    """
-    n = both_right + a_only + b_only + both_wrong
-    if n == 0:
-        return (math.nan, math.nan)
-    right_a, right_b = both_right + a_only, both_right + b_only
-    p_a, p_b = right_a / n, right_b / n
-    low_a, high_a = wilson_interval(right_a, n, level)
-    low_b, high_b = wilson_interval(right_b, n, level)
-    margins = right_a * (n - right_a) * right_b * (n - right_b)
-    agreement = both_right * both_wrong - a_only * b_only
-    # Newcombe's correction: a positive agreement loses n/2 (and is never made negative by it).
-    corrected = agreement if agreement < 0 else max(agreement - n / 2, 0.0)
-    phi = corrected / math.sqrt(margins) if margins else 0.0
-    below = (p_a - low_a) ** 2 - 2 * phi * (p_a - low_a) * (high_b - p_b) + (high_b - p_b) ** 2
-    above = (high_a - p_a) ** 2 - 2 * phi * (high_a - p_a) * (p_b - low_b) + (p_b - low_b) ** 2
-    difference = p_a - p_b
-    return (
-        max(-1.0, difference - math.sqrt(max(below, 0.0))),
-        min(1.0, difference + math.sqrt(max(above, 0.0))),
     )
 
 
