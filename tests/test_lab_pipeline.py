@@ -48,6 +48,7 @@ EVERY_FAMILY = (
     "cipher:cipher=keyboard",
     "spatial:world=rotate90",
     "listfn:function=running_sum",
+    "strings:depth=2,program=0",
 )
 
 
@@ -72,10 +73,11 @@ def run(store: Store, plan: RunPlan, run_id: str | None = None):
     return study.execute_run(store, run_id, retry=FAST_RETRY)
 
 
-def test_every_mode_of_every_family_scores_exactly(db_path: Path) -> None:
+@pytest.mark.parametrize("framing", ["paper", "blind"])
+def test_every_mode_of_every_family_scores_exactly(db_path: Path, framing: str) -> None:
     # Right on even held-out cases in direct modes and on instance 0 in code modes.
     with ScriptedServer() as server:
-        plan = scripted_plan(server.base_url)
+        plan = scripted_plan(server.base_url, framing=framing)
         server.responder = plan_responder(
             plan,
             lambda u: (
@@ -88,7 +90,8 @@ def test_every_mode_of_every_family_scores_exactly(db_path: Path) -> None:
         assert server.chat_requests == estimated_calls(plan) + 1  # +1: the probe call before the run
     summary = study.summary_frame(store, [record.id])
     checked = [s for s in plan.settings() if mode_applies(s, "ccc")]
-    assert len(checked) == len(plan.settings()) - 1  # listfn has no comprehension check
+    unchecked = {s.family for s in plan.settings() if s not in checked}
+    assert unchecked == {"listfn", "strings"}  # the families without a comprehension check
     assert len(summary) == len(plan.settings()) * (len(MODE_ORDER) - 1) + len(checked)
     for row in summary.itertuples():
         if row.mode == "solverlearner":

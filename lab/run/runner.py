@@ -43,8 +43,8 @@ from lab.run.plan import (
 from lab.run.records import FunctionRecord, Item, RunStatus
 from lab.run.search import Candidate, search
 from lab.run.store import RunRecord, Store
-from lab.tasks.modes import MODES
-from lab.tasks.prompts import refinement_messages
+from lab.tasks.modes import MODES, Draws
+from lab.tasks.prompts import refinement_messages, solver_signature
 from probes import ProbeFamily, get_family
 
 VERSIONED_PACKAGES = ("litellm", "RestrictedPython", "xllamacpp", "pandas", "streamlit")
@@ -89,7 +89,7 @@ def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
     for setting in plan.settings():
         # A missing or short cases or check file fails now, before the run is stored.
         setting_cases(plan, setting)
-        if any(MODES[mode].checks_comprehension and mode_applies(setting, mode) for mode in plan.modes):
+        if any(MODES[mode].draws is Draws.CHECKS and mode_applies(setting, mode) for mode in plan.modes):
             check_cases(plan, setting)
     versions = package_versions() | fingerprints(store, {s.family for s in plan.settings()})
     store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), versions)
@@ -321,7 +321,7 @@ class RunExecutor:
         if not MODES[unit.mode].returns_code:
             reply = self._call(unit, unit.messages, 0)
             if reply is not None:
-                self._save(direct_items(unit, family, reply, self.run_id), [])
+                self._save(direct_items(unit, family, reply, self.run_id, framing=self.plan.framing), [])
             return
         result = search(
             unit.messages,
@@ -332,7 +332,11 @@ class RunExecutor:
                 unit, family, messages, sample, round_
             ),
             refine=lambda last: refinement_messages(
-                unit.setting, last.messages, last.reply, last.mismatches()
+                unit.setting,
+                last.messages,
+                last.reply,
+                last.mismatches(),
+                signature=solver_signature(unit.setting, unit.mode, self.plan.framing),
             ),
             should_stop=self.should_stop,
         )
@@ -346,7 +350,16 @@ class RunExecutor:
         if reply is None:
             return None
         assert self.sandbox is not None
-        scored = code_items(unit, family, reply, self.run_id, self.sandbox.run, sample=sample, round_=round_)
+        scored = code_items(
+            unit,
+            family,
+            reply,
+            self.run_id,
+            self.sandbox.run,
+            framing=self.plan.framing,
+            sample=sample,
+            round_=round_,
+        )
         return Candidate(messages, reply.text, scored)
 
     def _save(self, items: list[Item], functions: list[FunctionRecord]) -> None:
