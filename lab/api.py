@@ -21,6 +21,10 @@ from lab.models import DEFAULT_MODEL, ModelSpec, provider_for
 from lab.models import model_spec as _model_spec
 from lab.models.replay import RecordedModel as RecordedModel
 from lab.models.replay import recorded_models as recorded_models
+from lab.presets import Preset as Preset
+from lab.presets import PresetError as PresetError
+from lab.presets import list_presets as list_presets
+from lab.presets import load_preset
 from lab.run.plan import MAX_ROUNDS as MAX_ROUNDS
 from lab.run.plan import MAX_SAMPLES as MAX_SAMPLES
 from lab.run.plan import QUICK_MODES as QUICK_MODES
@@ -39,6 +43,7 @@ from lab.run.plan import total_items as total_items
 from lab.run.store import RunRecord, Store
 from lab.run.store import default_db_path as default_db_path
 from lab.tasks.modes import MODE_ORDER, MODES
+from lab.tasks.modes import Framing as Framing
 from lab.tasks.modes import ModeError as ModeError
 from probes import BUILT_IN, REGISTRY, Case, ProbeFamily, Setting, get_family
 from probes import ProbeError as ProbeError
@@ -218,6 +223,59 @@ def mode_legend() -> list[ModeLegend]:
             )
         )
     return legend
+
+
+# ---------------------------------------------------------------------------------------------
+# Presets: a published set-up as data, one plan per run of the preset
+
+
+@dataclass(frozen=True)
+class PresetPlan:
+    label: str  # the preset run's label, e.g. "zero-shot CoT"
+    plan: RunPlan
+
+
+def preset_plans(
+    name: str,
+    *,
+    models: Sequence[ModelSpec] = (),
+    seed: int = 0,
+    max_tokens: int = 1024,
+    concurrency: int = 8,
+    max_failures: int = 20,
+) -> list[PresetPlan]:
+    """The preset's runs as plans. A run that names its models (recordings) keeps them; the others run
+    on `models`, else the default model. Raises PresetError when the preset needs data not found here."""
+    preset = load_preset(name).resolved()
+    fallback = tuple(models) or (ModelSpec(DEFAULT_MODEL),)
+    return [
+        PresetPlan(
+            label=run.label,
+            plan=RunPlan(
+                models=tuple(model_spec(model) for model in run.models) or fallback,
+                probes=run.probes,
+                modes=run.modes,
+                shots=run.shots,
+                n=run.n,
+                instances=run.instances,
+                seed=seed,
+                max_tokens=max_tokens,
+                cot=run.cot,
+                concurrency=concurrency,
+                max_failures=max_failures,
+                framing=run.framing,
+                cases_file=run.cases_file,
+                check_file=run.check_file,
+            ),
+        )
+        for run in preset.runs
+    ]
+
+
+def run_succeeded(record: RunRecord) -> bool:
+    """Finished with every item answered: a finished run keeps a reason only when most of its items
+    have no reply (`not_recorded`), and then it is no result."""
+    return record.status == "finished" and not record.reason
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`python -m lab`: cases, prompt, run, list, show, export, delete, probes."""
+"""`python -m lab`: cases, prompt, run, list, show, export, delete, probes, presets."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import threading
 from collections.abc import Sequence
 
 from lab import api
+
+DEFAULT_RUN_MODES = "deductive,io_rule,io,solverlearner,deductive_code"
 
 
 class CliError(Exception):
@@ -42,6 +44,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
         instances=args.instance + 1,
         seed=args.seed,
         cot=args.cot,
+        framing=args.framing,
         cases_file=args.cases_file,
         check_file=args.check_file,
     )
@@ -52,13 +55,41 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan_from_args(args: argparse.Namespace) -> api.RunPlan:
-    if not args.model and not args.probe:
-        return api.quick_plan()
-    models = tuple(
+def _models_from_args(args: argparse.Namespace) -> tuple[api.ModelSpec, ...]:
+    return tuple(
         api.model_spec(name, api_base=args.api_base, key_env=args.api_key_env)
         for name in (args.model or [api.DEFAULT_MODEL])
     )
+
+
+def _plans_from_args(args: argparse.Namespace) -> list[api.PresetPlan]:
+    """The runs to make: one per entry of `--preset`, else the one the options describe."""
+    if args.preset is None:
+        return [api.PresetPlan(label="", plan=_plan_from_args(args))]
+    given = [name for name, value in (("--probe", args.probe), ("--mode", args.mode)) if value]
+    given += [
+        name
+        for name, value in (("--cases-file", args.cases_file), ("--check-file", args.check_file))
+        if value
+    ]
+    if given:
+        raise CliError(
+            f"--preset {args.preset} sets the probes, modes and files itself; leave out {', '.join(given)}"
+        )
+    return api.preset_plans(
+        args.preset,
+        models=_models_from_args(args) if args.model else (),
+        seed=args.seed,
+        max_tokens=args.max_tokens,
+        concurrency=args.concurrency,
+        max_failures=args.max_failures,
+    )
+
+
+def _plan_from_args(args: argparse.Namespace) -> api.RunPlan:
+    if not args.model and not args.probe:
+        return api.quick_plan()
+    models = _models_from_args(args)
     if not args.probe:
         raise CliError(
             "give at least one --probe (or neither --model nor --probe for the quick default study)"
@@ -66,7 +97,7 @@ def _plan_from_args(args: argparse.Namespace) -> api.RunPlan:
     return api.RunPlan(
         models=models,
         probes=tuple(args.probe),
-        modes=tuple(args.mode.split(",")),
+        modes=tuple((args.mode or DEFAULT_RUN_MODES).split(",")),
         shots=args.shots,
         n=args.n,
         instances=args.instances,
@@ -74,6 +105,7 @@ def _plan_from_args(args: argparse.Namespace) -> api.RunPlan:
         temperature=api.default_temperature(args.samples) if args.temperature is None else args.temperature,
         max_tokens=args.max_tokens,
         cot=args.cot,
+        framing=args.framing,
         concurrency=args.concurrency,
         max_failures=args.max_failures,
         samples=args.samples,
@@ -116,9 +148,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     store = api.Store(args.db)
     if args.resume:
-        run_id = api.get_run(store, args.resume).id
+        run_ids = [api.get_run(store, args.resume).id]
     else:
-        run_id = api.prepare_run(store, _plan_from_args(args), args.run_id)
+        planned = _plans_from_args(args)
+        if len(planned) > 1 and args.run_id:
+            raise CliError(f"--run-id names one run; preset {args.preset} makes {len(planned)}")
+        run_ids = [api.prepare_run(store, entry.plan, args.run_id) for entry in planned]
+    succeeded = True
+    for run_id in run_ids:
+        if stop.is_set():
+            break
+        succeeded = _execute(store, run_id, stop) and succeeded
+    if args.csv:
+        api.export_items(store, run_ids, args.csv)
+        print(f"items written to {args.csv}")
+    return 0 if succeeded and not stop.is_set() else 3
+
+
+def _execute(store: api.Store, run_id: str, stop: threading.Event) -> bool:
+    """Run one stored run here and print its status and summary; whether it gave a result."""
     bar, update = _progress_bar()
     print(f"run {run_id} (database {store.path})", file=sys.stderr)
     try:
@@ -126,14 +174,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     print(f"run_id: {run_id}")
-    print(f"status: {record.status}" + (f" ({record.reason})" if record.reason else ""))
+    framing = record.plan.get("framing", api.Framing.BLIND.value)
+    print(f"framing: {framing}")
+    if record.status == "finished" and record.reason:
+        print(f"status: finished, but NOT a result: {record.reason}")
+    else:
+        print(f"status: {record.status}" + (f" ({record.reason})" if record.reason else ""))
     summary = api.summary_frame(store, [run_id])
     if not summary.empty:
         print(api.format_summary(summary))
-    if args.csv:
-        api.export_items(store, [run_id], args.csv)
-        print(f"items written to {args.csv}")
-    return 0 if record.status == "finished" else 3
+    return api.run_succeeded(record)
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for preset in api.list_presets():
+        print(f"{preset.name}: {preset.description}")
+        print(f"    reproduces: {preset.reproduces}")
+        for run in preset.runs:
+            models = f"{len(run.models)} recorded model(s)" if run.models else "your --model"
+            print(f"    run {run.label!r}: {', '.join(run.modes)} on {', '.join(run.probes)}, {models}")
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -251,6 +311,16 @@ def _check_file_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _framing_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--framing",
+        choices=[framing.value for framing in api.Framing],
+        default=api.Framing.PAPER.value,
+        help="wording of the modes that show examples: paper (Cheng et al. 2024: the task stated, the "
+        "rule withheld) or blind (outputs of a hidden rule; the model must also find the task)",
+    )
+
+
 def _db_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="SQLite file (default: $SOLVERLAB_DB or the user data directory)")
 
@@ -274,6 +344,7 @@ def _add_case_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--instance", type=int, default=0)
     p.add_argument("--case", type=int, default=0, help="which held-out case to ask about (direct modes)")
     p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")
+    _framing_option(p)
     _cases_file_option(p)
     _check_file_option(p)
     _db_option(p)
@@ -291,7 +362,7 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--api-base", help="URL of an OpenAI-compatible server for the models")
     p.add_argument("--api-key-env", help="environment variable holding the key for --api-base")
     p.add_argument("--probe", action="append")
-    p.add_argument("--mode", default="deductive,io_rule,io,solverlearner,deductive_code")
+    p.add_argument("--mode", help=f"modes, comma separated (default {DEFAULT_RUN_MODES})")
     p.add_argument("--shots", type=int, default=8)
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--instances", type=int, default=3)
@@ -313,6 +384,12 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-tokens", type=int, default=1024)
     p.add_argument("--cot", action="store_true")
+    _framing_option(p)
+    p.add_argument(
+        "--preset",
+        help="a published set-up (python -m lab presets lists them): each of its runs is run; "
+        "runs without recorded models use --model",
+    )
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--max-failures", type=int, default=20, help="failed calls after which the run stops")
     p.add_argument("--run-id", help="name the run; an existing run with the same plan is resumed")
@@ -378,6 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_command(sub)
     _add_stored_run_commands(sub)
     _add_probes_commands(sub)
+    p = sub.add_parser("presets", help="list the study presets (python -m lab run --preset NAME)")
+    p.set_defaults(func=cmd_presets)
     return parser
 
 

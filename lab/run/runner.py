@@ -29,6 +29,7 @@ from lab.models import (
     RetryPolicy,
     provider_for,
 )
+from lab.models.replay import NOT_RECORDED
 from lab.run.items import Reply, code_items, direct_items, unanswered_items
 from lab.run.plan import (
     RunError,
@@ -284,8 +285,20 @@ class RunExecutor:
                 ),
             )
         else:
-            status, reason = RunStatus.FINISHED, None
+            status, reason = RunStatus.FINISHED, self._missing_data()
         self.store.set_status(self.run_id, status, reason=reason)
+
+    def _missing_data(self) -> str | None:
+        """Why a run whose items are all stored is still no result: most were never answered."""
+        items = self.store.items([self.run_id])
+        unanswered = sum(1 for item in items if item["error"] == NOT_RECORDED)
+        if 2 * unanswered <= len(items):
+            return None
+        return (
+            f"{unanswered:,} of {len(items):,} items have no recorded reply (`{NOT_RECORDED}`), so their "
+            "scores say nothing about the model: the recordings do not hold these prompts. Choose the "
+            "settings, modes, framing and cases file the recordings were made with (a preset sets them)"
+        )
 
     def should_stop(self) -> bool:
         return self.stop.is_set() or self.budget_exceeded.is_set()
