@@ -42,7 +42,7 @@ from lab.run.plan import quick_plan as quick_plan
 from lab.run.plan import total_items as total_items
 from lab.run.store import RunRecord, Store
 from lab.run.store import default_db_path as default_db_path
-from lab.tasks.modes import MODE_ORDER, MODES
+from lab.tasks.modes import MODE_ORDER, MODES, Role
 from lab.tasks.modes import Framing as Framing
 from lab.tasks.modes import ModeError as ModeError
 from probes import BUILT_IN, REGISTRY, Case, ProbeFamily, Setting, get_family
@@ -198,6 +198,9 @@ class ModeLegend:
     description: str
 
 
+LEGEND_KINDS = {Role.INDUCTIVE: "inductive", Role.DEDUCTIVE: "deductive", Role.CHECK: "beside deductive"}
+
+
 def mode_label(mode: str) -> str:
     from lab.results import charts
 
@@ -210,9 +213,9 @@ def mode_legend() -> list[ModeLegend]:
     legend = []
     for name in MODE_ORDER:
         mode = MODES[name]
-        kind = "inductive" if mode.inductive else "deductive"
-        if mode.checks_comprehension:
-            kind = "beside deductive"
+        kind = {Role.INDUCTIVE: "inductive", Role.DEDUCTIVE: "deductive", Role.CHECK: "beside deductive"}[
+            mode.role
+        ]
         legend.append(
             ModeLegend(
                 name=name,
@@ -385,9 +388,28 @@ def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     return browse.label_models_by_run(study.functions_frame(store, run_ids))
 
 
+UNRECORDED_CELL_NOTE = "cells made mostly of them are left out of the charts and tables"
+
+
+def unrecorded_cells(items: pd.DataFrame) -> pd.Series:
+    """Per item, whether its cell (model, setting, mode) is mostly `not_recorded`: replayed prompts the
+    recordings do not hold, whose score says nothing about the recorded model."""
+    from lab.models.replay import NOT_RECORDED
+
+    unrecorded = items["error"] == NOT_RECORDED
+    cells = unrecorded.groupby([items["model"], items["probe"], items["setting"], items["mode"]])
+    return cells.transform("mean") > 0.5
+
+
 def result_tables(items: pd.DataFrame, functions: pd.DataFrame) -> ResultTables:
-    """Raises ValueError for items the statistics refuse (one setting both default and counterfactual)."""
+    """Raises ValueError for items the statistics refuse (one setting both default and counterfactual).
+
+    Cells made mostly of unrecorded replays are left out (`unrecorded_cells`; `unrecorded_summary` says so).
+    """
     from lab.results import sampling, stats
+
+    if not items.empty:
+        items = items[~unrecorded_cells(items)]
 
     try:
         drops, drop_problem = stats.counterfactual_drop(items), None
@@ -437,7 +459,10 @@ def unrecorded_summary(items: pd.DataFrame) -> str | None:
     """Which replayed prompts had no recording (scored wrong), per mode; None when there are none."""
     from lab.results import browse
 
-    return browse.unrecorded_summary(items)
+    summary = browse.unrecorded_summary(items)
+    if summary is None or not unrecorded_cells(items).any():
+        return summary
+    return f"{summary}; {UNRECORDED_CELL_NOTE}"
 
 
 def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:

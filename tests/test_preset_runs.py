@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import cli
+from lab import api, cli
 from lab.presets import list_presets
 from lab.run import study
 from lab.run.store import Store
@@ -167,6 +167,11 @@ def test_a_run_of_mostly_unrecorded_prompts_is_not_reported_as_a_result(tmp_path
     assert re.search(r"status: finished, but NOT a result: [345] of 5 items have no recorded reply", out)
     [record] = Store(tmp_path / "x.db").list_runs()
     assert record.status == "finished" and record.reason and "a preset sets them" in record.reason
+    # Results leave the cell out, and say why.
+    store = Store(tmp_path / "x.db")
+    items = api.browse_items(store, [record.id])
+    assert api.result_tables(items, api.functions_frame(store, [record.id])).summary.empty
+    assert (api.unrecorded_summary(items) or "").endswith(api.UNRECORDED_CELL_NOTE)
 
 
 def test_preset_options_that_the_preset_sets_are_refused(tmp_path: Path, capsys) -> None:

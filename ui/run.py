@@ -54,7 +54,8 @@ def run_monitor(run_id: str, was_live: bool) -> None:
     progress = api.run_progress(data.store(), run_id)
     with st.container(border=True):
         st.subheader(f"Run `{run_id}` {status_badge(status)}")
-        st.caption(plan_text(record.plan))
+        framing = record.plan.get("framing", api.Framing.BLIND.value)  # stored before framings: blind
+        st.caption(f"{plan_text(record.plan)}, {framing} framing")
         share = progress.done / progress.total if progress.total else 0.0
         st.progress(
             min(1.0, share), text=f"{progress.done:,} of {progress.total:,} items scored ({share:.0%})"

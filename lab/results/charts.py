@@ -20,7 +20,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from lab.models.replay import display_label
-from lab.tasks.modes import MODES
+from lab.tasks.modes import MODES, Role
 
 MODE_COLOURS: dict[str, str] = {
     "solverlearner": "#1f4e9c",
@@ -46,9 +46,9 @@ _FONT = "Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif"
 def mode_label(mode: str) -> str:
     """A mode's name with what it means, as legends show it: `io_rule (rule + examples)`."""
     spec = MODES[mode]
-    if spec.checks_comprehension:
+    if spec.role is Role.CHECK:
         return f"{mode} (comprehension check)"
-    if spec.inductive:
+    if spec.role is Role.INDUCTIVE:
         kind = "inductive"
     elif spec.shows_examples:
         kind = "rule + examples"
