@@ -298,8 +298,9 @@ def cmd_probes_delete(args: argparse.Namespace) -> int:
 def _cases_file_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cases-file",
-        help="held-out inputs, one a line, instead of generated ones; {param} is filled from each "
-        "setting, e.g. counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
+        help="held-out inputs, one a line (or FILE.csv#COLUMN: a column of a CSV file with a header), "
+        "instead of generated ones; {param} is filled from each setting, e.g. "
+        "counterfactual-evaluation/arithmetic/data/0shot/base{base}.txt",
     )
 
 

@@ -55,7 +55,7 @@ class RunPlan:
     max_failures: int = 20
     samples: int = 1
     rounds: int = 0
-    cases_file: str | None = None  # held-out inputs, one a line; `{param}` is filled from each setting
+    cases_file: str | None = None  # held-out inputs, one a line (or `file.csv#column`); `{param}` filled in
     check_file: str | None = None  # the same for the comprehension check's inputs (mode ccc)
     check_n: int | None = None  # comprehension-check items per setting; None: n
     framing: Framing = Framing.PAPER  # how the modes that show examples word their prompt
