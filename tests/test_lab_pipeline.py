@@ -520,6 +520,11 @@ def test_new_plans_use_the_paper_framing_and_stored_ones_without_it_load_as_blin
         for f in ("paper", "blind")
     ]  # type: ignore[arg-type]
     assert deductive[0] == deductive[1]  # a mode without examples has one wording
+    only_deductive = {**values, "modes": ("deductive", "ccc")}
+    assert (
+        RunPlan(**only_deductive).identity_hash()
+        == RunPlan(**only_deductive, framing="blind").identity_hash()
+    )  # type: ignore[arg-type]
 
 
 def test_a_cases_file_may_be_a_column_of_a_csv_file(tmp_path: Path) -> None:

@@ -132,6 +132,8 @@ class RunPlan:
             # Fields added after runs were stored: at their default they leave old hashes unchanged.
             if data.get(name) == default:
                 data.pop(name)
+        if not any(MODES[mode].shows_examples for mode in self.modes):
+            data.pop("framing", None)  # it words only the modes that show examples
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
