@@ -35,7 +35,7 @@ from lab.run.records import ITEM_COLUMNS, TRUNCATED, RunStatus
 from lab.run.store import Store
 from lab.tasks.modes import MODE_ORDER, Framing
 from lab.tasks.scoring import UNPARSED
-from tests.scripted import plan_responder
+from tests.scripted import fenced, plan_responder, solver_source
 from tests.scripted_server import ScriptedReply, ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -555,3 +555,27 @@ def test_a_cases_file_may_be_a_column_of_a_csv_file(tmp_path: Path) -> None:
         check_cases(replace(plan, check_n=3), sov)
     with pytest.raises(ValueError, match="ends in '#' without a column"):
         replace(plan, check_file=str(tmp_path / "sov" / "test.csv#"))
+
+
+def test_paper_framed_solvers_take_the_task_s_arguments_and_refinement_asks_for_them(db_path: Path) -> None:
+    seen: list[list[dict[str, str]]] = []
+    plan_values = {"probes": ("arithmetic:base=9",), "modes": ("solverlearner",), "instances": 1, "rounds": 1}
+
+    def respond(messages: list[dict[str, str]]) -> str:
+        if "Reply with OK" in messages[-1]["content"]:
+            return "OK"
+        seen.append(messages)
+        if len(messages) == 1:  # the first function adds in base 10
+            return fenced("def solver(n1: str, n2: str) -> str:\n    return str(int(n1) + int(n2))\n")
+        return fenced(solver_source(setting, "def solver(n1: str, n2: str) -> str"))
+
+    with ScriptedServer() as server:
+        plan = scripted_plan(server.base_url, **plan_values)
+        [setting] = plan.settings()
+        server.responder = respond
+        record = run(Store(db_path), plan)
+    assert record.status == "finished", record.reason
+    assert "`def solver(n1: str, n2: str) -> str`" in seen[0][0]["content"]
+    assert "Write a corrected `def solver(n1: str, n2: str) -> str`" in seen[1][-1]["content"]
+    items = study.items_frame(Store(db_path), [record.id])
+    assert len(items) == plan.n and items["correct"].all()
