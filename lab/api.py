@@ -21,6 +21,10 @@ from lab.models import DEFAULT_MODEL, ModelSpec, provider_for
 from lab.models import model_spec as _model_spec
 from lab.models.replay import RecordedModel as RecordedModel
 from lab.models.replay import recorded_models as recorded_models
+from lab.presets import Preset as Preset
+from lab.presets import PresetError as PresetError
+from lab.presets import list_presets as list_presets
+from lab.presets import load_preset
 from lab.run.plan import MAX_ROUNDS as MAX_ROUNDS
 from lab.run.plan import MAX_SAMPLES as MAX_SAMPLES
 from lab.run.plan import QUICK_MODES as QUICK_MODES
@@ -38,7 +42,8 @@ from lab.run.plan import quick_plan as quick_plan
 from lab.run.plan import total_items as total_items
 from lab.run.store import RunRecord, Store
 from lab.run.store import default_db_path as default_db_path
-from lab.tasks.modes import MODE_ORDER, MODES
+from lab.tasks.modes import MODE_ORDER, MODES, Role
+from lab.tasks.modes import Framing as Framing
 from lab.tasks.modes import ModeError as ModeError
 from probes import BUILT_IN, REGISTRY, Case, ProbeFamily, Setting, get_family
 from probes import ProbeError as ProbeError
@@ -195,6 +200,9 @@ class ModeLegend:
     description: str
 
 
+LEGEND_KINDS = {Role.INDUCTIVE: "inductive", Role.DEDUCTIVE: "deductive", Role.CHECK: "beside deductive"}
+
+
 def mode_label(mode: str) -> str:
     from lab.results import charts
 
@@ -207,9 +215,9 @@ def mode_legend() -> list[ModeLegend]:
     legend = []
     for name in MODE_ORDER:
         mode = MODES[name]
-        kind = "inductive" if mode.inductive else "deductive"
-        if mode.checks_comprehension:
-            kind = "beside deductive"
+        kind = {Role.INDUCTIVE: "inductive", Role.DEDUCTIVE: "deductive", Role.CHECK: "beside deductive"}[
+            mode.role
+        ]
         legend.append(
             ModeLegend(
                 name=name,
@@ -220,6 +228,59 @@ def mode_legend() -> list[ModeLegend]:
             )
         )
     return legend
+
+
+# ---------------------------------------------------------------------------------------------
+# Presets: a published set-up as data, one plan per run of the preset
+
+
+@dataclass(frozen=True)
+class PresetPlan:
+    label: str  # the preset run's label, e.g. "zero-shot CoT"
+    plan: RunPlan
+
+
+def preset_plans(
+    name: str,
+    *,
+    models: Sequence[ModelSpec] = (),
+    seed: int = 0,
+    max_tokens: int = 1024,
+    concurrency: int = 8,
+    max_failures: int = 20,
+) -> list[PresetPlan]:
+    """The preset's runs as plans. A run that names its models (recordings) keeps them; the others run
+    on `models`, else the default model. Raises PresetError when the preset needs data not found here."""
+    preset = load_preset(name).resolved()
+    fallback = tuple(models) or (ModelSpec(DEFAULT_MODEL),)
+    return [
+        PresetPlan(
+            label=run.label,
+            plan=RunPlan(
+                models=tuple(model_spec(model) for model in run.models) or fallback,
+                probes=run.probes,
+                modes=run.modes,
+                shots=run.shots,
+                n=run.n,
+                instances=run.instances,
+                seed=seed,
+                max_tokens=max_tokens,
+                cot=run.cot,
+                concurrency=concurrency,
+                max_failures=max_failures,
+                framing=run.framing,
+                cases_file=run.cases_file,
+                check_file=run.check_file,
+            ),
+        )
+        for run in preset.runs
+    ]
+
+
+def run_succeeded(record: RunRecord) -> bool:
+    """Finished with every item answered: a finished run keeps a reason only when most of its items
+    have no reply (`not_recorded`), and then it is no result."""
+    return record.status == "finished" and not record.reason
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,9 +411,28 @@ def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     return read.with_model_labels(read.functions_frame(store, run_ids))
 
 
+UNRECORDED_CELL_NOTE = "cells made mostly of them are left out of the charts and tables"
+
+
+def unrecorded_cells(items: pd.DataFrame) -> pd.Series:
+    """Per item, whether its cell (model, setting, mode) is mostly `not_recorded`: replayed prompts the
+    recordings do not hold, whose score says nothing about the recorded model."""
+    from lab.models.replay import NOT_RECORDED
+
+    unrecorded = items["error"] == NOT_RECORDED
+    cells = unrecorded.groupby([items["model"], items["probe"], items["setting"], items["mode"]])
+    return cells.transform("mean") > 0.5
+
+
 def result_tables(items: pd.DataFrame, functions: pd.DataFrame) -> ResultTables:
-    """Raises ValueError for items the statistics refuse (one setting both default and counterfactual)."""
+    """Raises ValueError for items the statistics refuse (one setting both default and counterfactual).
+
+    Cells made mostly of unrecorded replays are left out (`unrecorded_cells`; `unrecorded_summary` says so).
+    """
     from lab.results import sampling, stats
+
+    if not items.empty:
+        items = items[~unrecorded_cells(items)]
 
     try:
         drops, drop_problem = stats.counterfactual_drop(items), None
@@ -402,7 +482,10 @@ def unrecorded_summary(items: pd.DataFrame) -> str | None:
     """Which replayed prompts had no recording (scored wrong), per mode; None when there are none."""
     from lab.results import browse
 
-    return browse.unrecorded_summary(items)
+    summary = browse.unrecorded_summary(items)
+    if summary is None or not unrecorded_cells(items).any():
+        return summary
+    return f"{summary}; {UNRECORDED_CELL_NOTE}"
 
 
 def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:

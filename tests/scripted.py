@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lab.run.plan import RunPlan, WorkUnit, work_units
-from lab.tasks.modes import MODES
-from probes import Setting
+from lab.tasks.modes import MODES, Draws
+from lab.tasks.prompts import solver_signature
+from probes import Setting, strings
+from probes.strings import Affix, ChangeCase, Cut, Field, Join, Operation, Replace, Slice
+from tests.wu_solvers import spatial_solver_source, syntax_solver_source
 
 DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def solver_source(setting: Setting) -> str:
-    """A correct solver for a setting, written the way a model would write it."""
+ONE_ARGUMENT = "def solver(x: str) -> str"
+
+
+def solver_source(setting: Setting, signature: str = ONE_ARGUMENT) -> str:
+    """A correct solver for a setting, written the way a model would write it, with the signature
+    its prompt asked for (`prompts.solver_signature`): only arithmetic's paper framing takes two."""
     if setting.family == "arithmetic":
         base = setting["base"]
+        operands = "x.split('+')" if signature == ONE_ARGUMENT else "n1, n2"
         return (
-            "def solver(x: str) -> str:\n"
+            f"{signature}:\n"
             f"    digits = {DIGITS!r}\n"
-            "    a, b = x.split('+')\n"
+            f"    a, b = {operands}\n"
             f"    total = int(a, {base}) + int(b, {base})\n"
             "    out = ''\n"
             "    while total > 0:\n"
@@ -28,64 +36,87 @@ def solver_source(setting: Setting) -> str:
             "    return out or '0'\n"
         )
     if setting.family == "syntax":
-        order = str(setting["order"])
-        size = 1 if setting["phrase"] == "word" else 2
-        return (
-            "def solver(x: str) -> str:\n"
-            "    words = x.rstrip('.').split()\n"
-            f"    order = {order!r}\n"
-            f"    size = {size}\n"
-            "    parts = {}\n"
-            "    pos = 0\n"
-            "    for role in order:\n"
-            "        width = 1 if role == 'v' else size\n"
-            "        parts[role] = ' '.join(words[pos:pos + width])\n"
-            "        pos = pos + width\n"
-            "    return parts['s'] + ' ' + parts['v'] + ' ' + parts['o'] + '.'\n"
-        )
+        return syntax_solver_source(setting)
     if setting.family == "cipher":
-        cipher = setting["cipher"]
-        if cipher == "caesar":
-            table = "".join(chr((i - int(setting["shift"])) % 26 + 97) for i in range(26))
-        elif cipher == "atbash":
-            table = "abcdefghijklmnopqrstuvwxyz"[::-1]
-        else:
-            rows = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-            back = {}
-            for row in rows:
-                for i, ch in enumerate(row):
-                    back[row[(i + 1) % len(row)]] = ch
-            table = "".join(back[chr(97 + i)] for i in range(26))
-        return (
-            "def solver(x: str) -> str:\n"
-            f"    table = {table!r}\n"
-            "    return ''.join(table[ord(c) - 97] if 'a' <= c <= 'z' else c for c in x)\n"
-        )
+        return _cipher_solver_source(setting)
     if setting.family == "spatial":
-        world = str(setting["world"])
-        usual = {"north": (0, -1), "east": (1, 0), "south": (0, 1), "west": (-1, 0)}
-        clockwise = list(usual)
-        turns = {"standard": 0, "rotate90": 1, "rotate180": 2, "rotate270": 3}
-        if world in turns:
-            names = {side: clockwise[(i + turns[world]) % 4] for i, side in enumerate(clockwise)}
-        else:
-            swap = ("north", "south") if world == "flip_vertical" else ("east", "west")
-            names = {side: side for side in clockwise} | {swap[0]: swap[1], swap[1]: swap[0]}
-        vectors = {side: usual[names[side]] for side in clockwise}
-        return (
-            "import re\n"
-            "\n"
-            "def solver(x: str) -> str:\n"
-            f"    vectors = {vectors!r}\n"
-            "    out = []\n"
-            "    for name, side in re.findall(r'[Tt]here is an? (.+?) on the (\\w+) side', x):\n"
-            "        vx, vy = vectors[side.lower()]\n"
-            "        out.append(name.lower() + ': (' + str(vx) + ', ' + str(vy) + ')')\n"
-            "    return '; '.join(out)\n"
-        )
+        return spatial_solver_source(setting)
     if setting.family == "listfn":
         return listfn_solver_source(str(setting["function"]))
+    if setting.family == "strings":
+        return strings_solver_source(strings.program_of(setting).steps)
     raise ValueError(setting.family)
+
+
+def _cipher_solver_source(setting: Setting) -> str:
+    cipher = setting["cipher"]
+    if cipher == "caesar":
+        table = "".join(chr((i - int(setting["shift"])) % 26 + 97) for i in range(26))
+    elif cipher == "atbash":
+        table = "abcdefghijklmnopqrstuvwxyz"[::-1]
+    else:
+        rows = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+        back = {}
+        for row in rows:
+            for i, ch in enumerate(row):
+                back[row[(i + 1) % len(row)]] = ch
+        table = "".join(back[chr(97 + i)] for i in range(26))
+    return (
+        "def solver(x: str) -> str:\n"
+        f"    table = {table!r}\n"
+        "    return ''.join(table[ord(c) - 97] if 'a' <= c <= 'z' else c for c in x)\n"
+    )
+
+
+# -- strings: each step of a program as the Python line(s) a model would write --------------------
+
+
+def _needs_parts(delim: str) -> list[str]:
+    return [f"p = x.split({delim!r})", "if len(p) == 1:", "    raise ValueError('no delimiter')"]
+
+
+def step_lines(step: Operation) -> list[str]:
+    if isinstance(step, Field):
+        return [*_needs_parts(step.delim), f"x = p[{step.index}]"]
+    if isinstance(step, Cut):
+        cut = (
+            f"x[x.index({step.delim!r}) + {len(step.delim)}:]"
+            if step.after_first
+            else f"x[:x.rindex({step.delim!r})]"
+        )
+        return [f"if {step.delim!r} not in x:", "    raise ValueError('no delimiter')", f"x = {cut}"]
+    if isinstance(step, ChangeCase):
+        capitalise = "' '.join(w.capitalize() for w in x.split(' '))"
+        return ["x = " + {"upper": "x.upper()", "lower": "x.lower()"}.get(step.how, capitalise)]
+    if isinstance(step, Affix):
+        return [f"x = {step.text!r} + x" if step.at_start else f"x = x + {step.text!r}"]
+    if isinstance(step, Slice):
+        n = step.count
+        cut = {"first": f"x[:{n}]", "last": f"x[len(x) - {n}:]", "drop": f"x[{n}:]"}[step.how]
+        return [f"if len(x) <= {n}:", "    raise ValueError('too short')", f"x = {cut}"]
+    if isinstance(step, Replace):
+        return [f"x = {step.new!r}.join(x.split({step.old!r}))"]
+    if isinstance(step, Join):
+        fields = ", ".join(f"p[{i}]" for i in step.order)
+        return [*_needs_parts(step.delim), f"x = {step.sep!r}.join([{fields}])"]
+    return [
+        *_needs_parts(step.delim),
+        "if not all(w[:1].isalpha() for w in p):",
+        "    raise ValueError('a part starts with no letter')",
+        f"x = {step.sep!r}.join([w[0] for w in p])",
+    ]
+
+
+def strings_solver_source(steps: Sequence[Operation]) -> str:
+    body = [line for step in steps for line in step_lines(step)]
+    return "def solver(x: str) -> str:\n" + "".join(f"    {line}\n" for line in body) + "    return x\n"
+
+
+def direct_reply(setting: Setting, answer: str, *, check: bool) -> str:
+    """A direct answer as the family's prompts ask for it: a layout in a ```json block, else boxed."""
+    if setting.family == "spatial" and not check:
+        return f"Placing the objects.\n```json\n{answer}\n```"
+    return f"Reasoning... \\boxed{{{answer}}}"
 
 
 def fenced(code: str) -> str:
@@ -98,11 +129,12 @@ def plan_responder(plan: RunPlan, right: Callable[[WorkUnit], bool]) -> Callable
     for unit in work_units(plan):
         ok = right(unit)
         if MODES[unit.mode].returns_code:
-            code = solver_source(unit.setting) if ok else "def solver(x):\n    return 'wrong'\n"
+            signature = solver_signature(unit.setting, unit.mode, plan.framing)
+            code = solver_source(unit.setting, signature) if ok else "def solver(*x):\n    return 'wrong'\n"
             reply = fenced(code)
         else:
-            expected = unit.cases[0][1].output
-            reply = f"Reasoning... \\boxed{{{expected if ok else 'wrong'}}}"
+            answer = unit.cases[0][1].output if ok else "wrong"
+            reply = direct_reply(unit.setting, answer, check=MODES[unit.mode].draws is Draws.CHECKS)
         replies[json.dumps(unit.messages, sort_keys=True)] = reply
 
     def respond(messages: list[dict[str, str]]) -> str:

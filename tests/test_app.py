@@ -480,6 +480,7 @@ def test_results_page_shows_pass_at_k_refinement_rounds_and_the_comprehension_ch
             samples=2,
             rounds=1,
             temperature=0.7,
+            framing="blind",  # the scripted functions below take the whole input, solver(x)
         )
         first_example = next(u for u in work_units(plan) if u.mode == "solverlearner").examples[0].input
         store = Store(db)

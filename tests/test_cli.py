@@ -53,7 +53,8 @@ def test_bad_probe_specs_exit_non_zero_naming_the_choices(spec: str, names: str)
 
 
 def test_prompt_prints_the_exact_messages(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["prompt", "--probe", "arithmetic:base=8", "--mode", "io", "--seed", "0"]) == 0
+    argv = ["prompt", "--probe", "arithmetic:base=8", "--mode", "io", "--seed", "0", "--framing", "blind"]
+    assert main(argv) == 0
     shown = json.loads(capsys.readouterr().out)
     content = shown["messages"][0]["content"]
     assert shown["setting"] == "arithmetic:base=8,digits=2"

@@ -39,6 +39,7 @@ def plan_for(base_url: str, **overrides: Any) -> RunPlan:
         "seed": 1,
         "max_tokens": 64,
         "concurrency": 2,
+        "framing": "blind",  # the scripted functions take the whole input, solver(x); as plans were then
     }
     values.update(overrides)
     return RunPlan(**values)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from lab.run.plan import (
     RunError,
     RunPlan,
     WorkUnit,
+    check_cases,
     estimated_calls,
     mode_applies,
     total_items,
@@ -33,9 +35,9 @@ from lab.run.plan import (
 )
 from lab.run.records import ITEM_COLUMNS, TRUNCATED, RunStatus
 from lab.run.store import Store
-from lab.tasks.modes import MODE_ORDER
+from lab.tasks.modes import MODE_ORDER, Framing
 from lab.tasks.scoring import UNPARSED
-from tests.scripted import plan_responder
+from tests.scripted import fenced, plan_responder, solver_source
 from tests.scripted_server import ScriptedReply, ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +52,7 @@ EVERY_FAMILY = (
     "cipher:cipher=keyboard",
     "spatial:world=rotate90",
     "listfn:function=running_sum",
+    "strings:depth=2,program=0",
 )
 
 
@@ -74,10 +77,11 @@ def run(store: Store, plan: RunPlan, run_id: str | None = None):
     return study.execute_run(store, run_id, retry=FAST_RETRY)
 
 
-def test_every_mode_of_every_family_scores_exactly(db_path: Path) -> None:
+@pytest.mark.parametrize("framing", ["paper", "blind"])
+def test_every_mode_of_every_family_scores_exactly(db_path: Path, framing: str) -> None:
     # Right on even held-out cases in direct modes and on instance 0 in code modes.
     with ScriptedServer() as server:
-        plan = scripted_plan(server.base_url)
+        plan = scripted_plan(server.base_url, framing=framing)
         server.responder = plan_responder(
             plan,
             lambda u: (
@@ -90,7 +94,8 @@ def test_every_mode_of_every_family_scores_exactly(db_path: Path) -> None:
         assert server.chat_requests == estimated_calls(plan) + 1  # +1: the probe call before the run
     summary = read.summary_frame(store, [record.id])
     checked = [s for s in plan.settings() if mode_applies(s, "ccc")]
-    assert len(checked) == len(plan.settings()) - 1  # listfn has no comprehension check
+    unchecked = {s.family for s in plan.settings() if s not in checked}
+    assert unchecked == {"listfn", "strings"}  # the families without a comprehension check
     assert len(summary) == len(plan.settings()) * (len(MODE_ORDER) - 1) + len(checked)
     for row in summary.itertuples():
         if row.mode == "solverlearner":
@@ -108,7 +113,8 @@ def test_every_mode_of_every_family_scores_exactly(db_path: Path) -> None:
 
 
 def test_code_mode_diagnostics_are_stored(db_path: Path) -> None:
-    lookup = "def solver(x):\n    table = {%s}\n    return table.get(x, '')\n"
+    # Under the paper framing arithmetic's solver takes the two numbers: joined, they are the input.
+    lookup = "def solver(*x):\n    table = {%s}\n    return table.get('+'.join(x), '')\n"
     with ScriptedServer() as server:
         plan = scripted_plan(
             server.base_url, probes=("arithmetic:base=8",), modes=("solverlearner",), instances=1
@@ -490,8 +496,88 @@ def test_each_model_string_has_one_provider(monkeypatch: pytest.MonkeyPatch) -> 
     )
     monkeypatch.delenv("MY_SERVER_KEY", raising=False)
     served = provider_for(ModelSpec("my-model", "http://127.0.0.1:8000/v1", "MY_SERVER_KEY"))
-    assert (
-        served.describe()
-        == "at `http://127.0.0.1:8000/v1`; key from `$MY_SERVER_KEY` (**not set** for this app)"
+    assert served.describe() == (
+        "at `http://127.0.0.1:8000/v1`; key from `$MY_SERVER_KEY` (**not set** for this app)"
     )
     assert served.label() == "my-model @ http://127.0.0.1:8000/v1"
+
+
+def test_new_plans_use_the_paper_framing_and_stored_ones_without_it_load_as_blind() -> None:
+    values = {"models": (ModelSpec("m"),), "probes": ("arithmetic:base=8",), "modes": ("io", "deductive")}
+    assert RunPlan(**values).framing is Framing.PAPER  # type: ignore[arg-type]
+    blind = RunPlan(**values, framing="blind")  # type: ignore[arg-type]
+    stored_before_framings = {k: v for k, v in blind.to_dict().items() if k != "framing"}
+    old = RunPlan.from_dict(stored_before_framings)
+    assert old.framing is Framing.BLIND and old.identity_hash() == blind.identity_hash()
+    assert old.identity_hash() != RunPlan(**values).identity_hash()  # type: ignore[arg-type]
+    assert RunPlan.from_dict(RunPlan(**values).to_dict()) == RunPlan(**values)  # type: ignore[arg-type]
+    io_prompts = {
+        framing: [u.messages for u in work_units(RunPlan(**values, framing=framing)) if u.mode == "io"]  # type: ignore[arg-type]
+        for framing in ("paper", "blind")
+    }
+    assert io_prompts["paper"][0][0]["content"].startswith("Q: You are asked to add two numbers")
+    assert "hidden rule" in io_prompts["blind"][0][0]["content"]
+    deductive = [
+        [u.messages for u in work_units(RunPlan(**values, framing=f)) if u.mode == "deductive"]
+        for f in ("paper", "blind")
+    ]  # type: ignore[arg-type]
+    assert deductive[0] == deductive[1]  # a mode without examples has one wording
+    only_deductive = {**values, "modes": ("deductive", "ccc")}
+    assert (
+        RunPlan(**only_deductive).identity_hash()
+        == RunPlan(**only_deductive, framing="blind").identity_hash()
+    )  # type: ignore[arg-type]
+
+
+def test_a_cases_file_may_be_a_column_of_a_csv_file(tmp_path: Path) -> None:
+    for order in ("sov", "vso"):
+        folder = tmp_path / order
+        folder.mkdir()
+        rows = [
+            "original_sent,main_verb,reordered_sent",
+            "tim saw lucas.,saw,tim lucas saw.",
+            "mary saw tom.,saw,mary tom saw.",
+        ]
+        (folder / "test.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    plan = RunPlan(
+        models=(ModelSpec("m"),),
+        probes=("syntax:order=sov", "syntax:order=vso"),
+        modes=("ccc",),
+        n=2,
+        check_file=str(tmp_path / "{order}" / "test.csv#reordered_sent"),
+    )
+    sov = plan.settings()[0]
+    assert [c.input for c in check_cases(plan, sov)] == ["tim lucas saw.", "mary tom saw."]
+    assert check_cases(plan, sov)[0].output == "tim saw lucas."
+    with pytest.raises(
+        RunError, match=r"has no column 'sentence'; its header names original_sent, main_verb"
+    ):
+        check_cases(replace(plan, check_file=str(tmp_path / "sov" / "test.csv#sentence")), sov)
+    with pytest.raises(RunError, match=r"has 2 row\(s\); syntax:order=sov.* needs check_n = 3"):
+        check_cases(replace(plan, check_n=3), sov)
+    with pytest.raises(ValueError, match="ends in '#' without a column"):
+        replace(plan, check_file=str(tmp_path / "sov" / "test.csv#"))
+
+
+def test_paper_framed_solvers_take_the_task_s_arguments_and_refinement_asks_for_them(db_path: Path) -> None:
+    seen: list[list[dict[str, str]]] = []
+    plan_values = {"probes": ("arithmetic:base=9",), "modes": ("solverlearner",), "instances": 1, "rounds": 1}
+
+    def respond(messages: list[dict[str, str]]) -> str:
+        if "Reply with OK" in messages[-1]["content"]:
+            return "OK"
+        seen.append(messages)
+        if len(messages) == 1:  # the first function adds in base 10
+            return fenced("def solver(n1: str, n2: str) -> str:\n    return str(int(n1) + int(n2))\n")
+        return fenced(solver_source(setting, "def solver(n1: str, n2: str) -> str"))
+
+    with ScriptedServer() as server:
+        plan = scripted_plan(server.base_url, **plan_values)
+        [setting] = plan.settings()
+        server.responder = respond
+        record = run(Store(db_path), plan)
+    assert record.status == "finished", record.reason
+    assert "`def solver(n1: str, n2: str) -> str`" in seen[0][0]["content"]
+    assert "Write a corrected `def solver(n1: str, n2: str) -> str`" in seen[1][-1]["content"]
+    items = study.items_frame(Store(db_path), [record.id])
+    assert len(items) == plan.n and items["correct"].all()

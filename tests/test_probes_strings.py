@@ -34,59 +34,19 @@ from probes.strings import (
     Replace,
     Slice,
 )
+from tests.scripted import strings_solver_source
 from tests.scripted_server import ScriptedServer
 
 FAMILY = strings.FAMILY
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=20)
 
 
-# -- an independent implementation: each step as the Python line(s) a model would write -----------
-
-
-def _needs_parts(delim: str) -> list[str]:
-    return [f"p = x.split({delim!r})", "if len(p) == 1:", "    raise ValueError('no delimiter')"]
-
-
-def step_lines(step: Operation) -> list[str]:
-    if isinstance(step, Field):
-        return [*_needs_parts(step.delim), f"x = p[{step.index}]"]
-    if isinstance(step, Cut):
-        cut = (
-            f"x[x.index({step.delim!r}) + {len(step.delim)}:]"
-            if step.after_first
-            else f"x[:x.rindex({step.delim!r})]"
-        )
-        return [f"if {step.delim!r} not in x:", "    raise ValueError('no delimiter')", f"x = {cut}"]
-    if isinstance(step, ChangeCase):
-        capitalise = "' '.join(w.capitalize() for w in x.split(' '))"
-        return ["x = " + {"upper": "x.upper()", "lower": "x.lower()"}.get(step.how, capitalise)]
-    if isinstance(step, Affix):
-        return [f"x = {step.text!r} + x" if step.at_start else f"x = x + {step.text!r}"]
-    if isinstance(step, Slice):
-        n = step.count
-        cut = {"first": f"x[:{n}]", "last": f"x[len(x) - {n}:]", "drop": f"x[{n}:]"}[step.how]
-        return [f"if len(x) <= {n}:", "    raise ValueError('too short')", f"x = {cut}"]
-    if isinstance(step, Replace):
-        return [f"x = {step.new!r}.join(x.split({step.old!r}))"]
-    if isinstance(step, Join):
-        fields = ", ".join(f"p[{i}]" for i in step.order)
-        return [*_needs_parts(step.delim), f"x = {step.sep!r}.join([{fields}])"]
-    return [
-        *_needs_parts(step.delim),
-        "if not all(w[:1].isalpha() for w in p):",
-        "    raise ValueError('a part starts with no letter')",
-        f"x = {step.sep!r}.join([w[0] for w in p])",
-    ]
-
-
-def solver_source(steps: Sequence[Operation]) -> str:
-    body = [line for step in steps for line in step_lines(step)]
-    return "def solver(x: str) -> str:\n" + "".join(f"    {line}\n" for line in body) + "    return x\n"
+# -- an independent implementation: each step as the Python line(s) a model would write (tests/scripted.py)
 
 
 def compiled(steps: Sequence[Operation]) -> Callable[[str], str]:
     namespace: dict = {}
-    exec(solver_source(steps), namespace)  # test code written above, not a model's
+    exec(strings_solver_source(steps), namespace)  # test code written above, not a model's
     return namespace["solver"]
 
 
@@ -345,7 +305,9 @@ def test_scripted_solvers_agree_with_the_family_in_the_sandbox() -> None:
         for index in range(3):
             setting = setting_of(depth, index)
             cases = FAMILY.cases(setting, 12, seed=3)
-            report = run_solver(solver_source(strings.program_of(setting).steps), [c.input for c in cases])
+            report = run_solver(
+                strings_solver_source(strings.program_of(setting).steps), [c.input for c in cases]
+            )
             assert report.verdict is None, (setting.spec, report.detail)
             assert [result.output for result in report.results] == [c.output for c in cases]
 
@@ -371,7 +333,7 @@ def test_every_mode_runs_end_to_end_with_solvers_in_the_sandbox(db_path: Path) -
         for unit in work_units(plan):
             if MODES[unit.mode].returns_code:
                 steps = strings.program_of(unit.setting).steps if right(unit) else (Affix("?", False),)
-                reply = f"Here it is.\n```python\n{solver_source(steps)}```\n"
+                reply = f"Here it is.\n```python\n{strings_solver_source(steps)}```\n"
             else:
                 reply = f"\\boxed{{{unit.cases[0][1].output if right(unit) else 'wrong'}}}"
             replies[json.dumps(unit.messages)] = reply

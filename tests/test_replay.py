@@ -383,6 +383,7 @@ def test_plans_without_a_cases_file_keep_their_identity_hash(tmp_path: Path) -> 
         n=7,
         seed=3,
         cot=True,
+        framing="blind",  # the only wording then; old plans load as blind (test_lab_pipeline)
     )
     assert plan.identity_hash() == "809a50838b7bc949"  # as computed before cases files existed
     assert RunPlan.from_dict(plan.to_dict()).identity_hash() == plan.identity_hash()

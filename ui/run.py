@@ -23,6 +23,10 @@ def page() -> None:
         live = api.effective_status(record) == "running"
         st.fragment(run_every=REFRESH_SECONDS if live else None)(run_monitor)(record.id, live)
     st.header("New study", divider="gray")
+    presets = study_form.preset_section()
+    if presets is not None:
+        start_preset_section(presets)
+        return
     plan = study_form.study_form()
     if plan is not None:
         start_section(plan)
@@ -50,7 +54,8 @@ def run_monitor(run_id: str, was_live: bool) -> None:
     progress = api.run_progress(data.store(), run_id)
     with st.container(border=True):
         st.subheader(f"Run `{run_id}` {status_badge(status)}")
-        st.caption(plan_text(record.plan))
+        framing = record.plan.get("framing", api.Framing.BLIND.value)  # stored before framings: blind
+        st.caption(f"{plan_text(record.plan)}, {framing} framing")
         share = progress.done / progress.total if progress.total else 0.0
         st.progress(
             min(1.0, share), text=f"{progress.done:,} of {progress.total:,} items scored ({share:.0%})"
@@ -85,6 +90,8 @@ def run_status_message(record: api.RunRecord, status: str) -> None:
                 "The run executes in its own process: switch pages or reload the browser as you like; "
                 "progress is read back from the store."
             )
+    elif status == "finished" and reason:  # every item stored, but most have no reply
+        st.warning(f"Finished, but this is no result: {reason}.")
     elif status == "finished":
         st.success("Finished: every item is scored.")
     elif status == "failed":
@@ -127,7 +134,7 @@ def run_actions(record: api.RunRecord, status: str) -> None:
             type="primary",
             on_click=session.go_to,
             args=("Results",),
-            kwargs={"runs": [record.id]},
+            kwargs={"runs": preset_runs_of(record.id)},
         )
     else:
         resume_action(record, status)
@@ -210,3 +217,37 @@ def start_section(plan: api.RunPlan) -> None:
         session.watch(run_id)
         st.session_state.pop("stopping", None)
         st.rerun()
+
+
+def preset_runs_of(run_id: str) -> list[str]:
+    """The runs started with this one from a preset (itself among them), else just this one."""
+    started = st.session_state.get("preset_runs", [])
+    return list(started) if run_id in started else [run_id]
+
+
+def start_preset_section(plans: list[api.PresetPlan]) -> None:
+    """Start every run of the preset, each in its own process; the page follows the first."""
+    unset = {model.name: model for entry in plans for model in entry.plan.models if api.key_is_unset(model)}
+    for model in unset.values():
+        st.error(f"{model.name}: the environment variable {model.key_env} is not set for this app.")
+    label = f"Start the preset's {len(plans)} run(s)"
+    if not st.button(
+        label, type="primary", icon=":material/rocket_launch:", disabled=bool(unset), key="start"
+    ):
+        return
+    store = data.store()
+    run_ids = []
+    try:
+        for entry in plans:
+            run_id = api.prepare_run(store, entry.plan)
+            api.start_background_run(
+                store, run_id, env=session.run_env([m.as_dict() for m in entry.plan.models])
+            )
+            run_ids.append(run_id)
+    except (api.RunError, OSError) as exc:
+        st.error(f"Could not start the preset's runs: {exc}")
+        return
+    st.session_state["preset_runs"] = run_ids
+    session.watch(run_ids[0])
+    st.session_state.pop("stopping", None)
+    st.rerun()

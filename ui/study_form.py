@@ -201,6 +201,52 @@ def modes_section() -> list[str]:
     return modes
 
 
+def framing_choice() -> str:
+    framing = st.radio(
+        "Wording of the modes that show examples (io, io_rule, solverlearner)",
+        [framing.value for framing in api.Framing],
+        format_func=lambda value: {
+            "paper": "paper: Cheng et al. 2024's wording, the task stated and the rule withheld",
+            "blind": "blind: outputs of a hidden rule; the model must also find the task (harder)",
+        }[value],
+        key="framing",
+        horizontal=False,
+    )
+    return str(framing)
+
+
+def preset_section() -> list[api.PresetPlan] | None:
+    """A published set-up, chosen by name: its runs as plans (runs without recorded models use the
+    study's models), or None when none is chosen or it cannot run here (the reason shown)."""
+    presets = {preset.name: preset for preset in api.list_presets()}
+    name = st.selectbox(
+        "Start from a preset",
+        [None, *presets],
+        format_func=lambda name: "— none: set the study up below —" if name is None else name,
+        key="preset",
+        help="A published set-up: models, settings, modes, files and sizes. Each of its runs "
+        "starts as a run of its own.",
+    )
+    if name is None:
+        return None
+    preset = presets[name]
+    st.caption(f"{preset.description} Reproduces: {preset.reproduces}.")
+    chosen = models_section() if any(not run.models for run in preset.runs) else default_models()
+    models = tuple(api.ModelSpec(**m) for m in chosen)
+    try:
+        plans = api.preset_plans(name, models=models)
+    except ValueError as exc:  # e.g. Wu et al.'s recordings are not on this machine
+        st.error(f"Cannot run preset {name}: {exc}.")
+        return None
+    lines = [
+        f"- **{entry.label}**: {', '.join(entry.plan.modes)} on {', '.join(entry.plan.probes)}, "
+        f"{len(entry.plan.models)} model(s), {api.total_items(entry.plan):,} items"
+        for entry in plans
+    ]
+    st.markdown("\n".join(lines))
+    return plans
+
+
 def sync_temperature() -> None:
     """Several samples at temperature 0 would be one sample repeated: follow the default."""
     st.session_state["temperature"] = api.default_temperature(int(st.session_state["samples"]))
@@ -306,6 +352,7 @@ def study_form() -> api.RunPlan | None:
     models = models_section()
     specs, probe_problems = probes_section()
     modes = modes_section()
+    framing = framing_choice()
     sizes = sizes_section()
     for problem in probe_problems:
         st.error(problem)
@@ -316,6 +363,7 @@ def study_form() -> api.RunPlan | None:
             models=tuple(api.ModelSpec(**m) for m in models),
             probes=tuple(specs),
             modes=tuple(modes),
+            framing=framing,
             **sizes,
         )
     except ValueError as exc:  # the plan's own checks: no model, no probe, no mode, a bad size

@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lab.tasks.modes import MODES
+from lab.tasks.modes import MODES, Role
 
 MODE_COLOURS: dict[str, str] = {
     "solverlearner": "#1f4e9c",
@@ -44,9 +44,9 @@ FONT = "Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif"
 def mode_label(mode: str) -> str:
     """A mode's name with what it means, as legends show it: `io_rule (rule + examples)`."""
     spec = MODES[mode]
-    if spec.checks_comprehension:
+    if spec.role is Role.CHECK:
         return f"{mode} (comprehension check)"
-    if spec.inductive:
+    if spec.role is Role.INDUCTIVE:
         kind = "inductive"
     elif spec.shows_examples:
         kind = "rule + examples"

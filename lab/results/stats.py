@@ -36,16 +36,16 @@ from lab.results.intervals import (
     paired_difference_interval,
     wilson_interval,
 )
-from lab.tasks.modes import GAP_PAIRS, MODE_ORDER
+from lab.tasks.modes import GAP_PAIRS, MODE_ORDER, Role
 from lab.tasks.modes import MODES as _MODE_TABLE
 
 # Mode names, their order and the gap pairs live in lab.tasks.modes; these are the views the tables use.
 MODES: tuple[str, ...] = MODE_ORDER
-INDUCTIVE_MODES: tuple[str, ...] = tuple(name for name in MODE_ORDER if _MODE_TABLE[name].inductive)
+INDUCTIVE_MODES: tuple[str, ...] = tuple(
+    name for name in MODE_ORDER if _MODE_TABLE[name].role is Role.INDUCTIVE
+)
 DEDUCTIVE_MODES: tuple[str, ...] = tuple(
-    name
-    for name in MODE_ORDER
-    if not _MODE_TABLE[name].inductive and not _MODE_TABLE[name].checks_comprehension
+    name for name in MODE_ORDER if _MODE_TABLE[name].role is Role.DEDUCTIVE
 )
 # (label, inductive mode, deductive mode), e.g. ("solverlearner - deductive", "solverlearner", "deductive").
 GAP_COMPARISONS: tuple[tuple[str, str, str], ...] = tuple(

@@ -9,9 +9,11 @@ from dataclasses import dataclass, replace
 from executor import ExecutionReport
 from lab.run.plan import WorkUnit
 from lab.run.records import TRUNCATED, FunctionRecord, Item, ShownExample
+from lab.tasks import modes
 from lab.tasks.memorised import looks_memorised
-from lab.tasks.modes import MODES
-from lab.tasks.scoring import NO_CODE, UNPARSED, extract_code, score_check, score_direct
+from lab.tasks.modes import MODES, Framing
+from lab.tasks.prompts import solver_source
+from lab.tasks.scoring import NO_CODE, UNPARSED, extract_code
 from probes import Case, ProbeFamily
 
 RunSolver = Callable[[str, list[str]], ExecutionReport]
@@ -64,13 +66,13 @@ def unanswered_items(unit: WorkUnit, run_id: str, call_id: int, error: str, deta
     return [make_item(unit, run_id, call_id, index, case, outcome) for index, case in unit.cases]
 
 
-def direct_items(unit: WorkUnit, family: ProbeFamily, reply: Reply, run_id: str) -> list[Item]:
+def direct_items(
+    unit: WorkUnit, family: ProbeFamily, reply: Reply, run_id: str, *, framing: Framing
+) -> list[Item]:
+    """A direct reply scored by its mode against each case it answers."""
     items = []
     for index, case in unit.cases:
-        if MODES[unit.mode].checks_comprehension:
-            score = score_check(family, unit.setting, reply.text, case.output)
-        else:
-            score = score_direct(family, reply.text, case.output)
+        score = MODES[unit.mode].score(modes.Reply(family, unit.setting, case, reply.text, framing))
         error = TRUNCATED if score.error == UNPARSED and reply.truncated else score.error
         outcome = Outcome(score.predicted, score.correct, error)
         items.append(make_item(unit, run_id, reply.call_id, index, case, outcome))
@@ -92,10 +94,12 @@ def code_items(
     run_id: str,
     run: RunSolver,
     *,
+    framing: Framing,
     sample: int = 0,
     round_: int = 0,
 ) -> ScoredFunction:
-    """Run the model's solver on the shown examples and the held-out cases in one sandbox round trip."""
+    """Run the model's solver on the shown examples and the held-out cases in one sandbox round trip;
+    the family judges each output (`is_correct`: exact after normalising, or its own grading)."""
     code = extract_code(reply.text)
     # A function that stops where the reply was cut is kept for inspection but not run.
     cut_short = reply.truncated and (code is None or not _compiles(code))
@@ -127,7 +131,8 @@ def code_items(
         outcome = Outcome(None, False, error)
         items = [make_item(unit, run_id, reply.call_id, i, case, outcome) for i, case in unit.cases]
         return ScoredFunction(items, replace(function, verdict=error, detail=detail))
-    report = run(code, [c.input for c in examples] + [c.input for _, c in unit.cases])
+    source = solver_source(unit.setting, unit.mode, code, framing)
+    report = run(source, [c.input for c in examples] + [c.input for _, c in unit.cases])
     shown = tuple(
         ShownExample(
             input=case.input,
@@ -135,15 +140,14 @@ def code_items(
             output=result.output,
             error=result.error,
             detail=result.detail,
-            correct=result.output is not None
-            and family.normalise(result.output) == family.normalise(case.output),
+            correct=result.output is not None and family.is_correct(unit.setting, case, result.output),
         )
         for case, result in zip(examples, report.results[: len(examples)], strict=True)
     )
     items = []
     for (index, case), result in zip(unit.cases, report.results[len(examples) :], strict=True):
         predicted = family.normalise(result.output) if result.output is not None else None
-        correct = predicted is not None and predicted == family.normalise(case.output)
+        correct = result.output is not None and family.is_correct(unit.setting, case, result.output)
         outcome = Outcome(predicted, correct, result.error, result.detail)
         items.append(make_item(unit, run_id, reply.call_id, index, case, outcome))
     scored = replace(

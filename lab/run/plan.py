@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -10,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lab.models.spec import DEFAULT_MODEL, ModelSpec
-from lab.tasks.modes import MODES, parse_modes
+from lab.tasks.modes import MODES, Draws, Framing, parse_framing, parse_modes
 from lab.tasks.prompts import build_messages
 from probes import Case, Setting, get_family, parse_spec
 
@@ -28,6 +30,7 @@ OPTIONAL_DEFAULTS: dict[str, object] = {
     "cases_file": None,
     "check_file": None,
     "check_n": None,
+    "framing": Framing.BLIND.value,  # plans stored before framings existed used the blind wording
 }
 
 
@@ -52,9 +55,10 @@ class RunPlan:
     max_failures: int = 20
     samples: int = 1
     rounds: int = 0
-    cases_file: str | None = None  # held-out inputs, one a line; `{param}` is filled from each setting
+    cases_file: str | None = None  # held-out inputs, one a line (or `file.csv#column`); `{param}` filled in
     check_file: str | None = None  # the same for the comprehension check's inputs (mode ccc)
     check_n: int | None = None  # comprehension-check items per setting; None: n
+    framing: Framing = Framing.PAPER  # how the modes that show examples word their prompt
 
     @property
     def checks(self) -> int:
@@ -67,6 +71,7 @@ class RunPlan:
         if not self.probes:
             raise ValueError("a plan needs at least one probe")
         object.__setattr__(self, "modes", tuple(parse_modes(list(self.modes))))
+        object.__setattr__(self, "framing", parse_framing(self.framing))
         for name, value, low in (
             ("shots", self.shots, 1),
             ("n", self.n, 1),
@@ -106,6 +111,7 @@ class RunPlan:
         data["models"] = [m.as_dict() for m in self.models]
         data["probes"] = list(self.probes)
         data["modes"] = list(self.modes)
+        data["framing"] = self.framing.value
         return data
 
     @classmethod
@@ -114,6 +120,7 @@ class RunPlan:
         values["models"] = tuple(ModelSpec(**m) for m in values["models"])  # type: ignore[arg-type, union-attr]
         values["probes"] = tuple(values["probes"])  # type: ignore[arg-type]
         values["modes"] = tuple(values["modes"])  # type: ignore[arg-type]
+        values.setdefault("framing", OPTIONAL_DEFAULTS["framing"])  # stored before framings: blind
         return cls(**values)  # type: ignore[arg-type]
 
     def identity_hash(self) -> str:
@@ -126,6 +133,8 @@ class RunPlan:
             # Fields added after runs were stored: at their default they leave old hashes unchanged.
             if data.get(name) == default:
                 data.pop(name)
+        if not any(MODES[mode].shows_examples for mode in self.modes):
+            data.pop("framing", None)  # it words only the modes that show examples
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -193,9 +202,20 @@ def setting_cases(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[lis
     return held_out, example_sets
 
 
-def _cases_path(template: str, setting: Setting) -> Path:
+@dataclass(frozen=True)
+class CasesSource:
+    """Where a setting's inputs are read: one input a line, or one column of a CSV file with a header."""
+
+    path: Path
+    column: str | None = None  # `file.csv#column`
+
+    def __str__(self) -> str:
+        return f"{self.path}#{self.column}" if self.column else str(self.path)
+
+
+def _cases_path(template: str, setting: Setting) -> CasesSource:
     try:
-        return Path(template.format(**setting.as_dict())).expanduser()
+        filled = template.format(**setting.as_dict())
     except (KeyError, IndexError, ValueError) as exc:
         names = ", ".join("{" + name + "}" for name, _ in setting.params)
         raise ValueError(
@@ -203,6 +223,10 @@ def _cases_path(template: str, setting: Setting) -> Path:
             f"its placeholders can be {names}. The file serves every chosen setting: leave out the "
             "settings it does not fit, or run them separately"
         ) from None
+    path, hash_sign, column = filled.rpartition("#") if "#" in filled else (filled, "", "")
+    if hash_sign and not column.strip():
+        raise ValueError(f"the cases file {template!r} ends in '#' without a column: write file.csv#COLUMN")
+    return CasesSource(Path(path).expanduser(), column.strip() or None)
 
 
 def check_cases(plan: RunPlan, setting: Setting) -> list[Case]:
@@ -217,15 +241,30 @@ def check_cases(plan: RunPlan, setting: Setting) -> list[Case]:
     return _file_cases(_cases_path(plan.check_file, setting), setting, plan.checks, check.solve, size)
 
 
-def _file_cases(
-    path: Path, setting: Setting, n: int, solve: Callable[[Setting, str], str], size: str = "n"
-) -> list[Case]:
+def _read_inputs(source: CasesSource, setting: Setting) -> list[str]:
+    """The file's inputs: its lines, or its column's cells (one row a case, after the header)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = source.path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RunError(f"cannot read the cases file {path} for {setting.spec}: {exc}") from None
+        raise RunError(f"cannot read the cases file {source} for {setting.spec}: {exc}") from None
+    if source.column is None:
+        return text.splitlines()
+    reader = csv.DictReader(io.StringIO(text))
+    if source.column not in (reader.fieldnames or ()):
+        raise RunError(
+            f"the cases file {source.path} has no column {source.column!r}; "
+            f"its header names {', '.join(reader.fieldnames or ()) or 'nothing'}"
+        )
+    return [row[source.column] or "" for row in reader]
+
+
+def _file_cases(
+    source: CasesSource, setting: Setting, n: int, solve: Callable[[Setting, str], str], size: str = "n"
+) -> list[Case]:
+    lines = _read_inputs(source, setting)
+    what = "row(s)" if source.column else "line(s)"
     if len(lines) < n:
-        raise RunError(f"the cases file {path} has {len(lines)} line(s); {setting.spec} needs {size} = {n}")
+        raise RunError(f"the cases file {source} has {len(lines)} {what}; {setting.spec} needs {size} = {n}")
     cases = []
     for number, line in enumerate(lines[:n], 1):
         text = line.strip()
@@ -234,53 +273,50 @@ def _file_cases(
                 raise ValueError("the line is empty")
             cases.append(Case(text, solve(setting, text)))
         except (ValueError, KeyError, IndexError) as exc:
-            raise RunError(f"{path}:{number}: not a case of {setting.spec}: {text!r} ({exc})") from None
+            raise RunError(f"{source}:{number}: not a case of {setting.spec}: {text!r} ({exc})") from None
     return cases
 
 
 def instances_for(plan: RunPlan, mode: str) -> int:
-    # Without examples every instance would get the identical prompt, so one is run.
-    return plan.instances if MODES[mode].shows_examples else 1
+    return MODES[mode].instances(plan.instances)
 
 
 def mode_applies(setting: Setting, mode: str) -> bool:
-    """The comprehension check runs only for families that define one."""
-    return not MODES[mode].checks_comprehension or get_family(setting.family).comprehension is not None
+    """Whether the mode applies to the setting's family (the comprehension check needs one)."""
+    return MODES[mode].supports(get_family(setting.family))
 
 
 def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
     for setting in plan.settings():
         held_out, example_sets = setting_cases(plan, setting)
         modes = _modes_of(plan, setting)
-        checked = any(MODES[mode].checks_comprehension for mode in modes)
+        checked = any(MODES[mode].draws is Draws.CHECKS for mode in modes)
         checks = tuple(enumerate(check_cases(plan, setting))) if checked else ()
         for model in plan.models:
             for mode in modes:
-                spec = MODES[mode]
-                indexed = checks if spec.checks_comprehension else tuple(enumerate(held_out))
-                for instance in range(instances_for(plan, mode)):
-                    examples = tuple(example_sets[instance]) if spec.shows_examples else ()
-                    if spec.returns_code:
-                        yield WorkUnit(
-                            model,
-                            setting,
-                            mode,
-                            instance,
-                            examples,
-                            indexed,
-                            build_messages(setting, mode, examples, cot=plan.cot),
-                        )
-                        continue
-                    for index, case in indexed:
-                        yield WorkUnit(
-                            model,
-                            setting,
-                            mode,
-                            instance,
-                            examples,
-                            ((index, case),),
-                            build_messages(setting, mode, examples, case.input, cot=plan.cot),
-                        )
+                yield from _mode_units(plan, model, setting, mode, held_out, example_sets, checks)
+
+
+def _mode_units(
+    plan: RunPlan,
+    model: ModelSpec,
+    setting: Setting,
+    mode: str,
+    held_out: list[Case],
+    example_sets: list[list[Case]],
+    checks: tuple[tuple[int, Case], ...],
+) -> Iterator[WorkUnit]:
+    spec = MODES[mode]
+    indexed = checks if spec.draws is Draws.CHECKS else tuple(enumerate(held_out))
+    for instance in range(spec.instances(plan.instances)):
+        examples = tuple(example_sets[instance]) if spec.shows_examples else ()
+        if spec.returns_code:
+            messages = build_messages(setting, mode, examples, cot=plan.cot, framing=plan.framing)
+            yield WorkUnit(model, setting, mode, instance, examples, indexed, messages)
+            continue
+        for index, case in indexed:
+            messages = build_messages(setting, mode, examples, case.input, cot=plan.cot, framing=plan.framing)
+            yield WorkUnit(model, setting, mode, instance, examples, ((index, case),), messages)
 
 
 def _modes_of(plan: RunPlan, setting: Setting) -> list[str]:
@@ -289,7 +325,7 @@ def _modes_of(plan: RunPlan, setting: Setting) -> list[str]:
 
 def cases_for(plan: RunPlan, mode: str) -> int:
     """Items per instance: the comprehension check has its own count."""
-    return plan.checks if MODES[mode].checks_comprehension else plan.n
+    return plan.checks if MODES[mode].draws is Draws.CHECKS else plan.n
 
 
 def total_items(plan: RunPlan) -> int:

@@ -30,6 +30,7 @@ from lab.models import (
     provider_for,
 )
 from lab.models.limits import call_slots, round_robin
+from lab.models.replay import NOT_RECORDED
 from lab.run.cost import CostCap
 from lab.run.items import Reply, code_items, direct_items, unanswered_items
 from lab.run.plan import (
@@ -45,8 +46,8 @@ from lab.run.plan import (
 from lab.run.records import FunctionRecord, Item, RunStatus
 from lab.run.search import Candidate, search
 from lab.run.store import RunRecord, Store
-from lab.tasks.modes import MODES
-from lab.tasks.prompts import refinement_messages
+from lab.tasks.modes import MODES, Draws
+from lab.tasks.prompts import refinement_messages, solver_signature
 from probes import ProbeFamily, get_family
 
 VERSIONED_PACKAGES = ("litellm", "RestrictedPython", "xllamacpp", "pandas", "streamlit")
@@ -91,7 +92,7 @@ def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
     for setting in plan.settings():
         # A missing or short cases or check file fails now, before the run is stored.
         setting_cases(plan, setting)
-        if any(MODES[mode].checks_comprehension and mode_applies(setting, mode) for mode in plan.modes):
+        if any(MODES[mode].draws is Draws.CHECKS and mode_applies(setting, mode) for mode in plan.modes):
             check_cases(plan, setting)
     versions = package_versions() | fingerprints(store, {s.family for s in plan.settings()})
     store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), versions)
@@ -300,8 +301,20 @@ class RunExecutor:
                 ),
             )
         else:
-            status, reason = RunStatus.FINISHED, None
+            status, reason = RunStatus.FINISHED, self._missing_data()
         self.store.set_status(self.run_id, status, reason=reason)
+
+    def _missing_data(self) -> str | None:
+        """Why a run whose items are all stored is still no result: most were never answered."""
+        items = self.store.items([self.run_id])
+        unanswered = sum(1 for item in items if item["error"] == NOT_RECORDED)
+        if 2 * unanswered <= len(items):
+            return None
+        return (
+            f"{unanswered:,} of {len(items):,} items have no recorded reply (`{NOT_RECORDED}`), so their "
+            "scores say nothing about the model: the recordings do not hold these prompts. Choose the "
+            "settings, modes, framing and cases file the recordings were made with (a preset sets them)"
+        )
 
     def should_stop(self) -> bool:
         return self.stop.is_set() or self.budget_exceeded.is_set() or self.cost_cap.reached.is_set()
@@ -337,7 +350,7 @@ class RunExecutor:
         if not MODES[unit.mode].returns_code:
             reply = self._call(unit, unit.messages, 0)
             if reply is not None:
-                self._save(direct_items(unit, family, reply, self.run_id), [])
+                self._save(direct_items(unit, family, reply, self.run_id, framing=self.plan.framing), [])
             return
         result = search(
             unit.messages,
@@ -348,7 +361,11 @@ class RunExecutor:
                 unit, family, messages, sample, round_
             ),
             refine=lambda last: refinement_messages(
-                unit.setting, last.messages, last.reply, last.mismatches()
+                unit.setting,
+                last.messages,
+                last.reply,
+                last.mismatches(),
+                signature=solver_signature(unit.setting, unit.mode, self.plan.framing),
             ),
             should_stop=self.should_stop,
         )
@@ -362,7 +379,16 @@ class RunExecutor:
         if reply is None:
             return None
         assert self.sandbox is not None
-        scored = code_items(unit, family, reply, self.run_id, self.sandbox.run, sample=sample, round_=round_)
+        scored = code_items(
+            unit,
+            family,
+            reply,
+            self.run_id,
+            self.sandbox.run,
+            framing=self.plan.framing,
+            sample=sample,
+            round_=round_,
+        )
         return Candidate(messages, reply.text, scored)
 
     def _save(self, items: list[Item], functions: list[FunctionRecord]) -> None:
