@@ -12,7 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from lab.tasks.scoring import UNPARSED, DirectScore, extract_answer
+from lab.tasks.scoring import (
+    UNPARSED,
+    DirectScore,
+    ambiguous_score,
+    distinct_answers,
+    read_answers,
+    read_check_answers,
+)
 from probes import Case, ProbeFamily, Setting
 
 
@@ -69,26 +76,23 @@ class Reply:
     framing: Framing = Framing.BLIND
 
 
-def read_direct(reply: Reply, shows_examples: bool) -> str | None:
-    """The answer in a direct reply: the paper framing's answer line, then the family's own format,
-    then a boxed or labelled answer."""
+def read_direct(reply: Reply, shows_examples: bool) -> list[str]:
+    """The final answers in a direct reply: the paper framing's answer line, then the family's own
+    format, then the boxed or labelled answers (several different ones are a hedge)."""
     if shows_examples and reply.framing is Framing.PAPER:
         framed = reply.family.paper_framing().read_answer(reply.setting, reply.case.input, reply.text)
         if framed is not None:
-            return framed
+            return [framed]
     if reply.family.extract is not None:
         found = reply.family.extract(reply.setting, reply.text)
         if found is not None:
-            return found
-    return extract_answer(reply.text)
+            return [found]
+    return read_answers(reply.text, reply.family.normalise)
 
 
-def read_check(reply: Reply, shows_examples: bool) -> str | None:
-    """The answer to a comprehension check, with the check's own extractor when it has one."""
-    check = reply.family.comprehension
-    if check is not None and check.extract is not None:
-        return check.extract(reply.setting, reply.text)
-    return extract_answer(reply.text)
+def read_check(reply: Reply, shows_examples: bool) -> list[str]:
+    """The answers to a comprehension check, read at the answer position by the check's reader."""
+    return read_check_answers(reply.family, reply.setting, reply.text)
 
 
 def judge_answer(reply: Reply, answer: str) -> bool:
@@ -119,7 +123,7 @@ class Mode:
 
     - `question(family, setting, query, cot)`: the whole prompt, when the mode does not use the
       shared template (None: `prompts.build_messages` builds it from the flags);
-    - `read(reply, shows_examples)`: the answer in a direct reply;
+    - `read(reply, shows_examples)`: the final answers in a direct reply (one, or a hedge);
     - `judge(reply, answer)`: whether that answer is right;
     - `supports(family)`: whether the mode applies to a family (the plan skips it where not).
     """
@@ -131,7 +135,7 @@ class Mode:
     returns_code: bool = False
     draws: Draws = Draws.HELD_OUT
     question: Callable[[ProbeFamily, Setting, str, bool], str] | None = None
-    read: Callable[[Reply, bool], str | None] = read_direct
+    read: Callable[[Reply, bool], list[str]] = read_direct
     judge: Callable[[Reply, str], bool] = judge_answer
     supports: Callable[[ProbeFamily], bool] = lambda family: True
 
@@ -154,11 +158,15 @@ class Mode:
         return planned if self.shows_examples else 1
 
     def score(self, reply: Reply) -> DirectScore:
-        """A direct reply scored against its case: read, normalised for display, judged."""
-        answer = self.read(reply, self.shows_examples)
-        if answer is None:
+        """A direct reply scored against its case: read, normalised for display, judged. No answer is
+        `unparsed`; several different ones are `ambiguous` and never right."""
+        answers = self.read(reply, self.shows_examples)
+        distinct = distinct_answers(reply.family, answers)
+        if not distinct:
             return DirectScore(None, False, UNPARSED)
-        return DirectScore(reply.family.normalise(answer), self.judge(reply, answer), None)
+        if len(distinct) > 1:
+            return ambiguous_score(distinct)
+        return DirectScore(distinct[0], self.judge(reply, answers[-1]), None)
 
 
 MODES: dict[str, Mode] = {

@@ -342,12 +342,29 @@ def score_direct(family: ProbeFamily, reply: str, expected: str) -> DirectScore:
 
 def score_check(family: ProbeFamily, setting: Setting, reply: str, expected: str) -> DirectScore:
     """A comprehension-check reply: boxed answers as usual, else the family's reader (rule 9)."""
+    return _score(family, read_check_answers(family, setting, reply), expected)
+
+
+def read_check_answers(family: ProbeFamily, setting: Setting, reply: str) -> list[str]:
+    """The answers a comprehension-check reply gives: boxed ones as for any reply, else the one the
+    family's reader finds at the answer position (rule 9); empty when there is none."""
     check = family.comprehension
     extract = check.extract if check is not None else None
     if extract is None or find_boxes(reply):
-        return score_direct(family, reply, expected)
+        return read_answers(reply, family.normalise)
     answer = _read_at_answer_position(reply, lambda text: extract(setting, text))
-    return _score(family, [answer] if answer is not None else [], expected)
+    return [answer] if answer is not None else []
+
+
+def distinct_answers(family: ProbeFamily, answers: Sequence[str]) -> list[str]:
+    """The different answers, normalised by the family, in order: one is an answer, more a hedge."""
+    return list(dict.fromkeys(family.normalise(answer) for answer in answers))
+
+
+def ambiguous_score(distinct: Sequence[str]) -> DirectScore:
+    """Several different final answers: wrong, labelled `ambiguous`, the first few shown."""
+    shown = list(distinct[:_SHOWN_ANSWERS]) + (["..."] if len(distinct) > _SHOWN_ANSWERS else [])
+    return DirectScore(" | ".join(shown), False, AMBIGUOUS)
 
 
 def _answer_sentences(reply: str) -> list[str]:
@@ -394,12 +411,11 @@ def _read_at_answer_position(reply: str, read: Callable[[str], str | None]) -> s
 
 
 def _score(family: ProbeFamily, answers: Sequence[str], expected: str) -> DirectScore:
-    distinct = list(dict.fromkeys(family.normalise(answer) for answer in answers))
+    distinct = distinct_answers(family, answers)
     if not distinct:
         return DirectScore(None, False, UNPARSED)
     if len(distinct) > 1:
-        shown = distinct[:_SHOWN_ANSWERS] + (["..."] if len(distinct) > _SHOWN_ANSWERS else [])
-        return DirectScore(" | ".join(shown), False, AMBIGUOUS)
+        return ambiguous_score(distinct)
     return DirectScore(distinct[0], distinct[0] == family.normalise(expected), None)
 
 
