@@ -198,6 +198,22 @@ def start_section(plan: api.RunPlan) -> None:
         "(plus, at most, one per refinement round), whose solver() then runs on every case in the "
         "sandbox. Replies already in the store are reused."
     )
+    st.dataframe(
+        api.cost_rows(plan),
+        hide_index=True,
+        column_config={
+            "prompt_cost": st.column_config.NumberColumn("prompt cost (USD)", format="%.4f"),
+            "max_cost": st.column_config.NumberColumn("cost at the token cap (USD)", format="%.4f"),
+        },
+    )
+    st.caption(
+        "Prices from litellm's price map; an empty cost means the price is unknown (e.g. a local model)."
+    )
+    for warning in api.precision_warnings(plan):
+        st.warning(warning, icon=":material/straighten:")
+    max_cost = st.number_input(
+        "Stop at a cost of (USD, 0 for no cap)", min_value=0.0, value=0.0, step=1.0, key="max_cost"
+    )
     unset = [model for model in plan.models if api.key_is_unset(model)]
     for model in unset:
         st.error(
@@ -210,7 +226,7 @@ def start_section(plan: api.RunPlan) -> None:
         try:
             run_id = api.prepare_run(data.store(), plan)
             env = session.run_env([m.as_dict() for m in plan.models])
-            api.start_background_run(data.store(), run_id, env=env)
+            api.start_background_run(data.store(), run_id, env=env, max_cost=max_cost or None)
         except (api.RunError, OSError) as exc:
             st.error(f"Could not start the run: {exc}")
             return

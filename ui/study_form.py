@@ -27,12 +27,12 @@ def add_model() -> None:
     if typed:
         key_env = api.typed_key_env(len(session.session_keys()) + 1)
     try:
-        spec = api.ModelSpec(name, api_base, key_env).as_dict()
+        spec = api.model_spec(name, api_base=api_base, key_env=key_env).as_dict()
     except ValueError as exc:  # e.g. credentials written into the api_base
         st.session_state["model_problem"] = f"Cannot add {name}: {exc}."
         return
     models = default_models()
-    if any(m["name"] == name and m.get("api_base") == api_base for m in models):
+    if any(m["name"] == spec["name"] and m.get("api_base") == spec.get("api_base") for m in models):
         st.session_state["model_problem"] = f"{name} is already in the study."
         return
     if typed and key_env:

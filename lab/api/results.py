@@ -1,0 +1,230 @@
+"""Results: frames, tables, figures and downloads, and narrowing a selection down to one item."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lab.run.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from lab.results.detail import ItemDetail
+
+
+@dataclass(frozen=True)
+class ResultTables:
+    """The Results page's tables for a run selection."""
+
+    summary: pd.DataFrame  # accuracy per model, setting and mode, with its interval
+    gaps: pd.DataFrame  # inductive minus deductive
+    drops: pd.DataFrame  # counterfactual drop (empty when it cannot be computed)
+    drop_problem: str | None  # why there is no drop, e.g. two default worlds in one family
+    sampled: pd.DataFrame  # first sample, best fit and pass@k (code modes)
+    refined: pd.DataFrame  # accuracy by refinement round (code modes)
+
+
+def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
+    """Cheap to read, different whenever the runs' items change."""
+    from lab.results import browse
+
+    return browse.change_marker(store, run_ids)
+
+
+def browse_items(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    """The runs' items with their ids; a model in several runs is named `model [run_id]`."""
+    from lab.results import read
+
+    return read.with_model_labels(read.items_frame(store, run_ids, links=True))
+
+
+def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    """Every function of the code modes (all samples and rounds), models labelled as in `browse_items`."""
+    from lab.results import read
+
+    return read.with_model_labels(read.functions_frame(store, run_ids))
+
+
+UNRECORDED_CELL_NOTE = "cells made mostly of them are left out of the charts and tables"
+
+
+def unrecorded_cells(items: pd.DataFrame) -> pd.Series:
+    """Per item, whether its cell (model, setting, mode) is mostly `not_recorded`: replayed prompts the
+    recordings do not hold, whose score says nothing about the recorded model."""
+    from lab.models.replay import NOT_RECORDED
+
+    unrecorded = items["error"] == NOT_RECORDED
+    cells = unrecorded.groupby([items["model"], items["probe"], items["setting"], items["mode"]])
+    return cells.transform("mean") > 0.5
+
+
+def result_tables(items: pd.DataFrame, functions: pd.DataFrame) -> ResultTables:
+    """Raises ValueError for items the statistics refuse (one setting both default and counterfactual).
+
+    Cells made mostly of unrecorded replays are left out (`unrecorded_cells`; `unrecorded_summary` says so).
+    """
+    from lab.results import sampling, stats
+
+    if not items.empty:
+        items = items[~unrecorded_cells(items)]
+
+    try:
+        drops, drop_problem = stats.counterfactual_drop(items), None
+    except ValueError as exc:  # e.g. two default-world settings of one family
+        drops, drop_problem = stats.counterfactual_drop(items.iloc[0:0]), str(exc)
+    return ResultTables(
+        summary=stats.summary(items),
+        gaps=stats.gaps(items),
+        drops=drops,
+        drop_problem=drop_problem,
+        sampled=sampling.sampling(functions),
+        refined=sampling.rounds(functions),
+    )
+
+
+def result_figures(tables: ResultTables) -> dict[str, go.Figure]:
+    """Every chart of the Results page, by title."""
+    from lab.results import charts, curves
+
+    return {
+        "Accuracy per setting": charts.accuracy_by_setting(tables.summary),
+        "Accuracy against the counterfactual parameter": charts.accuracy_by_parameter(tables.summary),
+        "Accuracy heatmap": charts.accuracy_heatmap(tables.summary),
+        "Inductive minus deductive": charts.gap_chart(tables.gaps),
+        "Counterfactual drop": charts.drop_chart(tables.drops),
+        "Deductive vs comprehension check": charts.comprehension_chart(tables.summary),
+        "pass@k": curves.pass_at_k_chart(tables.sampled),
+        "Accuracy by refinement round": curves.rounds_chart(tables.refined),
+    }
+
+
+def chart_config(file_name: str) -> dict[str, object]:
+    """Plotly's toolbar config: its camera button saves the chart as `file_name`.png."""
+    from lab.results import charts
+
+    return charts.chart_config(file_name)
+
+
+def charts_html(figures: Mapping[str, go.Figure], title: str) -> str:
+    """One self-contained HTML page holding the figures; it opens offline."""
+    from lab.results import charts
+
+    return charts.figures_html(figures, title)
+
+
+def unrecorded_summary(items: pd.DataFrame) -> str | None:
+    """Which replayed prompts had no recording (scored wrong), per mode; None when there are none."""
+    from lab.results import browse
+
+    summary = browse.unrecorded_summary(items)
+    if summary is None or not unrecorded_cells(items).any():
+        return summary
+    return f"{summary}; {UNRECORDED_CELL_NOTE}"
+
+
+def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    from lab.results import read
+
+    return read.summary_frame(store, run_ids)
+
+
+def format_summary(summary: pd.DataFrame) -> str:
+    """The summary as a plain-text table for a terminal."""
+    from lab.results import export
+
+    return export.summary_text(summary)
+
+
+def items_csv(store: Store, run_ids: Sequence[str]) -> bytes:
+    """The items CSV: one row per item with its call's messages and reply, replayable."""
+    from lab.results import export, read
+
+    return export.items_csv(read.export_frame(store, run_ids))
+
+
+def summary_csv(summary: pd.DataFrame) -> bytes:
+    from lab.results import export
+
+    return export.summary_csv(summary)
+
+
+def export_items(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
+    from lab.results import read
+
+    read.export_items(store, run_ids, path)
+
+
+def export_summary(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
+    from lab.results import read
+
+    read.export_summary(store, run_ids, path)
+
+
+def setting_choices(items: pd.DataFrame) -> list[str]:
+    """The `probe:setting` specs present, sorted."""
+    from lab.results import browse
+
+    return sorted(browse.setting_specs(items).unique())
+
+
+def error_categories(items: pd.DataFrame) -> list[str]:
+    """The error categories present (`unparsed`, `no_code`, ...), `no error` first when some have none."""
+    from lab.results import browse
+
+    return browse.error_categories(items)
+
+
+def outcome_choices() -> tuple[str, ...]:
+    """What `filter_items` takes as `outcome`: all, correct, wrong."""
+    from lab.results import browse
+
+    return browse.OUTCOMES
+
+
+def filter_items(
+    items: pd.DataFrame,
+    *,
+    models: Collection[str] = (),
+    probes: Collection[str] = (),
+    settings: Collection[str] = (),
+    modes: Collection[str] = (),
+    outcome: str = "all",
+    errors: Collection[str] = (),
+) -> pd.DataFrame:
+    """Rows matching every filter given (an empty collection filters nothing)."""
+    from lab.results import browse
+
+    return browse.filter_items(
+        items, models=models, probes=probes, settings=settings, modes=modes, outcome=outcome, errors=errors
+    )
+
+
+def page_count(rows: int, size: int) -> int:
+    from lab.results import browse
+
+    return browse.page_count(rows, size)
+
+
+def page(items: pd.DataFrame, number: int, size: int) -> pd.DataFrame:
+    """Rows of page `number` (1-based, clamped to the pages there are)."""
+    from lab.results import browse
+
+    return browse.page(items, number, size)
+
+
+def item_detail(store: Store, row: pd.Series) -> ItemDetail:
+    """Everything behind one row of `browse_items`: the exact prompt, the raw reply, the function's cases."""
+    from lab.results import browse, detail
+
+    return detail.item_detail(store, browse.item_record(row))
+
+
+def candidate_table(detail: ItemDetail) -> pd.DataFrame:
+    """One row per sample and refinement round of the item's unit (code modes)."""
+    from lab.results.detail import candidate_table as table
+
+    return table(detail)

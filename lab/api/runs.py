@@ -1,0 +1,124 @@
+"""Runs: create, execute (here or in a process of their own), follow, stop, delete."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from lab.run.plan import (
+    RunError,
+    RunPlan,
+)
+from lab.run.store import RunRecord, Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lab.run.runner import Progress
+
+
+def get_run(store: Store, run_id: str) -> RunRecord:
+    from lab.run import study
+
+    return study.get_run(store, run_id)
+
+
+def effective_status(record: RunRecord) -> str:
+    """The stored status, except `interrupted` for a `running` run whose process is gone."""
+    from lab.run import study
+
+    return study.effective_status(record)
+
+
+def runs_frame(store: Store) -> pd.DataFrame:
+    """One row per run: status, items scored/planned, accuracy, calls, tokens, cost, models, modes."""
+    from lab.run import study
+
+    return study.runs_frame(store)
+
+
+def run_progress(store: Store, run_id: str) -> Progress:
+    from lab.run import study
+
+    return study.run_progress(store, run_id)
+
+
+def check_models(plan: RunPlan) -> None:
+    """One cheap call to each of the plan's models; RunError naming the first that cannot answer.
+
+    Called before `prepare_run`, so a command refused for its model stores no run.
+    """
+    from lab.models.calls import ModelUnavailableError, check_model
+
+    for model in plan.models:
+        try:
+            check_model(model)
+        except ModelUnavailableError as exc:
+            raise RunError(str(exc)) from None
+
+
+def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
+    """Create the run, or accept an existing one with the same plan (which is then resumed)."""
+    from lab.run import study
+
+    return study.prepare_run(store, plan, run_id)
+
+
+def execute_run(
+    store: Store,
+    run_id: str,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+    max_cost: float | None = None,
+) -> RunRecord:
+    """Score the run's items that are left, in this process; `max_cost` (USD) caps the run's cost."""
+    from lab.run import study
+
+    return study.execute_run(store, run_id, progress=progress, stop=stop, max_cost=max_cost)
+
+
+def cost_estimate(plan: RunPlan) -> str:
+    """Calls, tokens and cost per model before a run, as a table for a terminal."""
+    from lab.run import cost
+
+    return cost.format_estimate(cost.estimate(plan))
+
+
+def start_background_run(
+    store: Store, run_id: str, env: Mapping[str, str] | None = None, *, max_cost: float | None = None
+) -> int:
+    """Start or resume the run in its own process (`env`: variables for it only; `max_cost`: USD at
+    which it stops cleanly, resumable); returns its pid."""
+    from lab.run import study
+
+    return study.start_background_run(store, run_id, env=env, max_cost=max_cost)
+
+
+def cost_rows(plan: RunPlan) -> pd.DataFrame:
+    """Per model: calls, prompt tokens, reply tokens at the cap and their cost (None: price unknown)."""
+    import pandas as pd
+
+    from lab.run import cost
+
+    return pd.DataFrame([vars(row) for row in cost.estimate(plan)])
+
+
+def precision_warnings(plan: RunPlan) -> list[str]:
+    """One warning per mode whose cells are expected wider than +/-15 points at the chosen sizes."""
+    from lab.results import precision
+
+    return precision.precision_warnings(plan)
+
+
+def stop_run(store: Store, run_id: str) -> None:
+    from lab.run import study
+
+    study.stop_run(store, run_id)
+
+
+def delete_run(store: Store, run_id: str) -> None:
+    from lab.run import study
+
+    study.delete_run(store, run_id)
