@@ -192,9 +192,11 @@ def _execute(store: api.Store, run_id: str, stop: threading.Event, *, max_cost: 
     framing = record.plan.get("framing", api.Framing.BLIND.value)
     print(f"framing: {framing}")
     if record.status == "finished" and record.reason:
-        print(f"status: finished, but NOT a result: {record.reason}")
+        print(f"status: finished, but NOT a result: {api.terminal_text(record.reason)}")
     else:
-        print(f"status: {record.status}" + (f" ({record.reason})" if record.reason else ""))
+        print(
+            f"status: {record.status}" + (f" ({api.terminal_text(record.reason)})" if record.reason else "")
+        )
     summary = api.summary_frame(store, [run_id])
     if not summary.empty:
         print(api.format_summary(summary))
@@ -327,7 +329,10 @@ def cmd_probes_list(args: argparse.Namespace) -> int:
     print(f"custom probes in {store.path}:")
     for compiled in saved:
         probe = compiled.probe
-        print(f"  {probe.name}: {probe.description} ({len(compiled.pool)} inputs, {probe.generator.kind})")
+        print(
+            f"  {probe.name}: {api.terminal_text(probe.description)} "
+            f"({len(compiled.pool)} inputs, {probe.generator.kind})"
+        )
         print(f"    {probe.spec}" + ("  (default world)" if probe.world == "familiar" else ""))
     return 0
 
@@ -386,7 +391,7 @@ def _install_custom_probes(args: argparse.Namespace) -> None:
     store = api.Store(path)
     try:
         for problem in api.install_saved_probes(store):
-            print(f"warning: {problem}", file=sys.stderr)
+            print(f"warning: {api.terminal_text(problem)}", file=sys.stderr)
     finally:
         store.close()
 
@@ -398,5 +403,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             _install_custom_probes(args)
         return int(COMMANDS[args.command_name](args))
     except (CliError, api.ProbeError, api.ModeError, api.RunError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {api.terminal_text(exc)}", file=sys.stderr)
         return 2

@@ -82,6 +82,24 @@ def test_a_case_or_run_that_does_not_exist_is_a_clear_error(
     assert result.returncode == 2 and f"no run 'nosuch' in {db}" in result.stderr
 
 
+def test_errors_print_control_characters_escaped(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Text a user's code wrote (here a mapping's exception) cannot rewrite the terminal when printed."""
+    probe = {
+        "solverlab_custom_probe": 1,
+        "name": "evil",
+        "description": "Each input is one lower-case word.",
+        "rule": "Reverse it.",
+        "world": "counterfactual",
+        "mapping": "def mapping(x: str) -> str:\n    raise ValueError('\\x1b[2J\\x1b[32mall cases passed')\n",
+        "generator": {"kind": "words", "min_words": 1, "max_words": 1, "separator": " "},
+    }
+    path = tmp_path / "evil.json"
+    path.write_text(json.dumps(probe))
+    assert main(["probes", "import", str(path), "--db", str(tmp_path / "solverlab.db")]) == 2
+    err = capsys.readouterr().err
+    assert "all cases passed" in err and "\x1b" not in err and "\\x1b[2J" in err
+
+
 def subcommands(
     parser: argparse.ArgumentParser, prefix: str = ""
 ) -> Iterator[tuple[str, argparse.ArgumentParser]]:

@@ -46,6 +46,7 @@ from lab.api.catalog import (
     run_succeeded,
     save_probe,
     saved_probes,
+    terminal_text,
     try_probe,
     typed_key_env,
 )
@@ -239,6 +240,7 @@ __all__ = [
     "stop_run",
     "summary_csv",
     "summary_frame",
+    "terminal_text",
     "total_items",
     "try_probe",
     "typed_key_env",

@@ -237,3 +237,11 @@ def run_succeeded(record: RunRecord) -> bool:
     """Finished with every item answered: a finished run keeps a reason only when most of its items
     have no reply (`not_recorded`), and then it is no result."""
     return record.status == "finished" and not record.reason
+
+
+def terminal_text(text: object) -> str:
+    """Text safe to print in a terminal: control and format characters (which a solver's error or a
+    custom probe's description may hold) written as visible escapes."""
+    from executor import escape_controls
+
+    return escape_controls(str(text))
