@@ -182,4 +182,5 @@ FAMILY = ProbeFamily(
         answer=paper_answer,
         arguments=("ciphertext",),
     ),
+    worlds=("cipher", "shift"),
 )

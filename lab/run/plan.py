@@ -8,11 +8,23 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from lab.models.spec import DEFAULT_MODEL, ModelSpec
+from lab.run.sweep import (
+    NO_EXAMPLES,
+    ExampleSet,
+    SweepError,
+    SweepPoint,
+    example_sets,
+    identifiable_sets,
+    sweep_points,
+)
 from lab.tasks.modes import MODES, parse_modes
 from lab.tasks.prompts import build_messages
 from probes import Case, Setting, get_family, parse_spec
+
+_T = TypeVar("_T")
 
 
 class RunError(Exception):
@@ -28,7 +40,31 @@ OPTIONAL_DEFAULTS: dict[str, object] = {
     "cases_file": None,
     "check_file": None,
     "check_n": None,
+    "noise": 0.0,
+    "identifiable": False,
 }
+
+
+def parse_shots(text: str) -> int | tuple[int, ...]:
+    """`8` -> 8; `1,2,4,8` -> (1, 2, 4, 8): a sweep over numbers of shown examples."""
+    values = _parse_list(text, int, "shots", "whole numbers, e.g. 8 or 1,2,4,8")
+    return values[0] if len(values) == 1 and "," not in text else values
+
+
+def parse_noise(text: str) -> float | tuple[float, ...]:
+    """`0.1` -> 0.1; `0,0.1,0.25` -> (0.0, 0.1, 0.25): fractions of shown examples made wrong."""
+    values = _parse_list(text, float, "noise", "fractions from 0 up to 1, e.g. 0.1 or 0,0.1,0.25")
+    return values[0] if len(values) == 1 and "," not in text else values
+
+
+def _parse_list(text: str, kind: Callable[[str], _T], name: str, hint: str) -> tuple[_T, ...]:
+    try:
+        values = tuple(kind(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"--{name} takes {hint}; got {text!r}") from None
+    if not values:
+        raise ValueError(f"--{name} takes {hint}; got {text!r}")
+    return values
 
 
 def default_temperature(samples: int) -> float:
@@ -41,7 +77,7 @@ class RunPlan:
     models: tuple[ModelSpec, ...]
     probes: tuple[str, ...]
     modes: tuple[str, ...]
-    shots: int = 8
+    shots: int | tuple[int, ...] = 8  # a tuple sweeps: every number is a point on the same cases
     n: int = 20
     instances: int = 3
     seed: int = 0
@@ -55,6 +91,8 @@ class RunPlan:
     cases_file: str | None = None  # held-out inputs, one a line; `{param}` is filled from each setting
     check_file: str | None = None  # the same for the comprehension check's inputs (mode ccc)
     check_n: int | None = None  # comprehension-check items per setting; None: n
+    noise: float | tuple[float, ...] = 0.0  # fraction of shown examples given a wrong output
+    identifiable: bool = False  # draw example sets that only the setting's own world fits
 
     @property
     def checks(self) -> int:
@@ -67,8 +105,8 @@ class RunPlan:
         if not self.probes:
             raise ValueError("a plan needs at least one probe")
         object.__setattr__(self, "modes", tuple(parse_modes(list(self.modes))))
+        self._check_sweep()
         for name, value, low in (
-            ("shots", self.shots, 1),
             ("n", self.n, 1),
             ("instances", self.instances, 1),
             ("max_tokens", self.max_tokens, 1),
@@ -93,6 +131,33 @@ class RunPlan:
             for setting in self.settings():
                 _cases_path(template, setting)
 
+    def _check_sweep(self) -> None:
+        for name in ("shots", "noise"):
+            value = getattr(self, name)
+            if isinstance(value, list | tuple):
+                if not value:
+                    raise ValueError(f"{name} is an empty list; give at least one value")
+                object.__setattr__(self, name, tuple(dict.fromkeys(value)))
+        for shots in self.shot_points:
+            if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+                raise ValueError(f"shots must be whole numbers of at least 1, got {shots!r}")
+        for noise in self.noise_points:
+            if not 0.0 <= noise < 1.0:
+                raise ValueError(f"noise must be a fraction from 0 up to (not including) 1, got {noise!r}")
+
+    @property
+    def shot_points(self) -> tuple[int, ...]:
+        return self.shots if isinstance(self.shots, tuple) else (self.shots,)
+
+    @property
+    def noise_points(self) -> tuple[float, ...]:
+        return self.noise if isinstance(self.noise, tuple) else (self.noise,)
+
+    @property
+    def points(self) -> tuple[SweepPoint, ...]:
+        """The sweep: every (shots, noise) pair, shots major; one point for scalar shots and noise."""
+        return sweep_points(self.shot_points, self.noise_points)
+
     def settings(self) -> list[Setting]:
         out: list[Setting] = []
         for spec in self.probes:
@@ -114,6 +179,9 @@ class RunPlan:
         values["models"] = tuple(ModelSpec(**m) for m in values["models"])  # type: ignore[arg-type, union-attr]
         values["probes"] = tuple(values["probes"])  # type: ignore[arg-type]
         values["modes"] = tuple(values["modes"])  # type: ignore[arg-type]
+        for name in ("shots", "noise"):
+            if isinstance(values.get(name), list):
+                values[name] = tuple(values[name])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
     def identity_hash(self) -> str:
@@ -158,6 +226,9 @@ class WorkUnit:
     examples: tuple[Case, ...]
     cases: tuple[tuple[int, Case], ...]  # (case_index, case) scored from this call
     messages: list[dict[str, str]] = field(hash=False)
+    shots: int | None = None  # the sweep point of the examples shown; None: no examples
+    noise: float | None = None
+    consistent_worlds: int | None = None  # candidate worlds that fit every shown example
 
     def item_keys(self) -> list[tuple[str, str, str, str, int, int]]:
         return [
@@ -173,7 +244,8 @@ def setting_cases(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[lis
     the examples are still drawn from the family's generator, leaving out the held-out inputs.
     """
     family = get_family(setting.family)
-    examples_needed = plan.shots * plan.instances
+    shots = max(plan.shot_points)
+    examples_needed = shots * plan.instances
     if plan.cases_file is None:
         pool = family.cases(setting, plan.n + examples_needed, plan.seed)
         held_out, pool = pool[: plan.n], pool[plan.n :]
@@ -186,10 +258,27 @@ def setting_cases(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[lis
         if len(pool) < examples_needed:
             raise RunError(
                 f"{setting.spec} has only {len(pool)} cases beside the cases file's; "
-                f"{plan.shots} shots x {plan.instances} instances need {examples_needed}"
+                f"{shots} shots x {plan.instances} instances need {examples_needed}"
             )
-    example_sets = [pool[i * plan.shots : (i + 1) * plan.shots] for i in range(plan.instances)]
+    example_sets = [pool[i * shots : (i + 1) * shots] for i in range(plan.instances)]
     return held_out, example_sets
+
+
+def shown_sets(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[ExampleSet]]:
+    """The held-out cases and the example set of every instance at every point of the sweep."""
+    family = get_family(setting.family)
+    held_out, pools = setting_cases(plan, setting)
+    if not plan.identifiable:
+        return held_out, example_sets(family, setting, pools, plan.points, plan.seed)
+    taken = {case.input for case in held_out}
+
+    def stream() -> Iterator[Case]:
+        return (case for case in family.iter_cases(setting, plan.seed) if case.input not in taken)
+
+    try:
+        return held_out, identifiable_sets(family, setting, stream, plan.points, plan.instances, plan.seed)
+    except SweepError as exc:
+        raise RunError(str(exc)) from None
 
 
 def _cases_path(template: str, setting: Setting) -> Path:
@@ -239,7 +328,7 @@ def _file_cases(
 
 def instances_for(plan: RunPlan, mode: str) -> int:
     # Without examples every instance would get the identical prompt, so one is run.
-    return plan.instances if MODES[mode].shows_examples else 1
+    return plan.instances * len(plan.points) if MODES[mode].shows_examples else 1
 
 
 def mode_applies(setting: Setting, mode: str) -> bool:
@@ -249,7 +338,7 @@ def mode_applies(setting: Setting, mode: str) -> bool:
 
 def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
     for setting in plan.settings():
-        held_out, example_sets = setting_cases(plan, setting)
+        held_out, swept = shown_sets(plan, setting)
         modes = _modes_of(plan, setting)
         checked = any(MODES[mode].checks_comprehension for mode in modes)
         checks = tuple(enumerate(check_cases(plan, setting))) if checked else ()
@@ -257,8 +346,8 @@ def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
             for mode in modes:
                 spec = MODES[mode]
                 indexed = checks if spec.checks_comprehension else tuple(enumerate(held_out))
-                for instance in range(instances_for(plan, mode)):
-                    examples = tuple(example_sets[instance]) if spec.shows_examples else ()
+                for shown in swept if spec.shows_examples else [NO_EXAMPLES]:
+                    instance, examples = shown.instance, shown.examples
                     if spec.returns_code:
                         yield WorkUnit(
                             model,
@@ -268,6 +357,9 @@ def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
                             examples,
                             indexed,
                             build_messages(setting, mode, examples, cot=plan.cot),
+                            shots=shown.shots,
+                            noise=shown.noise,
+                            consistent_worlds=shown.consistent_worlds,
                         )
                         continue
                     for index, case in indexed:
@@ -279,6 +371,9 @@ def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
                             examples,
                             ((index, case),),
                             build_messages(setting, mode, examples, case.input, cot=plan.cot),
+                            shots=shown.shots,
+                            noise=shown.noise,
+                            consistent_worlds=shown.consistent_worlds,
                         )
 
 

@@ -36,7 +36,7 @@ from lab.run.plan import (
     WorkUnit,
     check_cases,
     mode_applies,
-    setting_cases,
+    shown_sets,
     total_items,
     work_units,
 )
@@ -87,8 +87,9 @@ def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
             raise RunError(f"run {run_id} exists with a different plan; choose another --run-id")
         return run_id
     for setting in plan.settings():
-        # A missing or short cases or check file fails now, before the run is stored.
-        setting_cases(plan, setting)
+        # A missing or short cases or check file, or examples that cannot be drawn, fail now, before the
+        # run is stored.
+        shown_sets(plan, setting)
         if any(MODES[mode].checks_comprehension and mode_applies(setting, mode) for mode in plan.modes):
             check_cases(plan, setting)
     versions = package_versions() | fingerprints(store, {s.family for s in plan.settings()})
