@@ -136,11 +136,9 @@ def test_noisy_examples_keep_their_inputs_and_the_held_out_cases_stay_clean() ->
         if unit.noise == 0.5:
             before = clean[unit.instance - 2]
             assert [c.input for c in unit.examples] == [c.input for c in before]
-            wrong = [c for c in unit.examples if not arithmetic.is_correct(unit.setting, c, c.output)]
             changed = [a for a, b in zip(unit.examples, before, strict=True) if a != b]
             assert len(changed) == 2
             assert all(arithmetic.solve(unit.setting, c.input) != c.output for c in changed)
-            assert not wrong  # is_correct compares a case with itself: every shown case is self-consistent
 
 
 def test_noise_counts_and_corruptions() -> None:
