@@ -401,5 +401,5 @@ def estimated_calls(plan: RunPlan) -> int:
     for setting in plan.settings():
         for mode in _modes_of(plan, setting):
             per_instance = plan.samples + plan.rounds if MODES[mode].returns_code else cases_for(plan, mode)
-            calls += per_instance * instances_for(plan, mode)
+            calls += (per_instance + int(MODES[mode].verbal)) * instances_for(plan, mode)
     return calls * len(plan.models)
