@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 
 from lab.models import ModelSpec
 from lab.run.plan import RunError, RunPlan, parse_noise, parse_shots, total_items, work_units
+from lab.run.records import ITEM_COLUMNS, SWEEP_COLUMNS, Item
+from lab.run.store import Store
 from lab.tasks.identifiability import candidate_worlds, consistent_worlds, count_consistent
 from lab.tasks.noise import noisy_count, with_noise
 from probes import Case, get_family
@@ -172,3 +177,40 @@ def test_sweep_lists_parse_and_bad_values_are_refused() -> None:
         plan(shots=(0, 2))
     with pytest.raises(ValueError, match="shots is an empty list"):
         plan(shots=())
+
+
+def test_a_database_from_before_sweeps_gains_the_columns_with_null_in_old_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = Store(path)
+    old = Item("r", "m", "arithmetic", "base=9", False, "io", 0, 0, "1+1", "2", "2", True, None)
+    store.save_items([old])
+    store.close()
+    with sqlite3.connect(path) as db:  # the items table as it was before sweeps
+        for column in ("consistent_worlds", "shots", "noise"):
+            db.execute(f"ALTER TABLE items DROP COLUMN {column}")
+    store = Store(path)
+    new = Item(
+        "r",
+        "m",
+        "arithmetic",
+        "base=9",
+        False,
+        "io",
+        1,
+        0,
+        "1+1",
+        "2",
+        "3",
+        False,
+        None,
+        consistent_worlds=3,
+        shots=4,
+        noise=0.25,
+    )
+    store.save_items([new])
+    rows = store.items(["r"])
+    assert [(r["consistent_worlds"], r["shots"], r["noise"]) for r in rows] == [
+        (None, None, None),
+        (3, 4, 0.25),
+    ]
+    assert ITEM_COLUMNS[-1] == "error" and SWEEP_COLUMNS == ("consistent_worlds", "shots", "noise")
