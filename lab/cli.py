@@ -106,6 +106,8 @@ def _plan_from_args(args: argparse.Namespace) -> api.RunPlan:
         probes=tuple(args.probe),
         modes=tuple((args.mode or DEFAULT_RUN_MODES).split(",")),
         shots=args.shots,
+        noise=args.noise,
+        identifiable=args.identifiable,
         n=args.n,
         instances=args.instances,
         seed=args.seed,

@@ -46,6 +46,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "run --probe arithmetic --max-tokens 512 --cot --max-failures 5 --run-id base8-study --csv items.csv",
         "run --probe arithmetic:base=9 --cases-file data/0shot/base{base}.txt",
         "run --probe arithmetic:base=9 --mode deductive,ccc --n 1000 --check-n 200 --framing blind",
+        "run --probe arithmetic:base=9 --mode io,solverlearner,verbal_apply --shots 1,4,16 --noise 0,0.25",
+        "run --probe cipher --mode solverlearner --shots 2 --identifiable",
         "run --preset wu-arithmetic-recorded --db wu.db --csv wu-items.csv",
         "run --resume 20261130-141937-6cf752 --db runs.db",
     ),
@@ -197,7 +199,27 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
         metavar="MODES",
         help=f"comma-separated modes, of {', '.join(api.MODE_ORDER)} (default {DEFAULT_RUN_MODES})",
     )
-    _number(p, "--shots", 8, "K", "input -> output examples per prompt")
+    p.add_argument(
+        "--shots",
+        type=api.parse_shots,
+        default=8,
+        metavar="K[,K...]",
+        help="input -> output examples per prompt; a list (1,2,4,8) sweeps them on the same cases "
+        "(default 8)",
+    )
+    p.add_argument(
+        "--noise",
+        type=api.parse_noise,
+        default=0.0,
+        metavar="F[,F...]",
+        help="fraction of shown examples given a plausible wrong output; a list (0,0.1,0.25) sweeps it "
+        "(default 0)",
+    )
+    p.add_argument(
+        "--identifiable",
+        action="store_true",
+        help="draw examples until only the setting's own world fits them (see consistent_worlds)",
+    )
     _number(p, "--instances", 3, "I", "instances per setting and mode, each with its own examples")
     p.add_argument(
         "--temperature",

@@ -209,4 +209,5 @@ FAMILY = ProbeFamily(
         arguments=("n1", "n2"),
         split_source=SPLIT_OPERANDS,
     ),
+    worlds=("base",),
 )

@@ -196,6 +196,9 @@ class ProbeFamily:
       layouts are judged object by object).
     - `paper`: Cheng et al.'s wording for the few-shot modes (`framing="paper"`); a family without
       one gets `generic_paper_framing(family)`.
+    - `worlds`: the parameters whose every choice is a candidate world (the others kept), e.g.
+      ("base",) for arithmetic: the candidates an example set may or may not single out. Empty: the
+      family has no candidate set.
     """
 
     name: str
@@ -219,6 +222,7 @@ class ProbeFamily:
     extract: Callable[[Setting, str], str | None] | None = None
     grade: Callable[[Setting, Case, str], bool] | None = None
     paper: PaperFraming | None = None
+    worlds: tuple[str, ...] = ()
 
     def is_correct(self, setting: Setting, case: Case, answer: str) -> bool:
         """Whether `answer` (extracted from a reply, or a solver's output) answers `case`."""

@@ -174,4 +174,5 @@ FAMILY = ProbeFamily(
         answer=paper_answer,
         arguments=("ciphertext",),
     ),
+    worlds=("cipher", "shift"),
 )

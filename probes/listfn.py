@@ -591,4 +591,5 @@ FAMILY = ProbeFamily(
         answer=lambda setting, text, output: f"The output for {text} is {output}.",
         arguments=("xs",),
     ),
+    worlds=("function",),
 )

@@ -345,4 +345,5 @@ FAMILY = ProbeFamily(
         answer=_paper_answer,
         arguments=("room",),
     ),
+    worlds=("world",),
 )

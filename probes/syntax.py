@@ -314,4 +314,5 @@ FAMILY = ProbeFamily(
         answer=_paper_answer,
         arguments=("sentence",),
     ),
+    worlds=("order",),
 )

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from executor import run_solver
 from lab.tasks.modes import MODES
-from lab.tasks.prompts import build_messages
+from lab.tasks.prompts import RULE_REQUEST, build_messages, followup_messages
 from probes import ProbeError, get_family, listfn, parse_spec
 from tests.scripted import solver_source
 
@@ -464,6 +464,10 @@ def test_prompts_for_every_mode(name: str, mode: str) -> None:
     [message] = build_messages(setting, mode, examples if spec.shows_examples else (), query)
     text = message["content"]
     assert message["role"] == "user" and text.startswith(FAMILY.task)
+    if spec.verbal:  # the rule is asked for in words first; the query or the solver in the second turn
+        assert text.endswith(RULE_REQUEST) and "def solver" not in text
+        second = followup_messages(setting, mode, [message], "Rule: ...", query)
+        text = "\n\n".join(turn["content"] for turn in second)
     assert (FAMILY.rule(setting) in text) == spec.states_rule
     for case in examples if spec.shows_examples else ():
         assert f"Input: {case.input}\nOutput: {case.output}" in text

@@ -184,7 +184,16 @@ def test_the_check_is_read_and_judged_by_the_check_s_own_hooks() -> None:
 def test_modes_are_declared_with_keywords_only() -> None:
     with pytest.raises(TypeError):
         Mode("deductive", "rule stated", True)  # type: ignore[misc]
-    assert MODE_ORDER == ("deductive", "io_rule", "io", "solverlearner", "deductive_code", "ccc")
+    assert MODE_ORDER == (
+        "deductive",
+        "io_rule",
+        "io",
+        "solverlearner",
+        "deductive_code",
+        "ccc",
+        "verbal_apply",
+        "verbal_code",
+    )
     assert GAP_PAIRS == (("solverlearner", "deductive"), ("io", "io_rule"))
     assert parse_modes("io, ccc,io") == ["io", "ccc"]
 
@@ -198,7 +207,10 @@ def test_what_each_mode_declares() -> None:
         "solverlearner": Role.INDUCTIVE,
         "deductive_code": Role.DEDUCTIVE,
         "ccc": Role.CHECK,
+        "verbal_apply": Role.INDUCTIVE,
+        "verbal_code": Role.INDUCTIVE,
     }
+    assert [name for name, mode in MODES.items() if mode.verbal] == ["verbal_apply", "verbal_code"]
     assert [name for name, mode in MODES.items() if mode.draws is Draws.CHECKS] == ["ccc"]
     assert MODES["ccc"].checks_comprehension and not MODES["deductive"].checks_comprehension
     assert MODES["io"].instances(3) == 3 and MODES["deductive"].instances(3) == 1

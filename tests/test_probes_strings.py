@@ -20,7 +20,7 @@ from lab.run import study
 from lab.run.plan import RunPlan, work_units
 from lab.run.store import Store
 from lab.tasks.modes import MODE_ORDER, MODES
-from lab.tasks.prompts import build_messages
+from lab.tasks.prompts import RULE_REQUEST, build_messages, followup_messages
 from probes import Case, ProbeError, get_family, parse_spec, strings
 from probes.strings import (
     Affix,
@@ -274,6 +274,10 @@ def test_prompts_for_every_mode(mode: str) -> None:
     [message] = build_messages(setting, mode, examples if spec.shows_examples else (), query)
     text = message["content"]
     assert text.startswith(FAMILY.task)
+    if spec.verbal:  # the rule is asked for in words first; the solver in the second turn
+        assert text.endswith(RULE_REQUEST) and "def solver" not in text
+        second = followup_messages(setting, mode, [message], "Rule: ...", query)
+        text = "\n\n".join(turn["content"] for turn in second)
     assert (FAMILY.rule(setting) in text) == spec.states_rule
     assert any(step.describe() in text for step in strings.program_of(setting).steps) == spec.states_rule
     assert ("def solver(x: str) -> str" in text) == spec.returns_code
@@ -312,6 +316,10 @@ def test_scripted_solvers_agree_with_the_family_in_the_sandbox() -> None:
             assert [result.output for result in report.results] == [c.output for c in cases]
 
 
+# The verbal modes' two turns are scripted in tests/test_verbal_modes.py.
+ONE_TURN_MODES = tuple(name for name in MODE_ORDER if not MODES[name].verbal)
+
+
 def test_every_mode_runs_end_to_end_with_solvers_in_the_sandbox(db_path: Path) -> None:
     """Right on instance 0 in code modes and on even held-out cases in direct modes."""
 
@@ -322,7 +330,7 @@ def test_every_mode_runs_end_to_end_with_solvers_in_the_sandbox(db_path: Path) -
         plan = RunPlan(
             models=(ModelSpec("openai/scripted", api_base=server.base_url),),
             probes=("strings:depth=1,program=0", "strings:depth=3,program=2"),
-            modes=MODE_ORDER,
+            modes=ONE_TURN_MODES,
             shots=4,
             n=4,
             instances=2,
@@ -346,8 +354,8 @@ def test_every_mode_runs_end_to_end_with_solvers_in_the_sandbox(db_path: Path) -
             record = study.execute_run(store, run_id, retry=FAST_RETRY, sandbox=pool)
     assert record.status == "finished", record.reason
     summary = read.summary_frame(store, [record.id])
-    assert set(summary["mode"]) == set(MODE_ORDER) - {"ccc"}  # strings has no comprehension check
-    assert len(summary) == 2 * (len(MODE_ORDER) - 1)
+    assert set(summary["mode"]) == set(ONE_TURN_MODES) - {"ccc"}  # strings has no comprehension check
+    assert len(summary) == 2 * (len(ONE_TURN_MODES) - 1)
     for row in summary.itertuples():
         expected = {"solverlearner": (8, 4), "deductive_code": (4, 4), "io": (8, 4), "io_rule": (8, 4)}
         assert (row.n, row.correct) == expected.get(row.mode, (4, 2)), row

@@ -517,8 +517,17 @@ def test_tables_do_not_modify_their_input() -> None:
 
 
 def test_mode_views_follow_lab_modes() -> None:
-    assert MODES == ("deductive", "io_rule", "io", "solverlearner", "deductive_code", "ccc")
-    assert INDUCTIVE_MODES == ("io", "solverlearner")
+    assert MODES == (
+        "deductive",
+        "io_rule",
+        "io",
+        "solverlearner",
+        "deductive_code",
+        "ccc",
+        "verbal_apply",
+        "verbal_code",
+    )
+    assert INDUCTIVE_MODES == ("io", "solverlearner", "verbal_apply", "verbal_code")
     assert DEDUCTIVE_MODES == ("deductive", "io_rule", "deductive_code")
     assert [label for label, _, _ in GAP_COMPARISONS] == ["solverlearner - deductive", "io - io_rule"]
 

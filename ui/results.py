@@ -63,7 +63,29 @@ def page() -> None:
             chart_table(slug, tables)
     with tabs[-1]:
         summary_table(tables.summary, key="summary_table")
+    if tables.is_sweep:
+        sweep_section(tables, figures)
     downloads(run_ids, marker, tables.summary)
+
+
+def sweep_section(tables: api.ResultTables, figures: dict) -> None:
+    """Accuracy per sweep point (shots, noise), Li et al.'s consistency, identifiable vs ambiguous."""
+    st.subheader("Sweep")
+    st.caption(
+        "The summary above pools the points of a sweep; here each (shots, noise) point is its own cell, "
+        "measured on the same held-out cases (95% Wilson intervals over items)."
+    )
+    for name, figure in figures.items():
+        if name.startswith("Accuracy against the number") or name.startswith("Accuracy against noisy"):
+            st.plotly_chart(figure, config=api.chart_config("solverlab-sweep"), key=f"chart_{name}")
+    percent = percent_columns("accuracy", "consistency", "ci_low", "ci_high")
+    st.dataframe(tables.swept, hide_index=True, key="sweep_table", column_config=percent)
+    if not tables.consistency.empty:
+        st.markdown("**Consistency** (same verdict with and without noisy examples, item by item)")
+        st.dataframe(tables.consistency, hide_index=True, key="consistency_table", column_config=percent)
+    if not tables.identifiability.empty:
+        st.markdown("**Did the examples single out the rule?** (worlds of the family that fit them)")
+        st.dataframe(tables.identifiability, hide_index=True, key="identifiable_table", column_config=percent)
 
 
 def chart_table(slug: str, tables: api.ResultTables) -> None:

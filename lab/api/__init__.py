@@ -117,6 +117,8 @@ from lab.run.plan import (
     RunPlan,
     default_temperature,
     estimated_calls,
+    parse_noise,
+    parse_shots,
     quick_plan,
     total_items,
 )
@@ -218,6 +220,8 @@ __all__ = [
     "page_count",
     "pair_id",
     "pair_label",
+    "parse_noise",
+    "parse_shots",
     "parse_spec",
     "precision_warnings",
     "prepare_run",

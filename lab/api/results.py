@@ -26,6 +26,13 @@ class ResultTables:
     drop_problem: str | None  # why there is no drop, e.g. two default worlds in one family
     sampled: pd.DataFrame  # first sample, best fit and pass@k (code modes)
     refined: pd.DataFrame  # accuracy by refinement round (code modes)
+    swept: pd.DataFrame  # accuracy per (shots, noise) point; empty unless the runs sweep one of them
+    consistency: pd.DataFrame  # Li et al.'s consistency per noisy point; empty without noise
+    identifiability: pd.DataFrame  # accuracy on identifiable vs ambiguous example sets
+
+    @property
+    def is_sweep(self) -> bool:
+        return not self.swept.empty
 
 
 def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
@@ -67,10 +74,15 @@ def result_tables(items: pd.DataFrame, functions: pd.DataFrame) -> ResultTables:
 
     Cells made mostly of unrecorded replays are left out (`unrecorded_cells`; `unrecorded_summary` says so).
     """
-    from lab.results import sampling, stats
+    import pandas as pd
+
+    from lab.results import sampling, stats, sweeps
 
     if not items.empty:
         items = items[~unrecorded_cells(items)]
+    points = items[["shots", "noise"]].drop_duplicates().dropna(how="all") if "shots" in items else items[[]]
+    swept = sweeps.sweep_summary(items) if len(points) > 1 else pd.DataFrame()
+    noisy = len(points) > 1 and bool((items["noise"].fillna(0) > 0).any())
 
     try:
         drops, drop_problem = stats.counterfactual_drop(items), None
@@ -83,14 +95,27 @@ def result_tables(items: pd.DataFrame, functions: pd.DataFrame) -> ResultTables:
         drop_problem=drop_problem,
         sampled=sampling.sampling(functions),
         refined=sampling.rounds(functions),
+        swept=swept,
+        consistency=sweeps.consistency(items) if noisy else pd.DataFrame(),
+        identifiability=sweeps.identifiability(items) if _has_worlds(items) else pd.DataFrame(),
     )
+
+
+def _has_worlds(items: pd.DataFrame) -> bool:
+    return "consistent_worlds" in items and bool(items["consistent_worlds"].notna().any())
 
 
 def result_figures(tables: ResultTables) -> dict[str, go.Figure]:
     """Every chart of the Results page, by title."""
-    from lab.results import charts, curves
+    from lab.results import charts, curves, sweep_charts
 
-    return {
+    sweep: dict[str, go.Figure] = {}
+    if tables.is_sweep:
+        sweep = {
+            "Accuracy against the number of shown examples": sweep_charts.shot_curve(tables.swept),
+            "Accuracy against noisy examples": sweep_charts.noise_curve(tables.swept),
+        }
+    return sweep | {
         "Accuracy per setting": charts.accuracy_by_setting(tables.summary),
         "Accuracy against the counterfactual parameter": charts.accuracy_by_parameter(tables.summary),
         "Accuracy heatmap": charts.accuracy_heatmap(tables.summary),

@@ -26,10 +26,21 @@ MODE_COLOURS: dict[str, str] = {
     "deductive": "#e4572e",
     "io_rule": "#f3a712",
     "deductive_code": "#8c3b0e",
+    "verbal_apply": "#2a9d8f",
+    "verbal_code": "#1d6b61",
     "ccc": "#7a7a7a",
 }
 # Each inductive mode next to the deductive mode it is compared with, then the rest.
-CHART_MODE_ORDER: tuple[str, ...] = ("solverlearner", "deductive", "io", "io_rule", "deductive_code", "ccc")
+CHART_MODE_ORDER: tuple[str, ...] = (
+    "solverlearner",
+    "deductive",
+    "io",
+    "io_rule",
+    "deductive_code",
+    "verbal_apply",
+    "verbal_code",
+    "ccc",
+)
 
 ACCURACY_AXIS = "accuracy (% of items correct)"
 GAP_AXIS = "inductive − deductive (percentage points)"

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from lab.results.stats import SUMMARY_COLUMNS
+from lab.run.records import SWEEP_COLUMNS
 from lab.run.store import ITEM_COLUMNS
 
 _ITEM_TEXT_COLUMNS = (
@@ -71,11 +72,12 @@ def restore_cell(text: str) -> str:
 
 
 def items_csv(items: pd.DataFrame) -> bytes:
-    """The item frame as CSV bytes, columns in `ITEM_COLUMNS` order, then `CALL_COLUMNS` where the frame
-    has them (other columns are left out)."""
+    """The item frame as CSV bytes, columns in `ITEM_COLUMNS` order, then the sweep columns (shots, noise,
+    consistent_worlds) and `CALL_COLUMNS` where the frame has them (other columns are left out)."""
     _require(items, ITEM_COLUMNS, "item frame")
+    sweep = [name for name in SWEEP_COLUMNS if name in items.columns]
     calls = [name for name in CALL_COLUMNS if name in items.columns]
-    table = items[[*ITEM_COLUMNS, *calls]].copy()
+    table = items[[*ITEM_COLUMNS, *sweep, *calls]].copy()
     for name in (*_ITEM_TEXT_COLUMNS, *calls):
         table[name] = _neutralised(table[name])
     return _to_bytes(table)

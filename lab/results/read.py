@@ -26,6 +26,8 @@ _TEXT_COLUMNS = ("run_id", "model", "probe", "setting", "mode", "input", "expect
 _OPTIONAL_TEXT_COLUMNS = ("predicted", "error")
 _INT_COLUMNS = ("instance", "case_index")
 _BOOL_COLUMNS = ("default_world", "correct")
+# The sweep point of an item and how many of its family's worlds fit its examples (after ITEM_COLUMNS).
+_SWEEP_DTYPES = {"consistent_worlds": "Int64", "shots": "Int64", "noise": "Float64"}
 
 
 def item_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -38,7 +40,8 @@ def item_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     wrong type `TypeError`; both name the row and the column.
     """
     columns: dict[str, list[Any]] = {name: [] for name in ITEM_COLUMNS}
-    for number, row in enumerate(rows):
+    kept = list(rows)
+    for number, row in enumerate(kept):
         missing = [name for name in ITEM_COLUMNS if name not in row]
         if missing:
             raise ValueError(f"item row {number} lacks column(s) {', '.join(missing)}")
@@ -56,6 +59,8 @@ def item_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                 f"item row {number} has unknown mode {columns['mode'][-1]!r}; valid: {', '.join(MODE_ORDER)}"
             )
     data: dict[str, pd.Series] = {}
+    for name, dtype in _SWEEP_DTYPES.items():  # NULL in rows stored before sweeps, or with no example shown
+        data[name] = pd.Series([None if _is_missing(v := row.get(name)) else v for row in kept], dtype=dtype)
     for name in ITEM_COLUMNS:
         if name in _INT_COLUMNS:
             data[name] = pd.Series(columns[name], dtype="int64")
@@ -63,7 +68,7 @@ def item_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             data[name] = pd.Series(columns[name], dtype="bool")
         else:
             data[name] = pd.Series(columns[name], dtype="object")
-    return pd.DataFrame(data, columns=list(ITEM_COLUMNS))
+    return pd.DataFrame(data, columns=[*ITEM_COLUMNS, *_SWEEP_DTYPES])
 
 
 def items_frame(store: Store, run_ids: Sequence[str], *, links: bool = False) -> pd.DataFrame:

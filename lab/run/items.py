@@ -57,6 +57,9 @@ def make_item(
         error=outcome.error,
         detail=outcome.detail,
         call_id=call_id,
+        consistent_worlds=unit.consistent_worlds,
+        shots=unit.shots,
+        noise=unit.noise,
     )
 
 

@@ -10,11 +10,23 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from lab.models.spec import DEFAULT_MODEL, ModelSpec
+from lab.run.sweep import (
+    NO_EXAMPLES,
+    ExampleSet,
+    SweepError,
+    SweepPoint,
+    example_sets,
+    identifiable_sets,
+    sweep_points,
+)
 from lab.tasks.modes import MODES, Draws, Framing, parse_framing, parse_modes
 from lab.tasks.prompts import build_messages
 from probes import Case, Setting, get_family, parse_spec
+
+_T = TypeVar("_T")
 
 
 class RunError(Exception):
@@ -31,7 +43,31 @@ OPTIONAL_DEFAULTS: dict[str, object] = {
     "check_file": None,
     "check_n": None,
     "framing": Framing.BLIND.value,  # plans stored before framings existed used the blind wording
+    "noise": 0.0,
+    "identifiable": False,
 }
+
+
+def parse_shots(text: str) -> int | tuple[int, ...]:
+    """`8` -> 8; `1,2,4,8` -> (1, 2, 4, 8): a sweep over numbers of shown examples."""
+    values = _parse_list(text, int, "shots", "whole numbers, e.g. 8 or 1,2,4,8")
+    return values[0] if len(values) == 1 and "," not in text else values
+
+
+def parse_noise(text: str) -> float | tuple[float, ...]:
+    """`0.1` -> 0.1; `0,0.1,0.25` -> (0.0, 0.1, 0.25): fractions of shown examples made wrong."""
+    values = _parse_list(text, float, "noise", "fractions from 0 up to 1, e.g. 0.1 or 0,0.1,0.25")
+    return values[0] if len(values) == 1 and "," not in text else values
+
+
+def _parse_list(text: str, kind: Callable[[str], _T], name: str, hint: str) -> tuple[_T, ...]:
+    try:
+        values = tuple(kind(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"--{name} takes {hint}; got {text!r}") from None
+    if not values:
+        raise ValueError(f"--{name} takes {hint}; got {text!r}")
+    return values
 
 
 def default_temperature(samples: int) -> float:
@@ -44,7 +80,7 @@ class RunPlan:
     models: tuple[ModelSpec, ...]
     probes: tuple[str, ...]
     modes: tuple[str, ...]
-    shots: int = 8
+    shots: int | tuple[int, ...] = 8  # a tuple sweeps: every number is a point on the same cases
     n: int = 20
     instances: int = 3
     seed: int = 0
@@ -59,6 +95,8 @@ class RunPlan:
     check_file: str | None = None  # the same for the comprehension check's inputs (mode ccc)
     check_n: int | None = None  # comprehension-check items per setting; None: n
     framing: Framing = Framing.PAPER  # how the modes that show examples word their prompt
+    noise: float | tuple[float, ...] = 0.0  # fraction of shown examples given a wrong output
+    identifiable: bool = False  # draw example sets that only the setting's own world fits
 
     @property
     def checks(self) -> int:
@@ -72,8 +110,8 @@ class RunPlan:
             raise ValueError("a plan needs at least one probe")
         object.__setattr__(self, "modes", tuple(parse_modes(list(self.modes))))
         object.__setattr__(self, "framing", parse_framing(self.framing))
+        self._check_sweep()
         for name, value, low in (
-            ("shots", self.shots, 1),
             ("n", self.n, 1),
             ("instances", self.instances, 1),
             ("max_tokens", self.max_tokens, 1),
@@ -98,6 +136,33 @@ class RunPlan:
             for setting in self.settings():
                 _cases_path(template, setting)
 
+    def _check_sweep(self) -> None:
+        for name in ("shots", "noise"):
+            value = getattr(self, name)
+            if isinstance(value, list | tuple):
+                if not value:
+                    raise ValueError(f"{name} is an empty list; give at least one value")
+                object.__setattr__(self, name, tuple(dict.fromkeys(value)))
+        for shots in self.shot_points:
+            if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+                raise ValueError(f"shots must be whole numbers of at least 1, got {shots!r}")
+        for noise in self.noise_points:
+            if not 0.0 <= noise < 1.0:
+                raise ValueError(f"noise must be a fraction from 0 up to (not including) 1, got {noise!r}")
+
+    @property
+    def shot_points(self) -> tuple[int, ...]:
+        return self.shots if isinstance(self.shots, tuple) else (self.shots,)
+
+    @property
+    def noise_points(self) -> tuple[float, ...]:
+        return self.noise if isinstance(self.noise, tuple) else (self.noise,)
+
+    @property
+    def points(self) -> tuple[SweepPoint, ...]:
+        """The sweep: every (shots, noise) pair, shots major; one point for scalar shots and noise."""
+        return sweep_points(self.shot_points, self.noise_points)
+
     def settings(self) -> list[Setting]:
         out: list[Setting] = []
         for spec in self.probes:
@@ -121,6 +186,9 @@ class RunPlan:
         values["probes"] = tuple(values["probes"])  # type: ignore[arg-type]
         values["modes"] = tuple(values["modes"])  # type: ignore[arg-type]
         values.setdefault("framing", OPTIONAL_DEFAULTS["framing"])  # stored before framings: blind
+        for name in ("shots", "noise"):
+            if isinstance(values.get(name), list):
+                values[name] = tuple(values[name])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
     def identity_hash(self) -> str:
@@ -168,6 +236,9 @@ class WorkUnit:
     examples: tuple[Case, ...]
     cases: tuple[tuple[int, Case], ...]  # (case_index, case) scored from this call
     messages: list[dict[str, str]] = field(hash=False)
+    shots: int | None = None  # the sweep point of the examples shown; None: no examples
+    noise: float | None = None
+    consistent_worlds: int | None = None  # candidate worlds that fit every shown example
 
     def item_keys(self) -> list[tuple[str, str, str, str, int, int]]:
         return [
@@ -183,7 +254,8 @@ def setting_cases(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[lis
     the examples are still drawn from the family's generator, leaving out the held-out inputs.
     """
     family = get_family(setting.family)
-    examples_needed = plan.shots * plan.instances
+    shots = max(plan.shot_points)
+    examples_needed = shots * plan.instances
     if plan.cases_file is None:
         pool = family.cases(setting, plan.n + examples_needed, plan.seed)
         held_out, pool = pool[: plan.n], pool[plan.n :]
@@ -196,10 +268,27 @@ def setting_cases(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[lis
         if len(pool) < examples_needed:
             raise RunError(
                 f"{setting.spec} has only {len(pool)} cases beside the cases file's; "
-                f"{plan.shots} shots x {plan.instances} instances need {examples_needed}"
+                f"{shots} shots x {plan.instances} instances need {examples_needed}"
             )
-    example_sets = [pool[i * plan.shots : (i + 1) * plan.shots] for i in range(plan.instances)]
+    example_sets = [pool[i * shots : (i + 1) * shots] for i in range(plan.instances)]
     return held_out, example_sets
+
+
+def shown_sets(plan: RunPlan, setting: Setting) -> tuple[list[Case], list[ExampleSet]]:
+    """The held-out cases and the example set of every instance at every point of the sweep."""
+    family = get_family(setting.family)
+    held_out, pools = setting_cases(plan, setting)
+    if not plan.identifiable:
+        return held_out, example_sets(family, setting, pools, plan.points, plan.seed)
+    taken = {case.input for case in held_out}
+
+    def stream() -> Iterator[Case]:
+        return (case for case in family.iter_cases(setting, plan.seed) if case.input not in taken)
+
+    try:
+        return held_out, identifiable_sets(family, setting, stream, plan.points, plan.instances, plan.seed)
+    except SweepError as exc:
+        raise RunError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -278,7 +367,7 @@ def _file_cases(
 
 
 def instances_for(plan: RunPlan, mode: str) -> int:
-    return MODES[mode].instances(plan.instances)
+    return MODES[mode].instances(plan.instances * len(plan.points))
 
 
 def mode_applies(setting: Setting, mode: str) -> bool:
@@ -288,13 +377,13 @@ def mode_applies(setting: Setting, mode: str) -> bool:
 
 def work_units(plan: RunPlan) -> Iterator[WorkUnit]:
     for setting in plan.settings():
-        held_out, example_sets = setting_cases(plan, setting)
+        held_out, swept = shown_sets(plan, setting)
         modes = _modes_of(plan, setting)
         checked = any(MODES[mode].draws is Draws.CHECKS for mode in modes)
         checks = tuple(enumerate(check_cases(plan, setting))) if checked else ()
         for model in plan.models:
             for mode in modes:
-                yield from _mode_units(plan, model, setting, mode, held_out, example_sets, checks)
+                yield from _mode_units(plan, model, setting, mode, held_out, swept, checks)
 
 
 def _mode_units(
@@ -303,20 +392,22 @@ def _mode_units(
     setting: Setting,
     mode: str,
     held_out: list[Case],
-    example_sets: list[list[Case]],
+    swept: list[ExampleSet],
     checks: tuple[tuple[int, Case], ...],
 ) -> Iterator[WorkUnit]:
+    """A mode's units of one setting: one per instance and sweep point (code modes), else one per case."""
     spec = MODES[mode]
     indexed = checks if spec.draws is Draws.CHECKS else tuple(enumerate(held_out))
-    for instance in range(spec.instances(plan.instances)):
-        examples = tuple(example_sets[instance]) if spec.shows_examples else ()
+    for shown in swept if spec.shows_examples else [NO_EXAMPLES]:
+        instance, examples = shown.instance, shown.examples
+        sweep = {"shots": shown.shots, "noise": shown.noise, "consistent_worlds": shown.consistent_worlds}
         if spec.returns_code:
             messages = build_messages(setting, mode, examples, cot=plan.cot, framing=plan.framing)
-            yield WorkUnit(model, setting, mode, instance, examples, indexed, messages)
+            yield WorkUnit(model, setting, mode, instance, examples, indexed, messages, **sweep)
             continue
         for index, case in indexed:
             messages = build_messages(setting, mode, examples, case.input, cot=plan.cot, framing=plan.framing)
-            yield WorkUnit(model, setting, mode, instance, examples, ((index, case),), messages)
+            yield WorkUnit(model, setting, mode, instance, examples, ((index, case),), messages, **sweep)
 
 
 def _modes_of(plan: RunPlan, setting: Setting) -> list[str]:
@@ -343,5 +434,5 @@ def estimated_calls(plan: RunPlan) -> int:
     for setting in plan.settings():
         for mode in _modes_of(plan, setting):
             per_instance = plan.samples + plan.rounds if MODES[mode].returns_code else cases_for(plan, mode)
-            calls += per_instance * instances_for(plan, mode)
+            calls += (per_instance + int(MODES[mode].verbal)) * instances_for(plan, mode)
     return calls * len(plan.models)

@@ -28,6 +28,7 @@ class RunStatus(StrEnum):
 
 
 _LINK = {"column": False}  # stored with the item, not one of its tidy columns
+_SWEEP = {"column": False, "sweep": True}  # added with sweeps: stored, appended after the tidy columns
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ class Item:
     detail: str | None = field(default=None, metadata=_LINK)
     call_id: int | None = field(default=None, metadata=_LINK)
     function_id: int | None = field(default=None, metadata=_LINK)  # None: the unit's final function
+    # The sweep point and identifiability of the instance (None: no examples shown, or stored before
+    # these were recorded). Stored and read with the item, not yet among its tidy columns.
+    consistent_worlds: int | None = field(default=None, metadata=_SWEEP)
+    shots: int | None = field(default=None, metadata=_SWEEP)
+    noise: float | None = field(default=None, metadata=_SWEEP)
 
     def row(self) -> dict[str, Any]:
         """The item as the store holds it (flags as 0/1)."""
@@ -62,6 +68,8 @@ class Item:
 ITEM_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Item))
 # The tidy item columns (the statistics and the items CSV use these, in this order).
 ITEM_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Item) if f.metadata.get("column", True))
+# Columns to append after ITEM_COLUMNS in the item frame and the items CSV (NULL in older rows).
+SWEEP_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Item) if f.metadata.get("sweep", False))
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from lab.run.plan import (
     WorkUnit,
     check_cases,
     mode_applies,
-    setting_cases,
+    shown_sets,
     total_items,
     work_units,
 )
@@ -47,8 +47,8 @@ from lab.run.records import FunctionRecord, Item, RunStatus
 from lab.run.search import Candidate, search
 from lab.run.store import RunRecord, Store
 from lab.tasks.modes import MODES, Draws
-from lab.tasks.prompts import refinement_messages, solver_signature
-from probes import ProbeFamily, get_family
+from lab.tasks.prompts import followup_messages, refinement_messages, solver_signature
+from probes import ProbeFamily, Setting, get_family
 
 VERSIONED_PACKAGES = ("litellm", "RestrictedPython", "xllamacpp", "pandas", "streamlit")
 
@@ -90,8 +90,9 @@ def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
             raise RunError(f"run {run_id} exists with a different plan; choose another --run-id")
         return run_id
     for setting in plan.settings():
-        # A missing or short cases or check file fails now, before the run is stored.
-        setting_cases(plan, setting)
+        # A missing or short cases or check file, or examples that cannot be drawn, fail now, before the
+        # run is stored.
+        shown_sets(plan, setting)
         if any(MODES[mode].draws is Draws.CHECKS and mode_applies(setting, mode) for mode in plan.modes):
             check_cases(plan, setting)
     versions = package_versions() | fingerprints(store, {s.family for s in plan.settings()})
@@ -176,6 +177,7 @@ class RunExecutor:
         self.counters = _Counters(totals.items, totals.prompt_tokens, totals.completion_tokens, totals.cost)
         self.cost_cap = CostCap(max_cost, totals.cost)
         self.lock = threading.Lock()
+        self.first_turns: dict[tuple[ModelSpec, Setting, int], threading.Lock] = {}
         self.params = {
             "temperature": self.plan.temperature,
             "max_tokens": self.plan.max_tokens,
@@ -347,13 +349,16 @@ class RunExecutor:
 
     def _score_unit(self, unit: WorkUnit) -> None:
         family = get_family(unit.setting.family)
+        opening = self._opening(unit)
+        if opening is None:
+            return
         if not MODES[unit.mode].returns_code:
-            reply = self._call(unit, unit.messages, 0)
+            reply = self._call(unit, opening, 0)
             if reply is not None:
                 self._save(direct_items(unit, family, reply, self.run_id, framing=self.plan.framing), [])
             return
         result = search(
-            unit.messages,
+            opening,
             samples=self.plan.samples,
             rounds=self.plan.rounds,
             refinable=bool(unit.examples),
@@ -371,6 +376,23 @@ class RunExecutor:
         )
         if result is not None:
             self._save(result.final.items, result.functions())
+
+    def _opening(self, unit: WorkUnit) -> list[dict[str, str]] | None:
+        """The messages the unit is scored on: in a verbal mode, the second turn after the rule the model
+        stated (one call per instance, shared by both verbal modes: the others wait and take it from the
+        cache)."""
+        if not MODES[unit.mode].verbal:
+            return unit.messages
+        key = (unit.model, unit.setting, unit.instance)
+        with self.lock:
+            turn = self.first_turns.setdefault(key, threading.Lock())
+        with turn:
+            stated = self._call(unit, unit.messages, 0)
+        if stated is None:
+            return None
+        query = None if MODES[unit.mode].returns_code else unit.cases[0][1].input
+        cot = self.plan.cot
+        return followup_messages(unit.setting, unit.mode, unit.messages, stated.text, query, cot=cot)
 
     def _write_function(
         self, unit: WorkUnit, family: ProbeFamily, messages: list[dict[str, str]], sample: int, round_: int

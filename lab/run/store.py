@@ -99,6 +99,9 @@ CREATE TABLE IF NOT EXISTS items (
     call_id INTEGER,
     function_id INTEGER,
     created REAL NOT NULL,
+    consistent_worlds INTEGER,
+    shots INTEGER,
+    noise REAL,
     PRIMARY KEY (run_id, model, probe, setting, mode, instance, case_index)
 );
 CREATE INDEX IF NOT EXISTS items_function ON items (function_id);
@@ -190,11 +193,22 @@ class Store:
     def _migrate(self) -> None:
         """Bring a database written by an earlier version up to this schema; what it holds is kept."""
         self._migrate_functions()
+        self._add_columns("items", {"consistent_worlds": "INTEGER", "shots": "INTEGER", "noise": "REAL"})
         if "finish_reason" not in self._columns("calls"):
             # Calls made before finish reasons were recorded: NULL, as for a provider that does not say.
             with self._transaction() as db:
                 if "finish_reason" not in self._columns("calls"):  # another process may have just added it
                     db.execute("ALTER TABLE calls ADD COLUMN finish_reason TEXT")
+
+    def _add_columns(self, table: str, columns: Mapping[str, str]) -> None:
+        """Nullable columns added since a database was written: NULL in its old rows."""
+        if set(columns) <= self._columns(table):
+            return
+        with self._transaction() as db:
+            present = self._columns(table)  # another process may have just added them
+            for name, kind in columns.items():
+                if name not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def _migrate_functions(self) -> None:
         """Databases from before samples and refinement rounds: their one function per unit is sample 0."""

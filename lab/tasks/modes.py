@@ -126,6 +126,10 @@ class Mode:
     - `read(reply, shows_examples)`: the final answers in a direct reply (one, or a hedge);
     - `judge(reply, answer)`: whether that answer is right;
     - `supports(family)`: whether the mode applies to a family (the plan skips it where not).
+
+    `verbal`: the model first states the rule in words from the examples (`build_messages` asks for
+    it); a second turn of the same conversation (`prompts.followup_messages`) asks it to apply that
+    rule to a case or to write `solver` from it (after Qiu et al. 2024 and Wang et al. 2024).
     """
 
     name: str
@@ -133,6 +137,7 @@ class Mode:
     states_rule: bool
     shows_examples: bool = False
     returns_code: bool = False
+    verbal: bool = False
     draws: Draws = Draws.HELD_OUT
     question: Callable[[ProbeFamily, Setting, str, bool], str] | None = None
     read: Callable[[Reply, bool], list[str]] = read_direct
@@ -211,6 +216,21 @@ MODES: dict[str, Mode] = {
             read=read_check,
             judge=judge_check,
             supports=has_check,
+        ),
+        Mode(
+            name="verbal_apply",
+            description="rule unknown, k examples; the model states the rule in words, then applies it",
+            states_rule=False,
+            shows_examples=True,
+            verbal=True,
+        ),
+        Mode(
+            name="verbal_code",
+            description="rule unknown, k examples; the model states the rule in words, then writes solver()",
+            states_rule=False,
+            shows_examples=True,
+            returns_code=True,
+            verbal=True,
         ),
     )
 }

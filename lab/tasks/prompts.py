@@ -27,6 +27,13 @@ PAPER_CODE_FORMAT = (
 )
 PAPER_CODE_QUESTION = "Q: What is the function to map the input to the output?"
 
+RULE_REQUEST = (
+    "State the rule in words, precisely enough that someone could apply it to any new input. Do not "
+    'give any output yet and do not write code; give the rule in one paragraph starting with "Rule:".'
+)
+APPLY_OWN_RULE = "Apply the rule you stated to this input."
+CODE_FROM_OWN_RULE = "implements the rule you stated"
+
 
 def _examples_block(family: ProbeFamily, examples: Sequence[Case]) -> str:
     return "\n\n".join(
@@ -61,6 +68,8 @@ def build_messages(
         raise ValueError(f"mode {mode} answers one input; no query given")
     if spec.question is not None:
         return _user(spec.question(family, setting, query or "", cot))
+    if spec.verbal:
+        return _user(_rule_request(family, examples))
     if mode == "deductive" and family.deductive_question is not None:
         return _user(family.deductive_question(setting, query or "", cot))
     if spec.shows_examples and parse_framing(framing) is Framing.PAPER:
@@ -116,6 +125,37 @@ def _blind_prompt(
         verb = "Apply the rule to this input." if spec.states_rule else "Give the output for this input."
         parts.append(f"{verb}\n\n{_direct_query(family, query or '', cot)}")
     return "\n\n".join(parts)
+
+
+def _rule_request(family: ProbeFamily, examples: Sequence[Case]) -> str:
+    """The first turn of a verbal mode: the examples, and the rule asked for in words (the same for
+    every held-out case of an instance)."""
+    lead = "The rule is unknown; here are examples of the mapping from input to output:"
+    return f"{family.task}\n\n{lead}\n\n{_examples_block(family, examples)}\n\n{RULE_REQUEST}"
+
+
+def followup_messages(
+    setting: Setting,
+    mode: str,
+    opening: Sequence[Message],
+    stated_rule: str,
+    query: str | None = None,
+    *,
+    cot: bool = False,
+) -> list[Message]:
+    """The second turn of a verbal mode: after the model stated its rule, apply it to `query`
+    (`verbal_apply`) or write `solver` from it (`verbal_code`)."""
+    spec = MODES[mode]
+    if not spec.verbal:
+        raise ValueError(f"mode {mode} has no second turn; only the verbal modes state a rule first")
+    family = get_family(setting.family)
+    if spec.returns_code:
+        ask = CODE_FORMAT.format(purpose=CODE_FROM_OWN_RULE, form="exactly as in the examples above")
+    elif query is None:
+        raise ValueError(f"mode {mode} applies the stated rule to one input; no query given")
+    else:
+        ask = f"{APPLY_OWN_RULE}\n\n{_direct_query(family, query, cot)}"
+    return [*opening, {"role": "assistant", "content": stated_rule}, {"role": "user", "content": ask}]
 
 
 def solver_source(setting: Setting, mode: str, code: str, framing: Framing | str) -> str:
