@@ -49,6 +49,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "run --probe arithmetic:base=9 --mode io,solverlearner,verbal_apply --shots 1,4,16 --noise 0,0.25",
         "run --probe cipher --mode solverlearner --shots 2 --identifiable",
         "run --preset wu-arithmetic-recorded --db wu.db --csv wu-items.csv",
+        "run --probe arithmetic:base=9 --mode ccc --check-file data/ccc/base{base}.txt",
         "run --resume 20261130-141937-6cf752 --db runs.db",
     ),
     "presets": ("presets",),

@@ -199,7 +199,11 @@ FAMILY = ProbeFamily(
     input_label="Input",
     output_label="Output",
     comprehension=ComprehensionCheck(
-        draw=draw_check, solve=solve_check, question=check_question, extract=extract_check
+        draw=draw_check,
+        solve=solve_check,
+        question=check_question,
+        extract=extract_check,
+        reads_sentences=True,
     ),
     deductive_question=deductive_question,
     paper=PaperFraming(

@@ -99,8 +99,10 @@ class ComprehensionCheck:
     - `solve(setting, input)`: its expected answer;
     - `question(setting, input, cot)`: the whole question sent to the model, answer format included
       (`cot`: the chain-of-thought wording, where the family has one);
-    - `extract(setting, reply)`: optional; the answer in a reply, when the question does not ask
-      for a boxed answer (None: the usual boxed-or-labelled extraction);
+    - `extract(setting, text)`: optional; the answer in a reply, when the question does not ask
+      for a boxed answer (None: the usual boxed-or-labelled extraction). With `reads_sentences`,
+      `text` is one sentence at a time from the end of the reply, asides and "base-N" qualifiers
+      removed (the answer position); otherwise the whole reply;
     - `grade(setting, case, answer)`: optional; whether the answer is right, when the check is
       scored otherwise than the family's task (None: the family's `is_correct`).
     """
@@ -110,6 +112,7 @@ class ComprehensionCheck:
     question: Callable[[Setting, str, bool], str]
     extract: Callable[[Setting, str], str | None] | None = None
     grade: Callable[[Setting, Case, str], bool] | None = None
+    reads_sentences: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,11 +6,11 @@ a stored call with its messages and a reply; a code-mode unit also gets its func
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 
 from lab.run.plan import ModelSpec, RunPlan, total_items, work_units
+from lab.run.records import FunctionRecord, Item
 from lab.run.store import Store
 from lab.tasks.modes import MODES
 
@@ -69,14 +69,14 @@ def plant_run(store: Store, run_id: str, plan: RunPlan, right: Rightness, *, rep
                     "model": unit.model.label,
                     "probe": setting.family,
                     "setting": setting.label,
-                    "default_world": int(setting.default_world),
+                    "default_world": setting.default_world,
                     "mode": mode,
                     "instance": unit.instance,
                     "case_index": index,
                     "input": case.input,
                     "expected": case.output,
                     "predicted": case.output if ok else "WRONG",
-                    "correct": int(ok),
+                    "correct": ok,
                     "error": None if ok else "wrong_answer",
                     "detail": None,
                     "call_id": call_id,
@@ -97,11 +97,11 @@ def plant_run(store: Store, run_id: str, plan: RunPlan, right: Rightness, *, rep
                     "code": code,
                     "verdict": None,
                     "detail": None,
-                    "examples": json.dumps([]),
+                    "examples": (),
                     "fits_examples": None,
-                    "memorised": 0,
-                    "held_out_failed": json.dumps(failed),
+                    "memorised": False,
+                    "held_out_failed": tuple(failed),
                 }
             )
-        store.save_items(items, functions)
+        store.save_items([Item(**item) for item in items], [FunctionRecord(**f) for f in functions])
     store.set_status(run_id, "finished")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from lab.results import browse, read, stats
-from lab.run.records import Item
+from lab.run.records import SWEEP_COLUMNS, Item
 from lab.run.store import ITEM_COLUMNS, Store
 
 
@@ -73,8 +73,9 @@ def store(db_path: Path) -> Store:
 
 def test_the_item_frame_with_links_is_the_item_frame_plus_ids(store: Store) -> None:
     frame = read.items_frame(store, ["r1"], links=True)
-    assert list(frame.columns) == [*ITEM_COLUMNS, *read.LINK_COLUMNS]
-    pd.testing.assert_frame_equal(frame[list(ITEM_COLUMNS)], read.items_frame(store, ["r1"]))
+    assert list(frame.columns) == [*ITEM_COLUMNS, *SWEEP_COLUMNS, *read.LINK_COLUMNS]
+    plain = read.items_frame(store, ["r1"])
+    pd.testing.assert_frame_equal(frame[list(plain.columns)], plain)
     assert len(frame) == 8 and frame["function_id"].dtype == "Int64"
     assert frame["function_id"].isna().sum() == 4 and frame["call_id"].isna().sum() == 4
     # lab.stats reads it as it is.

@@ -13,6 +13,7 @@ import pytest
 from lab.results.export import items_csv, neutralise_cell, restore_cell, summary_csv, summary_text, write_csv
 from lab.results.read import item_frame
 from lab.results.stats import SUMMARY_COLUMNS, summary
+from lab.run.records import SWEEP_COLUMNS
 from lab.run.store import ITEM_COLUMNS
 
 HOSTILE = [
@@ -79,11 +80,11 @@ def test_items_csv_columns_values_and_round_trip() -> None:
     rows += [row(2 + i, predicted=text) for i, text in enumerate(HOSTILE + LEGITIMATE)]
     items = item_frame(rows)
     data = items_csv(items)
-    assert data.decode("utf-8").splitlines()[0] == ",".join(ITEM_COLUMNS)
+    assert data.decode("utf-8").splitlines()[0] == ",".join((*ITEM_COLUMNS, *SWEEP_COLUMNS))
 
     # Default pandas reading: types come back.
     plain = pd.read_csv(io.BytesIO(data))
-    assert tuple(plain.columns) == ITEM_COLUMNS
+    assert tuple(plain.columns) == (*ITEM_COLUMNS, *SWEEP_COLUMNS)
     assert plain["correct"].tolist() == items["correct"].tolist()
     assert plain["case_index"].tolist() == items["case_index"].tolist()
     assert plain["default_world"].dtype == bool
@@ -121,7 +122,7 @@ def test_items_csv_keeps_only_item_columns_in_order_and_names_a_missing_one() ->
 
 
 def test_items_csv_of_no_items_is_a_header() -> None:
-    assert items_csv(item_frame([])).decode("utf-8") == ",".join(ITEM_COLUMNS) + "\r\n"
+    assert items_csv(item_frame([])).decode("utf-8") == ",".join((*ITEM_COLUMNS, *SWEEP_COLUMNS)) + "\r\n"
 
 
 def test_summary_csv_columns_rounding_and_round_trip() -> None:

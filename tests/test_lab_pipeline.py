@@ -579,5 +579,5 @@ def test_paper_framed_solvers_take_the_task_s_arguments_and_refinement_asks_for_
     assert record.status == "finished", record.reason
     assert "`def solver(n1: str, n2: str) -> str`" in seen[0][0]["content"]
     assert "Write a corrected `def solver(n1: str, n2: str) -> str`" in seen[1][-1]["content"]
-    items = study.items_frame(Store(db_path), [record.id])
+    items = read.items_frame(Store(db_path), [record.id])
     assert len(items) == plan.n and items["correct"].all()

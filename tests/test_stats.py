@@ -22,6 +22,7 @@ from lab.results.stats import (
     gaps,
     summary,
 )
+from lab.run.records import SWEEP_COLUMNS
 from lab.run.store import ITEM_COLUMNS
 
 
@@ -193,7 +194,7 @@ def test_item_frame_types_and_column_order() -> None:
     rows[0]["correct"] = 1  # SQLite stores booleans as integers
     rows[0]["extra"] = "ignored"
     frame = item_frame(rows)
-    assert tuple(frame.columns) == ITEM_COLUMNS
+    assert tuple(frame.columns) == (*ITEM_COLUMNS, *SWEEP_COLUMNS)  # sweep columns: NULL here
     assert frame["correct"].dtype == bool
     assert frame["default_world"].dtype == bool
     assert frame["instance"].dtype == "int64"
@@ -205,7 +206,7 @@ def test_item_frame_types_and_column_order() -> None:
 
 def test_item_frame_of_no_rows_has_the_columns() -> None:
     frame = item_frame([])
-    assert tuple(frame.columns) == ITEM_COLUMNS
+    assert tuple(frame.columns) == (*ITEM_COLUMNS, *SWEEP_COLUMNS)  # sweep columns: NULL here
     assert frame.empty
 
 

@@ -27,6 +27,8 @@ def test_ui_and_the_command_line_reach_the_lab_through_its_facade_only() -> None
         outside = {
             name
             for name in project_imports(path)
-            if name.split(".")[0] != "ui" and name not in {"lab", "lab.api", "lab.cli_parser"}
+            if name.split(".")[0] != "ui"
+            and name not in {"lab", "lab.api", "lab.cli_parser"}
+            and not (path.name == "cli.py" and name.startswith("lab.cli_parser."))
         }
         assert outside == set(), f"{path.relative_to(ROOT)} imports {sorted(outside)}; go through lab.api"

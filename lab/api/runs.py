@@ -49,11 +49,11 @@ def check_models(plan: RunPlan) -> None:
 
     Called before `prepare_run`, so a command refused for its model stores no run.
     """
-    from lab.models.calls import ModelUnavailableError, check_model
+    from lab.models import ModelUnavailableError, provider_for
 
     for model in plan.models:
         try:
-            check_model(model)
+            provider_for(model).check()
         except ModelUnavailableError as exc:
             raise RunError(str(exc)) from None
 

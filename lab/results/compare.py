@@ -24,7 +24,7 @@ class CompareBy(Enum):
     """What differs between side A and side B; the value is the item frame's column."""
 
     RUNS = "run_id"
-    MODELS = "model"
+    MODELS = "model_label"  # the display name, with its run where one model is in several runs
     MODES = "mode"
 
 

@@ -95,7 +95,8 @@ def summary_matrix_html(summary: pd.DataFrame) -> str:
         out.append(f"<h3>{html.escape(str(mode))}</h3><table class='matrix'><thead><tr><th>model</th>")
         out.extend(f"<th>{html.escape(s)}</th>" for s in settings)
         out.append("</tr></thead><tbody>")
-        for model, cells in rows.groupby("model", sort=False):
+        by_model = "model_label" if "model_label" in rows else "model"  # runs of one model stay apart
+        for model, cells in rows.groupby(by_model, sort=False):
             by_spec = {row.spec: row for row in cells.itertuples()}
             out.append(f"<tr><th>{html.escape(str(model))}</th>")
             out.extend(_cell(by_spec.get(spec)) for spec in settings)

@@ -352,7 +352,10 @@ def read_check_answers(family: ProbeFamily, setting: Setting, reply: str) -> lis
     extract = check.extract if check is not None else None
     if extract is None or find_boxes(reply):
         return read_answers(reply, family.normalise)
-    answer = _read_at_answer_position(reply, lambda text: extract(setting, text))
+    if check is not None and check.reads_sentences:
+        answer = _read_at_answer_position(reply, lambda text: extract(setting, text))
+    else:
+        answer = extract(setting, reply)
     return [answer] if answer is not None else []
 
 
