@@ -6,6 +6,7 @@ import builtins
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -407,6 +408,9 @@ def scripted_reply(messages: list[dict[str, str]]) -> str:
         return "OK"
     if "def solver(x: str) -> str" in content:
         return "```python\ndef solver(x):\n    return ' '.join(w[::-1] for w in x.split())\n```"
+    asked = re.findall(r"What is the output for (.+)\?", content)  # the paper framing's question lines
+    if asked:
+        return f"The output for {asked[-1]} is {reverse_words(asked[-1])}."
     query = [line for line in content.splitlines() if line.startswith("Input: ")][-1].removeprefix("Input: ")
     return f"\\boxed{{{reverse_words(query)}}}"
 

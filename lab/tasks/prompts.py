@@ -161,13 +161,20 @@ def followup_messages(
 def solver_source(setting: Setting, mode: str, code: str, framing: Framing | str) -> str:
     """The source the sandbox runs for a solver the model wrote in answer to `build_messages(...)`:
     under the paper framing a solver with several arguments gets a one-argument entry point."""
-    if MODES[mode].shows_examples and parse_framing(framing) is Framing.PAPER:
+    if _paper_framed(mode, framing):
         return get_family(setting.family).paper_framing().wrap_solver(code)
     return code
 
 
+def _paper_framed(mode: str, framing: Framing | str) -> bool:
+    """Whether the mode's prompt used the paper wording: modes with examples, except the verbal
+    ones, whose turns keep the one-string wording under either framing."""
+    spec = MODES[mode]
+    return spec.shows_examples and not spec.verbal and parse_framing(framing) is Framing.PAPER
+
+
 def solver_signature(setting: Setting, mode: str, framing: Framing | str) -> str:
-    if MODES[mode].shows_examples and parse_framing(framing) is Framing.PAPER:
+    if _paper_framed(mode, framing):
         return get_family(setting.family).paper_framing().signature
     return "def solver(x: str) -> str"
 
