@@ -12,7 +12,7 @@ import pytest
 
 from lab import api, cli
 from lab.presets import list_presets
-from lab.run import study
+from lab.results import read
 from lab.run.store import Store
 from tests.conftest import ANCHORS
 
@@ -87,7 +87,7 @@ def accuracies(
     out = {}
     for run_id in run_ids:
         cot = bool(store.get_run(run_id).plan["cot"])  # type: ignore[union-attr]
-        for row in study.summary_frame(store, [run_id]).itertuples():
+        for row in read.summary_frame(store, [run_id]).itertuples():
             [model] = [name for name, part in models.items() if part in row.model]
             out[(model, cot, row.mode, row.setting)] = row.accuracy
     return out
