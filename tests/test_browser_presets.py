@@ -27,7 +27,7 @@ RECORDED = ("wu-syntax-check-recorded", "wu-spatial-recorded", "wu-arithmetic-re
 
 
 def choose_preset(page: Page, name: str) -> None:
-    page.get_by_label("Start from a preset").click()
+    page.get_by_role("combobox", name="Start from a preset").click()
     page.get_by_role("option", name=name, exact=True).click()
     wait_idle(page)
 
@@ -53,7 +53,7 @@ def test_a_recorded_preset_started_from_the_run_page_finishes_with_every_item_re
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(app_url)
-        page.get_by_role("heading", name="Run", exact=True).wait_for(timeout=WAIT_MS)
+        page.get_by_role("heading", name="Run a study").wait_for(timeout=WAIT_MS)
         choose_preset(page, preset)
         assert_no_exception(page, f"preset {preset} chosen")
         page.get_by_role("button", name="Start the preset's").click()
