@@ -52,3 +52,20 @@ def test_our_deductive_prompt_is_wu_et_al_s_exact_wording(cot: bool) -> None:
             query = record.prompt.split("what is ", 1)[1].split("?", 1)[0]
             messages = build_messages(setting, "deductive", query=query, cot=cot)
             assert messages == [{"role": "user", "content": record.prompt}]
+
+
+def test_transcript_fields_decode_python_escapes_as_wu_et_al_wrote_them() -> None:
+    from lab.models.transcripts import unescape
+
+    assert unescape(r"7 \xd7 8 \u2192 56\nend\\n\t") == "7 \u00d7 8 \u2192 56\nend\\n\t"
+    assert unescape(r"smile \U0001f600") == "smile \U0001f600"
+    # A backslash that starts no escape is kept as written, including one at the very end.
+    assert unescape(r"\boxed{16} \x4 \q" + "\\") == r"\boxed{16} \x4 \q" + "\\"
+
+
+def test_recorded_replies_show_the_characters_the_models_wrote() -> None:
+    """No recorded reply keeps an escaped multiplication sign or arrow after reading."""
+    records = read_wu_tsv(transcript("gpt4", 9, "with_0cot"))
+    replies = " ".join(record.response for record in records)
+    assert "\\xd7" not in replies and "\\u2192" not in replies
+    assert "\u00d7" in replies or "\u2192" in replies or "\u00f7" in replies

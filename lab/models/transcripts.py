@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.?)", re.DOTALL)
 _ESCAPES = {"\\": "\\", "n": "\n", "t": "\t"}
 
 
@@ -14,17 +16,18 @@ class Transcript:
     response: str
 
 
+def _unescape_one(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if len(code) > 1:
+        return chr(int(code[1:], 16))
+    return _ESCAPES.get(code, "\\" + code)
+
+
 def unescape(field: str) -> str:
-    """`\\n` is a newline, `\\\\` a backslash (so `\\\\n` is a literal backslash-n)."""
-    out: list[str] = []
-    chars = iter(field)
-    for char in chars:
-        if char == "\\":
-            following = next(chars, "")
-            out.append(_ESCAPES.get(following, "\\" + following))
-        else:
-            out.append(char)
-    return "".join(out)
+    """Python's escapes as Wu et al. wrote them: `\\n` a newline, `\\t` a tab, `\\\\` a backslash (so
+    `\\\\n` is a literal backslash-n), `\\xd7` / `\\u2192` / `\\U0001f600` the character (replies hold
+    `\\xd7` for a multiplication sign); any other backslash is kept as written."""
+    return _ESCAPE.sub(_unescape_one, field)
 
 
 def read_wu_tsv(path: str | Path) -> list[Transcript]:
