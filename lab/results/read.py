@@ -92,21 +92,18 @@ def with_model_labels(frame: pd.DataFrame, store: Store | None = None) -> pd.Dat
     The statistics group by it when it is there; `model` keeps the model string itself.
     """
     labelled = frame.copy()
-    labels = labels_of(frame, store)
-    labelled[MODEL_LABEL] = pd.Series(
-        [labels[pair] for pair in zip(frame["run_id"], frame["model"], strict=True)],
-        index=frame.index,
-        dtype="object",
-    )
+    codes, pairs = pd.MultiIndex.from_frame(frame[["run_id", "model"]]).factorize()
+    labels = labels_of(list(pairs), store)
+    shown = np.array([labels[pair] for pair in pairs] + [""], dtype=object)  # "" is never picked
+    labelled[MODEL_LABEL] = pd.Series(shown[codes], index=frame.index, dtype="object")
     return labelled
 
 
-def labels_of(frame: pd.DataFrame, store: Store | None) -> dict[tuple[str, str], str]:
-    """(run id, model) -> label for the pairs in `frame`. With a store, every stored run is labelled
-    with them (their plans give their models), so a run's label does not depend on the selection."""
-    pairs = frame[["run_id", "model"]].drop_duplicates()
+def labels_of(pairs: Iterable[tuple[str, str]], store: Store | None) -> dict[tuple[str, str], str]:
+    """(run id, model) -> label for `pairs`. With a store, every stored run is labelled with them
+    (their plans give their models), so a run's label does not depend on the selection."""
     seen: dict[str, list[str]] = {}
-    for run_id, model in zip(pairs["run_id"], pairs["model"], strict=True):
+    for run_id, model in pairs:
         seen.setdefault(run_id, []).append(model)
     stored = {record.id: labels.run_facts(record) for record in (store.list_runs() if store else [])}
     facts = dict(stored)
@@ -141,7 +138,8 @@ def with_run_columns(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"no run {missing[0]!r} in {store.path}")
     records = {run_id: record for run_id, record in runs.items() if record is not None}
-    return pd.concat([frame, export.run_columns(frame, records, labels_of(frame, store))], axis=1)
+    pairs = zip(frame["run_id"], frame["model"], strict=True)
+    return pd.concat([frame, export.run_columns(frame, records, labels_of(set(pairs), store))], axis=1)
 
 
 def export_items(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
