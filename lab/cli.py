@@ -278,6 +278,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         json.dumps(
             {
                 "id": record.id,
+                "name": record.name,
                 "status": api.effective_status(record),
                 "reason": record.reason,
                 "plan": record.plan,

@@ -217,3 +217,5 @@ def test_cli_names_a_run_renames_it_and_lists_it_by_its_label(
     by_id = {line.split()[0]: line for line in lines[1:]}
     assert "replayed once" in by_id[new] and "second of m/a" in by_id[run_ids[1]]
     assert f"m/a - {time.strftime('%Y-%m-%d')} - 00a0" in by_id[run_ids[0]]
+    assert main(["show", run_ids[1], "--db", str(db)]) == 0
+    assert '"name": "second of m/a"' in capsys.readouterr().out
