@@ -1,7 +1,8 @@
 """Run labels in a real browser (Debian's chromium through Playwright).
 
-Four runs are planted, two of them of one model: History lists four distinct labels, one run named there
-(text input + Save) is listed by its name, and Results for all four draws four distinct model labels.
+Four runs are planted, two of them of one model: History lists four distinct labels, one run named
+there (text input + Save) is listed by its name and downloads as typed Parquet, and Results for all
+four draws four distinct model labels.
 Screenshots: test-artifacts/names-history.png and names-results.png.
 """
 
@@ -11,6 +12,7 @@ import re
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
@@ -80,6 +82,11 @@ def test_four_runs_two_of_one_model_have_four_distinct_labels(app_url: str, tmp_
         assert api.Store(tmp_path / "solverlab.db").get_run(run_ids[-1]).name == NAME
         assert_no_exception(page, "History")
         screenshot(page, "names-history")
+        with page.expect_download(timeout=WAIT_MS) as download:
+            page.get_by_role("button", name="Items as Parquet").click()
+        typed = pd.read_parquet(download.value.path())
+        assert set(typed["run_name"]) == {NAME} and typed["base"].dtype == "Int64"
+        assert typed["correct"].dtype == bool and len(typed) == 16
 
         page.goto(f"{app_url}/results", wait_until="networkidle")
         page.get_by_role("heading", name="Results").wait_for(timeout=WAIT_MS)
