@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from pathlib import Path
@@ -219,3 +220,15 @@ def test_cli_names_a_run_renames_it_and_lists_it_by_its_label(
     assert f"m/a - {time.strftime('%Y-%m-%d')} - 00a0" in by_id[run_ids[0]]
     assert main(["show", run_ids[1], "--db", str(db)]) == 0
     assert '"name": "second of m/a"' in capsys.readouterr().out
+
+
+def test_items_whose_run_is_gone_export_with_their_run_columns_blank(tmp_path: Path) -> None:
+    store = Store(tmp_path / "runs.db")
+    run_ids = plant_four(store)
+    with store._transaction() as db:  # a run row lost while its items stayed (never by `delete_run`)
+        db.execute("DELETE FROM runs WHERE id = ?", (run_ids[0],))
+    typed = pd.read_parquet(io.BytesIO(api.items_parquet(store, run_ids[:2])))
+    gone = typed[typed["run_id"] == run_ids[0]]
+    assert gone["seed"].isna().all() and gone["cot"].isna().all() and gone["run_name"].isna().all()
+    assert set(gone["model_label"]) == {"m/a - 2026-11-30 - 00a0"}  # dated by its id
+    assert typed.loc[typed["run_id"] == run_ids[1], "seed"].eq(0).all()

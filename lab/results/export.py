@@ -127,17 +127,21 @@ def items_parquet(items: pd.DataFrame) -> bytes:
 
 
 def run_columns(
-    items: pd.DataFrame, runs: Mapping[str, RunRecord], labels: Mapping[tuple[str, str], str]
+    items: pd.DataFrame, runs: Mapping[str, RunRecord | None], labels: Mapping[tuple[str, str], str]
 ) -> pd.DataFrame:
     """`RUN_COLUMNS` for each item, from its run's record and its (run, model) label; a plan stored
-    before a parameter existed gives that parameter's default."""
+    before a parameter existed gives that parameter's default, an item whose run is gone blanks."""
     keys = list(zip(items["run_id"], items["model"], strict=True))
+    names = {run_id: run.name if run else None for run_id, run in runs.items()}
     data: dict[str, pd.Series] = {
         "model_label": pd.Series([labels[key] for key in keys], dtype="object"),
-        "run_name": pd.Series([runs[run_id].name for run_id, _ in keys], dtype="object"),
+        "run_name": pd.Series([names[run_id] for run_id, _ in keys], dtype="object"),
     }
     for name, dtype in PLAN_DTYPES.items():
-        values = {run_id: run.plan.get(name, OPTIONAL_DEFAULTS.get(name)) for run_id, run in runs.items()}
+        values = {
+            run_id: run.plan.get(name, OPTIONAL_DEFAULTS.get(name)) if run else None
+            for run_id, run in runs.items()
+        }
         data[name] = pd.Series([values[run_id] for run_id, _ in keys], dtype=dtype)
     return pd.DataFrame(data, index=items.index)
 

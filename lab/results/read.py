@@ -134,12 +134,8 @@ def export_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
 def with_run_columns(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
     """The frame plus each item's run: its model's label, the run's name and plan (`export.RUN_COLUMNS`)."""
     runs = {run_id: store.get_run(run_id) for run_id in frame["run_id"].unique()}
-    missing = [run_id for run_id, record in runs.items() if record is None]
-    if missing:
-        raise ValueError(f"no run {missing[0]!r} in {store.path}")
-    records = {run_id: record for run_id, record in runs.items() if record is not None}
     pairs = zip(frame["run_id"], frame["model"], strict=True)
-    return pd.concat([frame, export.run_columns(frame, records, labels_of(set(pairs), store))], axis=1)
+    return pd.concat([frame, export.run_columns(frame, runs, labels_of(set(pairs), store))], axis=1)
 
 
 def export_items(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
