@@ -164,13 +164,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = api.Store(args.db)
     if args.resume:
         run_ids = [api.get_run(store, args.resume).id]
+        if args.name is not None:
+            api.rename_run(store, args.resume, args.name)
     else:
         planned = _plans_from_args(args)
         if len(planned) > 1 and args.run_id:
             raise CliError(f"--run-id names one run; preset {args.preset} makes {len(planned)}")
         for entry in planned:
             api.check_models(entry.plan)  # an unreachable model is refused before any run is stored
-        run_ids = [api.prepare_run(store, entry.plan, args.run_id) for entry in planned]
+        run_ids = [
+            api.prepare_run(store, entry.plan, args.run_id, name=_run_name(args.name, entry.label))
+            for entry in planned
+        ]
     succeeded = True
     for run_id in run_ids:
         if stop.is_set():
@@ -180,6 +185,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         api.export_items(store, run_ids, args.csv)
         print(f"items written to {args.csv}")
     return 0 if succeeded and not stop.is_set() else 3
+
+
+def _run_name(name: str | None, preset_label: str) -> str | None:
+    """`--name`, or for each run of a preset `NAME - its label`."""
+    if name is None or not preset_label:
+        return name
+    return f"{name} - {preset_label}"
 
 
 def _execute(store: api.Store, run_id: str, stop: threading.Event, *, max_cost: float | None) -> bool:
@@ -216,8 +228,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 # `list` columns, in order; the text ones are shortened (with …) until a line fits LIST_WIDTH.
-LIST_COLUMNS = ("run_id", "status", "created", "items", "accuracy", "models", "probes", "modes")
-LIST_SHORTENED = ("models", "probes", "modes")
+LIST_COLUMNS = ("run_id", "label", "status", "created", "items", "accuracy", "probes", "modes")
+LIST_SHORTENED = ("label", "probes", "modes")
+LIST_KEPT = 12
 
 
 def list_lines(table: pd.DataFrame, width: int = LIST_WIDTH) -> list[str]:
@@ -233,7 +246,9 @@ def list_lines(table: pd.DataFrame, width: int = LIST_WIDTH) -> list[str]:
     ]
     widths = {name: max([len(name)] + [len(r[name]) for r in rows]) for name in LIST_COLUMNS}
     while sum(widths.values()) + len(LIST_COLUMNS) - 1 > width:
-        widest = max(LIST_SHORTENED, key=widths.__getitem__)
+        # The label gives way last: probes and modes shrink to LIST_KEPT characters first.
+        shrinkable = [name for name in LIST_SHORTENED[1:] if widths[name] > LIST_KEPT] or LIST_SHORTENED
+        widest = max(shrinkable, key=widths.__getitem__)
         if widths[widest] <= len(widest):
             break
         widths[widest] -= 1
@@ -263,6 +278,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         json.dumps(
             {
                 "id": record.id,
+                "name": record.name,
                 "status": api.effective_status(record),
                 "reason": record.reason,
                 "plan": record.plan,
@@ -278,13 +294,25 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if not (args.csv or args.parquet):
+        raise CliError("say where to write: --csv PATH, --parquet PATH, or both")
+    if args.summary and args.parquet:
+        raise CliError("--parquet writes items; the summary is written as CSV (--summary --csv PATH)")
     store = api.Store(args.db)
-    api.get_run(store, args.run)
-    if args.summary:
-        api.export_summary(store, [args.run], args.csv)
-    else:
-        api.export_items(store, [args.run], args.csv)
-    print(f"written to {args.csv}")
+    for run_id in args.runs:
+        api.get_run(store, run_id)  # a clear error for a run that does not exist, before any file
+    if args.csv:
+        (api.export_summary if args.summary else api.export_items)(store, args.runs, args.csv)
+        print(f"written to {args.csv}")
+    if args.parquet:
+        api.export_parquet(store, args.runs, args.parquet)
+        print(f"written to {args.parquet}")
+    return 0
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    name = api.rename_run(api.Store(args.db), args.run, args.name)
+    print(f"run {args.run} named {name!r}" if name else f"run {args.run} has no name now")
     return 0
 
 
@@ -379,6 +407,7 @@ COMMANDS = {
     "probes_import": cmd_probes_import,
     "probes_list": cmd_probes_list,
     "prompt": cmd_prompt,
+    "rename": cmd_rename,
     "report": cmd_report,
     "run": cmd_run,
     "show": cmd_show,

@@ -51,14 +51,21 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "run --preset wu-arithmetic-recorded --db wu.db --csv wu-items.csv",
         "run --probe arithmetic:base=9 --mode ccc --check-file data/ccc/base{base}.txt",
         "run --resume 20261130-141937-6cf752 --db runs.db",
+        'run --probe arithmetic:base=9 --shots 1,4,16 --name "base-9 sweep"',
     ),
     "presets": ("presets",),
     "list": ("list", "list --db runs.db"),
     "show": ("show 20261130-141937-6cf752", "show base8-study --db runs.db"),
     "delete": ("delete 20261130-141937-6cf752", "delete base8-study --db runs.db"),
+    "rename": (
+        'rename 20261130-141937-6cf752 "base-9 sweep"',
+        'rename base8-study "" --db runs.db',
+    ),
     "export": (
         "export base8-study --csv items.csv",
         "export base8-study --csv summary.csv --summary --db runs.db",
+        "export base8-study base9-study --parquet items.parquet",
+        "export base8-study --csv items.csv --parquet items.parquet",
     ),
     "report": (
         "report base8-study --html report.html",
@@ -243,7 +250,13 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     _number(p, "--concurrency", 8, "N", "model calls in flight at once")
     _number(p, "--max-failures", 20, "N", "failed calls after which the run stops")
     p.add_argument(
-        "--run-id", metavar="ID", help="name the run; an existing run with the same plan is resumed"
+        "--run-id", metavar="ID", help="the run's id; an existing run with the same plan is resumed"
+    )
+    p.add_argument(
+        "--name",
+        metavar="NAME",
+        help=f"name the run (at most {api.NAME_LIMIT} characters): charts, tables and CSVs show it instead "
+        "of model - date - short id; a preset's runs get NAME - their label; `rename` changes it",
     )
     p.add_argument(
         "--max-cost", type=float, metavar="USD", help="stop cleanly before the run's cost passes this"
@@ -274,16 +287,31 @@ def _add_stored_run_commands(sub: argparse._SubParsersAction) -> None:
     for name, text in (
         ("show", "show a run's plan, status, reason and summary"),
         ("delete", "delete a run and its items"),
-        ("export", "write a run's items (or summary) CSV"),
     ):
         p = _command(sub, name, text)
         p.add_argument("run", metavar="RUN_ID", help="the run's id, as `python -m lab list` shows it")
         _db_option(p)
         p.set_defaults(command_name=name)
-    p.add_argument("--csv", required=True, metavar="PATH", help="the CSV file to write")
+    p = _command(sub, "rename", "name a run (or clear its name); charts, tables and CSVs show the name")
+    p.add_argument("run", metavar="RUN_ID", help="the run's id, as `python -m lab list` shows it")
     p.add_argument(
-        "--summary", action="store_true", help="the summary (accuracy per setting) instead of items"
+        "name", metavar="NAME", help=f'the new name, at most {api.NAME_LIMIT} characters; "" clears it'
     )
+    _db_option(p)
+    p.set_defaults(command_name="rename")
+    p = _command(sub, "export", "write runs' items (or summary) as CSV, or the items as typed Parquet")
+    p.add_argument("runs", nargs="+", metavar="RUN_ID", help="the runs to export, as `list` shows them")
+    p.add_argument("--csv", metavar="PATH", help="the CSV file to write")
+    p.add_argument(
+        "--parquet",
+        metavar="PATH",
+        help="the items as a Parquet file: the CSV's columns, each keeping its type (ints, bools, floats)",
+    )
+    p.add_argument(
+        "--summary", action="store_true", help="the summary (accuracy per setting) instead of items, as CSV"
+    )
+    _db_option(p)
+    p.set_defaults(command_name="export")
 
     p = _command(
         sub,

@@ -191,11 +191,11 @@ def test_list_lines_fit_120_columns(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert len(lines) == 3 and all(len(line) <= 120 for line in lines), [len(line) for line in lines]
     assert lines[0].split() == [
         "run_id",
+        "label",
         "status",
         "created",
         "items",
         "accuracy",
-        "models",
         "probes",
         "modes",
     ]

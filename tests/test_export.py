@@ -80,11 +80,13 @@ def test_items_csv_columns_values_and_round_trip() -> None:
     rows += [row(2 + i, predicted=text) for i, text in enumerate(HOSTILE + LEGITIMATE)]
     items = item_frame(rows)
     data = items_csv(items)
-    assert data.decode("utf-8").splitlines()[0] == ",".join((*ITEM_COLUMNS, *SWEEP_COLUMNS))
+    # The setting's parameters are appended after the item and sweep columns, read by the probe's parser.
+    assert data.decode("utf-8").splitlines()[0] == ",".join((*ITEM_COLUMNS, *SWEEP_COLUMNS, "base", "digits"))
 
     # Default pandas reading: types come back.
     plain = pd.read_csv(io.BytesIO(data))
-    assert tuple(plain.columns) == (*ITEM_COLUMNS, *SWEEP_COLUMNS)
+    assert tuple(plain.columns) == (*ITEM_COLUMNS, *SWEEP_COLUMNS, "base", "digits")
+    assert plain["base"].tolist() == [8] * len(rows) and plain["digits"].dtype == "int64"
     assert plain["correct"].tolist() == items["correct"].tolist()
     assert plain["case_index"].tolist() == items["case_index"].tolist()
     assert plain["default_world"].dtype == bool
@@ -115,7 +117,7 @@ def test_items_csv_keeps_only_item_columns_in_order_and_names_a_missing_one() ->
     items = item_frame([row(0, predicted="1")])
     shuffled = items[list(reversed(ITEM_COLUMNS))].assign(api_key="sk-secret")
     data = items_csv(shuffled)
-    assert tuple(read_back(data).columns) == ITEM_COLUMNS
+    assert tuple(read_back(data).columns) == (*ITEM_COLUMNS, "base", "digits")
     assert b"sk-secret" not in data
     with pytest.raises(ValueError, match="expected"):
         items_csv(items.drop(columns="expected"))
@@ -131,9 +133,10 @@ def test_summary_csv_columns_rounding_and_round_trip() -> None:
     table = summary(item_frame(rows))
     data = summary_csv(table)
     lines = data.decode("utf-8").splitlines()
-    assert lines[0] == ",".join(SUMMARY_COLUMNS)
+    assert lines[0] == ",".join((*SUMMARY_COLUMNS, "base", "digits"))  # the setting's parameters appended
     back = pd.read_csv(io.BytesIO(data))
-    assert tuple(back.columns) == SUMMARY_COLUMNS
+    assert tuple(back.columns) == (*SUMMARY_COLUMNS, "base", "digits")
+    assert back["base"].tolist() == [8, 8]
     assert back["model"].tolist() == ["'=evil", "openai/gpt-4o-mini"]
     good = back[back["model"] == "openai/gpt-4o-mini"].iloc[0]
     assert (good["n"], good["correct"], good["accuracy"]) == (10, 8, 0.8)

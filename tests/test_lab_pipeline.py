@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from lab import api
 from lab.models import DEFAULT_MODEL, ModelSpec, RetryPolicy, provider_for
 from lab.models.calls import LitellmProvider
 from lab.models.embedded_provider import EmbeddedProvider
@@ -468,11 +470,19 @@ def test_a_database_of_the_previous_version_opens_lists_exports_and_resumes(
         store = Store(db_path)
         (record,) = store.list_runs()
         assert record.status == RunStatus.RUNNING and study.effective_status(record) == "interrupted"
+        assert record.name is None  # runs stored before names are unnamed, labelled by model and date
         assert study.runs_frame(store)["items"].tolist() == [f"{2 + plan.n}/{total_items(plan)}"]
+        assert api.runs_frame(store)["label"].tolist() == [
+            f"{plan.models[0].label} - {time.strftime('%Y-%m-%d', time.localtime(0))} - old"
+        ]
         before = tmp_path / "before.csv"
         read.export_items(store, ["old"], before)
         with before.open(newline="") as handle:
-            assert next(csv.reader(handle)) == ITEMS_CSV_HEADER
+            header = next(csv.reader(handle))
+        assert header[: len(ITEMS_CSV_HEADER)] == ITEMS_CSV_HEADER  # the old columns first, in order
+        assert {"model_label", "run_name", "seed", "framing", "base", "digits"} <= set(header)
+        assert api.rename_run(store, "old", "  the old  run ") == "the old run"
+        assert api.runs_frame(store)["label"].tolist() == ["the old run"]
         resumed = study.execute_run(store, "old", retry=FAST_RETRY)
         assert resumed.status == "finished", resumed.reason
         assert server.chat_requests == 1 + estimated_calls(plan) - len(done)
@@ -484,6 +494,11 @@ def test_a_database_of_the_previous_version_opens_lists_exports_and_resumes(
     read.export_items(store, ["old"], tmp_path / "after.csv")
     read.export_summary(store, ["old"], tmp_path / "summary.csv")
     assert len(read.summary_frame(store, ["old"])) == 2 * 3
+    assert set(read.summary_frame(store, ["old"])["model_label"]) == {"the old run"}
+    api.export_parquet(store, ["old"], tmp_path / "after.parquet")
+    typed = pd.read_parquet(tmp_path / "after.parquet")
+    assert set(typed["run_name"]) == {"the old run"} and typed["cot"].dtype == "boolean"
+    assert typed["check_n"].isna().all()  # the old plan had no check_n: missing, not 0
 
 
 def test_each_model_string_has_one_provider(monkeypatch: pytest.MonkeyPatch) -> None:

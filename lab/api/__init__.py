@@ -6,8 +6,8 @@ litellm are imported inside the functions that need them: `python -m lab cases` 
 without them. `ItemDetail`, `Progress`, `CompareBy` and `PairedResult` are named here for annotations
 only. Names imported `X as X` are re-exported as they are.
 
-The functions live in `catalog` (probes, models, modes, presets), `runs`, `results` and `compare`;
-this module is their one surface.
+The functions live in `catalog` (probes, models, modes, presets), `runs`, `results`, `exports` and
+`compare`; this module is their one surface.
 """
 
 from __future__ import annotations
@@ -57,6 +57,10 @@ from lab.api.compare import (
     pair_label,
     report_html,
 )
+from lab.api.exports import (
+    export_parquet,
+    items_parquet,
+)
 from lab.api.results import (
     UNRECORDED_CELL_NOTE,
     ResultTables,
@@ -92,8 +96,10 @@ from lab.api.runs import (
     effective_status,
     execute_run,
     get_run,
+    mode_accuracy,
     precision_warnings,
     prepare_run,
+    rename_run,
     run_progress,
     runs_frame,
     start_background_run,
@@ -108,6 +114,9 @@ from lab.models.replay import (
 )
 from lab.presets import (
     list_presets,
+)
+from lab.run.labels import (
+    NAME_LIMIT,
 )
 from lab.run.plan import (
     MAX_ROUNDS,
@@ -155,6 +164,7 @@ __all__ = [
     "MAX_SAMPLES",
     "MODES",
     "MODE_ORDER",
+    "NAME_LIMIT",
     "QUICK_MODES",
     "TYPED_KEY_PREFIX",
     "UNRECORDED_CELL_NOTE",
@@ -197,6 +207,7 @@ __all__ = [
     "estimated_calls",
     "execute_run",
     "export_items",
+    "export_parquet",
     "export_probe",
     "export_summary",
     "filter_items",
@@ -209,8 +220,10 @@ __all__ = [
     "is_typed_key",
     "item_detail",
     "items_csv",
+    "items_parquet",
     "key_is_unset",
     "list_presets",
+    "mode_accuracy",
     "mode_label",
     "mode_legend",
     "model_label",
@@ -231,6 +244,7 @@ __all__ = [
     "prompt_units",
     "quick_plan",
     "recorded_models",
+    "rename_run",
     "report_html",
     "result_figures",
     "result_tables",

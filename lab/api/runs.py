@@ -32,10 +32,44 @@ def effective_status(record: RunRecord) -> str:
 
 
 def runs_frame(store: Store) -> pd.DataFrame:
-    """One row per run: status, items scored/planned, accuracy, calls, tokens, cost, models, modes."""
-    from lab.run import study
+    """One row per run: status, items scored/planned, accuracy, calls, tokens, cost, models, modes; its
+    `name` ("" when unnamed) and `label` (the name, else "models - date - short id"; distinct)."""
+    from lab.run import labels, study
 
-    return study.runs_frame(store)
+    frame = study.runs_frame(store)
+    if frame.empty:
+        return frame
+    records = store.list_runs()  # a run stored since `runs_frame` read them is labelled by its id
+    names = {record.id: record.name or "" for record in records}
+    run_labels = labels.run_labels([labels.run_facts(record) for record in records])
+    frame.insert(1, "label", [run_labels.get(run_id, run_id) for run_id in frame["run_id"]])
+    frame.insert(2, "name", [names.get(run_id, "") for run_id in frame["run_id"]])
+    return frame
+
+
+def mode_accuracy(store: Store) -> pd.DataFrame:
+    """Accuracy per run (rows, by run id) and mode (columns, in `MODE_ORDER`, only modes some run has);
+    NaN where a run has no item of that mode."""
+    import pandas as pd
+
+    from lab.tasks.modes import MODE_ORDER
+
+    rows = store.mode_totals()
+    table = pd.DataFrame(rows, columns=["run_id", "mode", "items", "correct"])
+    table["accuracy"] = table["correct"] / table["items"]
+    wide = table.pivot(index="run_id", columns="mode", values="accuracy")
+    return wide[[mode for mode in MODE_ORDER if mode in wide.columns]].rename_axis(columns=None)
+
+
+def rename_run(store: Store, run_id: str, name: str) -> str | None:
+    """Name the run (`""` clears the name); returns the name as stored. RunError for an unknown run or
+    a name that cannot be one (control characters, longer than 80 characters)."""
+    from lab.run import labels
+
+    cleaned = labels.clean_name(name)
+    if not store.set_name(run_id, cleaned):
+        raise RunError(f"no run {run_id!r} in {store.path}: `python -m lab list` shows the runs")
+    return cleaned
 
 
 def run_progress(store: Store, run_id: str) -> Progress:
@@ -58,11 +92,16 @@ def check_models(plan: RunPlan) -> None:
             raise RunError(str(exc)) from None
 
 
-def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
-    """Create the run, or accept an existing one with the same plan (which is then resumed)."""
-    from lab.run import study
+def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None, *, name: str | None = None) -> str:
+    """Create the run, or accept an existing one with the same plan (which is then resumed); `name`
+    names it (as `rename_run`), checked before anything is stored."""
+    from lab.run import labels, study
 
-    return study.prepare_run(store, plan, run_id)
+    cleaned = labels.clean_name(name) if name is not None else None
+    prepared = study.prepare_run(store, plan, run_id)
+    if cleaned is not None:
+        store.set_name(prepared, cleaned)
+    return prepared
 
 
 def execute_run(

@@ -55,7 +55,11 @@ WU_MODELS = {
 WU_VARIANTS = {"without_0cot": False, "with_0cot": True}
 WU_ZERO_SHOT = Path("counterfactual-evaluation", "arithmetic", "model_interactions", "0shot")
 WU_CHECKS = Path("counterfactual-evaluation", "arithmetic", "model_interactions", "ccc")
-_WU_FILE = re.compile(r"(?P<model>[^_/]+)_base[^/]*\.tsv")
+# Wu et al.'s file names: arithmetic `<model>_base<B>.tsv` (in a CoT folder or `ccc`), spatial
+# `<model>_<world>.tsv` (in a CoT folder), syntax `[control-]<order>-<task>_<std|cot>-<org>-<model>.tsv`.
+_WU_FILE = re.compile(r"(?P<model>[^_/]+)_[^/]*\.tsv")
+_WU_CHECK_FOLDER = "ccc"
+_WU_SYNTAX_FILE = re.compile(r"[^/]*_(?P<variant>std|cot)-(?:openai|anthropic|models)-(?P<model>[^/]+)\.tsv")
 _RUN_SUFFIX = re.compile(r"(?P<name>.*?)(?P<suffix> \[[^\]]*\])?")
 
 Messages = list[dict[str, str]]
@@ -235,19 +239,31 @@ def reply(name: str, messages: Messages) -> str:
 
 
 def display_label(model: str) -> str:
-    """A short name for a model in charts: Wu et al.'s recordings by the model they recorded, other
-    recordings by their file name (or glob); any other model as it is."""
+    """A short name for a model in charts: Wu et al.'s recordings (arithmetic, spatial, syntax) by the
+    model they recorded, other recordings by their file name (or glob); any other model as it is."""
     parts = _RUN_SUFFIX.fullmatch(model)
     assert parts is not None  # the pattern matches every string
     name, suffix = parts["name"], parts["suffix"] or ""
     if not is_replay(name):
         return model
     path = PurePath(name.removeprefix(PREFIX).split(os.pathsep)[0])
+    recorded = _wu_recorded(path)
+    if recorded is None:
+        return f"{path.name} (recorded){suffix}"
+    label, cot = recorded
+    return f"{label} (recorded{', CoT' if cot else ''}){suffix}"
+
+
+def _wu_recorded(path: PurePath) -> tuple[str, bool] | None:
+    """The model a Wu et al. file (or glob) recorded, and whether with chain of thought."""
+    syntax = _WU_SYNTAX_FILE.fullmatch(path.name)
+    if syntax:
+        return syntax["model"], syntax["variant"] == "cot"
     wu = _WU_FILE.fullmatch(path.name)
-    if wu and wu["model"] in WU_MODELS and path.parent.name in WU_VARIANTS:
-        cot = ", CoT" if WU_VARIANTS[path.parent.name] else ""
-        return f"{WU_MODELS[wu['model']]} (recorded{cot}){suffix}"
-    return f"{path.name} (recorded){suffix}"
+    folder = path.parent.name
+    if wu and wu["model"] in WU_MODELS and (folder in WU_VARIANTS or folder == _WU_CHECK_FOLDER):
+        return WU_MODELS[wu["model"]], WU_VARIANTS.get(folder, False)
+    return None
 
 
 @dataclass(frozen=True)

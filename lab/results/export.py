@@ -19,21 +19,32 @@ Inputs like `76+14` start with neither and are untouched. `restore_cell` removes
 
 The items CSV written from a run (`lab.results.read.export_items`) also carries each item's call:
 `messages` (the exact chat messages sent, as JSON) and `response` (the raw reply), so the file can
-be replayed as a model (`replay/items.csv`, see `lab.replay`).
+be replayed as a model (`replay/items.csv`, see `lab.replay`). After those come, appended so the
+columns above keep their places: the sweep point (`shots`, `noise`, `consistent_worlds`), the run
+(`RUN_COLUMNS`: the model's label, the run's name and its plan parameters) and one column per
+setting parameter (`base`, `digits`, `order`, ...: ints as ints, so `base` sorts 8, 9, 10, 11, 16;
+empty where a family has no such parameter).
+
+`items_parquet` writes the same table as Parquet, typed: ints, nullable ints (`Int64`), floats,
+bools and text as they are (no spreadsheet escaping).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from lab.results.stats import SUMMARY_COLUMNS
+from lab.run.plan import OPTIONAL_DEFAULTS
 from lab.run.records import SWEEP_COLUMNS
-from lab.run.store import ITEM_COLUMNS
+from lab.run.store import ITEM_COLUMNS, RunRecord
+from probes import ProbeError, parse_spec
 
 _ITEM_TEXT_COLUMNS = (
     "run_id",
@@ -47,6 +58,24 @@ _ITEM_TEXT_COLUMNS = (
     "error",
 )
 CALL_COLUMNS = ("messages", "response")  # written when the item frame has them
+# The run of each item (written when the frame has them): its label, name and plan parameters, typed.
+PLAN_DTYPES = {
+    "seed": "Int64",
+    "temperature": "Float64",
+    "max_tokens": "Int64",
+    "cot": "boolean",
+    "framing": "object",
+    "samples": "Int64",
+    "rounds": "Int64",
+    "n": "Int64",
+    "instances": "Int64",
+    "check_n": "Int64",
+    "identifiable": "boolean",
+    "cases_file": "object",
+    "check_file": "object",
+}
+RUN_COLUMNS = ("model_label", "run_name", *PLAN_DTYPES)
+_RUN_TEXT_COLUMNS = ("model_label", "run_name", "framing", "cases_file", "check_file")
 _SUMMARY_TEXT_COLUMNS = ("model", "model_label", "probe", "setting", "mode", "ci_method")
 _ROUNDED_COLUMNS = ("accuracy", "ci_low", "ci_high", "instance_solve_rate")
 _DECIMALS = 4
@@ -71,26 +100,90 @@ def restore_cell(text: str) -> str:
     return text
 
 
-def items_csv(items: pd.DataFrame) -> bytes:
-    """The item frame as CSV bytes, columns in `ITEM_COLUMNS` order, then the sweep columns (shots, noise,
-    consistent_worlds) and `CALL_COLUMNS` where the frame has them (other columns are left out)."""
+def items_table(items: pd.DataFrame) -> pd.DataFrame:
+    """The items file's columns: `ITEM_COLUMNS` in order, then those of `CALL_COLUMNS`, `SWEEP_COLUMNS`
+    and `RUN_COLUMNS` the frame has (other columns are left out), then one per setting parameter."""
     _require(items, ITEM_COLUMNS, "item frame")
-    sweep = [name for name in SWEEP_COLUMNS if name in items.columns]
-    calls = [name for name in CALL_COLUMNS if name in items.columns]
-    table = items[[*ITEM_COLUMNS, *sweep, *calls]].copy()
-    for name in (*_ITEM_TEXT_COLUMNS, *calls):
-        table[name] = _neutralised(table[name])
+    appended = [name for name in (*CALL_COLUMNS, *SWEEP_COLUMNS, *RUN_COLUMNS) if name in items.columns]
+    table = items[[*ITEM_COLUMNS, *appended]].reset_index(drop=True)
+    return pd.concat([table, setting_columns(table, taken=set(table.columns))], axis=1)
+
+
+def items_csv(items: pd.DataFrame) -> bytes:
+    """The items table (`items_table`) as CSV bytes, text cells neutralised."""
+    table = items_table(items)
+    for name in (*_ITEM_TEXT_COLUMNS, *CALL_COLUMNS, *_RUN_TEXT_COLUMNS):
+        if name in table.columns:
+            table[name] = _neutralised(table[name])
     return _to_bytes(table)
 
 
+def items_parquet(items: pd.DataFrame) -> bytes:
+    """The items table (`items_table`) as Parquet bytes: every column keeps its type, missing values
+    stay missing (nullable ints, bools and floats)."""
+    buffer = io.BytesIO()
+    items_table(items).to_parquet(buffer, index=False, engine="pyarrow")
+    return buffer.getvalue()
+
+
+def run_columns(
+    items: pd.DataFrame, runs: Mapping[str, RunRecord | None], labels: Mapping[tuple[str, str], str]
+) -> pd.DataFrame:
+    """`RUN_COLUMNS` for each item, from its run's record and its (run, model) label; a plan stored
+    before a parameter existed gives that parameter's default, an item whose run is gone blanks."""
+    keys = list(zip(items["run_id"], items["model"], strict=True))
+    names = {run_id: run.name if run else None for run_id, run in runs.items()}
+    data: dict[str, pd.Series] = {
+        "model_label": pd.Series([labels[key] for key in keys], dtype="object"),
+        "run_name": pd.Series([names[run_id] for run_id, _ in keys], dtype="object"),
+    }
+    for name, dtype in PLAN_DTYPES.items():
+        values = {
+            run_id: run.plan.get(name, OPTIONAL_DEFAULTS.get(name)) if run else None
+            for run_id, run in runs.items()
+        }
+        data[name] = pd.Series([values[run_id] for run_id, _ in keys], dtype=dtype)
+    return pd.DataFrame(data, index=items.index)
+
+
+def setting_columns(frame: pd.DataFrame, *, taken: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+    """One column per setting parameter of the frame's `probe` and `setting`, read by the probes' own
+    parser: `Int64` for whole numbers, text otherwise, missing where a family lacks the parameter (or is
+    no longer installed). A parameter named like a column in `taken` is written `setting_NAME`."""
+    parsed: dict[tuple[str, str], dict[str, int | str]] = {}
+    for key in zip(frame["probe"], frame["setting"], strict=True):
+        if key not in parsed:
+            parsed[key] = _setting_params(*key)
+    names = list(dict.fromkeys(name for params in parsed.values() for name in params))
+    data = {}
+    for name in names:
+        values = [parsed[key].get(name) for key in zip(frame["probe"], frame["setting"], strict=True)]
+        whole = all(isinstance(v, int) for v in values if v is not None)
+        column = f"setting_{name}" if name in taken else name
+        data[column] = pd.Series(values, dtype="Int64" if whole else "object")
+    return pd.DataFrame(data, index=frame.index)
+
+
+def _setting_params(probe: str, setting: str) -> dict[str, int | str]:
+    if not setting:
+        return {}
+    try:
+        settings = parse_spec(f"{probe}:{setting}")
+    except ProbeError:  # a custom probe deleted since: its setting stays in the `setting` column
+        return {}
+    return settings[0].as_dict()
+
+
 def summary_csv(summary: pd.DataFrame) -> bytes:
-    """The summary frame as CSV bytes, columns in `SUMMARY_COLUMNS` order.
+    """The summary frame as CSV bytes, columns in `SUMMARY_COLUMNS` order, then one per setting
+    parameter (as in `setting_columns`).
 
     Accuracy, the interval limits and the instance solve rate are rounded to 4 decimals here only;
     the frame keeps full precision. `ci_method` names the interval: `wilson` or `cluster_bootstrap`.
     """
     _require(summary, SUMMARY_COLUMNS, "summary frame")
-    table = summary[list(SUMMARY_COLUMNS)].copy()
+    table = summary[list(SUMMARY_COLUMNS)].reset_index(drop=True)
+    table = pd.concat([table, setting_columns(table, taken=set(SUMMARY_COLUMNS))], axis=1)
     for name in _SUMMARY_TEXT_COLUMNS:
         table[name] = _neutralised(table[name])
     for name in _ROUNDED_COLUMNS:
@@ -107,7 +200,7 @@ def summary_text(summary: pd.DataFrame) -> str:
 
 
 def write_csv(data: bytes, path: str | os.PathLike[str]) -> Path:
-    """Write CSV bytes to `path` atomically (a temporary file beside it, then a rename).
+    """Write a file's bytes (CSV or Parquet) to `path` atomically: a temporary file beside it, then a rename.
 
     A crash mid-write leaves either the old file or the new one, never half of one. Returns the
     path written.

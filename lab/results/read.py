@@ -6,6 +6,7 @@ other reader (the Inspect page, the CSV export, the statistics) starts from `ite
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -14,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lab.models.replay import display_label
 from lab.results import export, sampling, stats
+from lab.run import labels
 from lab.run.store import ITEM_COLUMNS, Store
 from lab.tasks.modes import MODE_ORDER
 
@@ -83,23 +84,34 @@ def items_frame(store: Store, run_ids: Sequence[str], *, links: bool = False) ->
     return frame
 
 
-def with_model_labels(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with `model_label`: the model's display name, plus ` [run_id]` when one model is in
-    several of the runs (so runs of one model stay apart in the tables and charts).
+def with_model_labels(frame: pd.DataFrame, store: Store | None = None) -> pd.DataFrame:
+    """A copy with `model_label`: each (run, model)'s label (`lab.run.labels`), distinct across the runs:
+    the run's name, else "model - date - short id". Without a store (a frame built outside one), runs
+    are unnamed and dated by their id.
 
     The statistics group by it when it is there; `model` keeps the model string itself.
     """
     labelled = frame.copy()
-    runs_of_model = frame.groupby("model")["run_id"].transform("nunique")
-    labelled[MODEL_LABEL] = pd.Series(
-        [
-            display_label(model) + (f" [{run_id}]" if runs > 1 else "")
-            for model, run_id, runs in zip(frame["model"], frame["run_id"], runs_of_model, strict=True)
-        ],
-        index=frame.index,
-        dtype="object",
-    )
+    codes, pairs = pd.MultiIndex.from_frame(frame[["run_id", "model"]]).factorize()
+    labels = labels_of(list(pairs), store)
+    shown = np.array([labels[pair] for pair in pairs] + [""], dtype=object)  # "" is never picked
+    labelled[MODEL_LABEL] = pd.Series(shown[codes], index=frame.index, dtype="object")
     return labelled
+
+
+def labels_of(pairs: Iterable[tuple[str, str]], store: Store | None) -> dict[tuple[str, str], str]:
+    """(run id, model) -> label for `pairs`. With a store, every stored run is labelled with them
+    (their plans give their models), so a run's label does not depend on the selection."""
+    seen: dict[str, list[str]] = {}
+    for run_id, model in pairs:
+        seen.setdefault(run_id, []).append(model)
+    stored = {record.id: labels.run_facts(record) for record in (store.list_runs() if store else [])}
+    facts = dict(stored)
+    for run_id, models in seen.items():
+        known = stored.get(run_id, labels.RunFacts(run_id, ()))
+        extra = tuple(model for model in models if model not in known.models)  # e.g. a model's old label
+        facts[run_id] = dataclasses.replace(known, models=known.models + extra)
+    return labels.model_labels(list(facts.values()))
 
 
 def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
@@ -108,14 +120,22 @@ def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
 
 
 def export_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    """The item frame plus each item's call, `messages` (JSON) and `response`: the items CSV, replayable."""
+    """The item frame plus each item's call, `messages` (JSON) and `response` (the items CSV, replayable),
+    then its sweep point and `with_run_columns`."""
     frame = items_frame(store, run_ids, links=True)
     calls = store.call_texts(run_ids)
     texts = [calls.get(int(i), ("", None)) if not pd.isna(i) else ("", None) for i in frame["call_id"]]
     out = frame[list(ITEM_COLUMNS)].copy()
     out["messages"] = pd.Series([messages for messages, _ in texts], dtype="object")
     out["response"] = pd.Series([response for _, response in texts], dtype="object")
-    return out
+    return with_run_columns(store, pd.concat([out, frame[list(_SWEEP_DTYPES)]], axis=1))
+
+
+def with_run_columns(store: Store, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame plus each item's run: its model's label, the run's name and plan (`export.RUN_COLUMNS`)."""
+    runs = {run_id: store.get_run(run_id) for run_id in frame["run_id"].unique()}
+    pairs = zip(frame["run_id"], frame["model"], strict=True)
+    return pd.concat([frame, export.run_columns(frame, runs, labels_of(set(pairs), store))], axis=1)
 
 
 def export_items(store: Store, run_ids: Sequence[str], path: str | Path) -> None:
@@ -149,7 +169,7 @@ def _flag(value: object, column: str, row: int) -> bool:
 
 def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     """`stats.summary` of the runs' items."""
-    return stats.summary(items_frame(store, run_ids))
+    return stats.summary(with_model_labels(items_frame(store, run_ids), store))
 
 
 def export_summary(store: Store, run_ids: Sequence[str], path: str | Path) -> None:

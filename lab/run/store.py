@@ -20,98 +20,9 @@ from typing import Any
 import platformdirs
 
 from lab.run.records import ITEM_COLUMNS, ITEM_FIELDS, FunctionRecord, Item, RunStatus
+from lab.run.store_schema import FUNCTIONS_TABLE, SCHEMA
 
 __all__ = ["ITEM_COLUMNS", "ITEM_FIELDS", "RunStatus", "Store"]  # the item columns, for the read path
-
-_FUNCTIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS functions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    model TEXT NOT NULL,
-    probe TEXT NOT NULL,
-    setting TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    instance INTEGER NOT NULL,
-    call_id INTEGER,
-    code TEXT,
-    verdict TEXT,
-    detail TEXT,
-    examples TEXT NOT NULL,
-    fits_examples INTEGER,
-    memorised INTEGER NOT NULL,
-    held_out_failed TEXT NOT NULL,
-    sample INTEGER NOT NULL DEFAULT 0,
-    round INTEGER NOT NULL DEFAULT 0,
-    chosen INTEGER NOT NULL DEFAULT 1,
-    UNIQUE (run_id, model, probe, setting, mode, instance, sample, round)
-);
-"""
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    plan TEXT NOT NULL,
-    plan_hash TEXT NOT NULL,
-    status TEXT NOT NULL,
-    reason TEXT,
-    total_items INTEGER NOT NULL,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    versions TEXT,
-    pid INTEGER
-);
-CREATE TABLE IF NOT EXISTS calls (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    cache_key TEXT NOT NULL,
-    model TEXT NOT NULL,
-    messages TEXT NOT NULL,
-    params TEXT NOT NULL,
-    response TEXT,
-    prompt_tokens INTEGER NOT NULL DEFAULT 0,
-    completion_tokens INTEGER NOT NULL DEFAULT 0,
-    cost REAL NOT NULL DEFAULT 0,
-    latency REAL NOT NULL DEFAULT 0,
-    error TEXT,
-    cached INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL,
-    finish_reason TEXT
-);
-CREATE INDEX IF NOT EXISTS calls_cache ON calls (cache_key) WHERE error IS NULL;
-CREATE INDEX IF NOT EXISTS calls_run ON calls (run_id);
-{functions}
-CREATE TABLE IF NOT EXISTS items (
-    run_id TEXT NOT NULL,
-    model TEXT NOT NULL,
-    probe TEXT NOT NULL,
-    setting TEXT NOT NULL,
-    default_world INTEGER NOT NULL,
-    mode TEXT NOT NULL,
-    instance INTEGER NOT NULL,
-    case_index INTEGER NOT NULL,
-    input TEXT NOT NULL,
-    expected TEXT NOT NULL,
-    predicted TEXT,
-    correct INTEGER NOT NULL,
-    error TEXT,
-    detail TEXT,
-    call_id INTEGER,
-    function_id INTEGER,
-    created REAL NOT NULL,
-    consistent_worlds INTEGER,
-    shots INTEGER,
-    noise REAL,
-    PRIMARY KEY (run_id, model, probe, setting, mode, instance, case_index)
-);
-CREATE INDEX IF NOT EXISTS items_function ON items (function_id);
-CREATE TABLE IF NOT EXISTS custom_probes (
-    name TEXT PRIMARY KEY,
-    definition TEXT NOT NULL,
-    pool TEXT NOT NULL,
-    created REAL NOT NULL
-);
-""".replace("{functions}", _FUNCTIONS_TABLE.strip())
 
 
 def default_db_path() -> Path:
@@ -134,6 +45,9 @@ class RunRecord:
     finished: float | None
     versions: dict[str, str]
     pid: int | None
+    name: str | None = (
+        None  # what a user named the run (None: unnamed; it is then labelled by model and date)
+    )
 
 
 @dataclass(frozen=True)
@@ -194,6 +108,7 @@ class Store:
         """Bring a database written by an earlier version up to this schema; what it holds is kept."""
         self._migrate_functions()
         self._add_columns("items", {"consistent_worlds": "INTEGER", "shots": "INTEGER", "noise": "REAL"})
+        self._add_columns("runs", {"name": "TEXT"})  # runs stored before names: unnamed
         if "finish_reason" not in self._columns("calls"):
             # Calls made before finish reasons were recorded: NULL, as for a provider that does not say.
             with self._transaction() as db:
@@ -217,7 +132,7 @@ class Store:
             return
         with self._transaction() as db:
             db.execute("ALTER TABLE functions RENAME TO functions_before_samples")
-            db.execute(_FUNCTIONS_TABLE)
+            db.execute(FUNCTIONS_TABLE)
             kept = ", ".join(sorted(columns))
             db.execute(f"INSERT INTO functions ({kept}) SELECT {kept} FROM functions_before_samples")
             db.execute("DROP TABLE functions_before_samples")
@@ -288,6 +203,11 @@ class Store:
                     "UPDATE runs SET status = ?, reason = ?, finished = ? WHERE id = ?",
                     (status, reason, now, run_id),
                 )
+
+    def set_name(self, run_id: str, name: str | None) -> bool:
+        """Name the run (None: unnamed again); False when there is no such run."""
+        with self._transaction() as db:
+            return db.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id)).rowcount > 0
 
     def delete_run(self, run_id: str) -> None:
         with self._transaction() as db:
@@ -462,6 +382,14 @@ class Store:
         )
         return [_function(row) for row in rows]
 
+    def mode_totals(self) -> list[tuple[str, str, int, int]]:
+        """(run id, mode, items, correct) for every mode of every run with items."""
+        rows = self._query(
+            "SELECT run_id, mode, COUNT(*) AS n, COALESCE(SUM(correct), 0) AS c FROM items "
+            "GROUP BY run_id, mode"
+        )
+        return [(r["run_id"], r["mode"], r["n"], r["c"]) for r in rows]
+
     def totals(self, run_id: str) -> RunTotals:
         item_row = self._query(
             "SELECT COUNT(*) AS n, COALESCE(SUM(correct), 0) AS c FROM items WHERE run_id = ?", (run_id,)
@@ -549,4 +477,5 @@ def _run_record(row: sqlite3.Row) -> RunRecord:
         finished=row["finished"],
         versions=json.loads(row["versions"] or "{}"),
         pid=row["pid"],
+        name=row["name"],
     )
