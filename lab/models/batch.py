@@ -8,7 +8,6 @@ header, as for a normal call, and the file is built in memory, never written to 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -224,8 +223,3 @@ def batch_price(name: str, prompt_tokens: int, completion_tokens: int) -> float 
     if None in rates:
         return None
     return float(rates[0]) * prompt_tokens + float(rates[1]) * completion_tokens
-
-
-def api_key_present(spec: ModelSpec, environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether the key the batch would be sent with is set (no key is needed for a keyless server)."""
-    return not spec.key_env or bool(environ.get(spec.key_env))

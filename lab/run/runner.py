@@ -10,7 +10,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -282,18 +282,26 @@ class RunExecutor:
 
     def _dispatch(self, pending: list[WorkUnit]) -> None:
         limit = call_slots(self.plan.models, self.plan.concurrency)
+        # At most two units a thread are queued; a semaphore released as each ends costs a call less than
+        # waiting on every queued future for the first to finish.
+        queued = threading.BoundedSemaphore(limit * 2)
+        failed: list[BaseException] = []
+
+        def finished(future: Future[None]) -> None:
+            error = future.exception()
+            if error is not None:
+                failed.append(error)
+            queued.release()
+
         with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="solverlab-call") as workers:
-            in_flight: set[Future[None]] = set()
             for unit in round_robin(pending, key=lambda u: u.model):
-                if self.should_stop():
+                queued.acquire()
+                if self.should_stop() or failed:
+                    queued.release()
                     break
-                in_flight.add(workers.submit(self._process, unit))
-                if len(in_flight) >= limit * 2:
-                    finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        future.result()
-            for future in in_flight:
-                future.result()
+                workers.submit(self._process, unit).add_done_callback(finished)
+        if failed:
+            raise failed[0]
 
     def _set_final_status(self) -> None:
         missing = self.record.total_items - self.store.totals(self.run_id).items
