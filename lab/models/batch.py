@@ -147,11 +147,16 @@ class BatchClient:
     def find(self, input_file_id: str) -> str | None:
         """The batch already made from this file, if any: a process killed between creating a batch and
         storing its id finds it here instead of sending its requests twice."""
-        listed = self._call(litellm_module().list_batches, limit=100)
-        for batch in getattr(listed, "data", None) or []:
-            if getattr(batch, "input_file_id", None) == input_file_id:
-                return str(batch.id)
-        return None
+        after = None
+        while True:  # newest first, a page at a time
+            listed = self._call(litellm_module().list_batches, limit=100, after=after)
+            page = getattr(listed, "data", None) or []
+            for batch in page:
+                if getattr(batch, "input_file_id", None) == input_file_id:
+                    return str(batch.id)
+            if not page or not getattr(listed, "has_more", False):
+                return None
+            after = str(page[-1].id)
 
     def state(self, batch_id: str) -> BatchState:
         batch = self._call(litellm_module().retrieve_batch, batch_id=batch_id)
