@@ -156,6 +156,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if args.batch and args.max_cost is not None:
+        raise CliError(
+            "--max-cost stops calls as they are made, but a batch is priced only when it ends: leave out "
+            "one of them (--dry-run estimates the cost first)"
+        )
     if args.dry_run:
         if args.resume:
             raise CliError("--dry-run estimates a new plan: leave out --resume")
@@ -171,6 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if len(planned) > 1 and args.run_id:
             raise CliError(f"--run-id names one run; preset {args.preset} makes {len(planned)}")
         for entry in planned:
+            if args.batch:
+                _refuse_unbatchable(entry.plan)
             api.check_models(entry.plan)  # an unreachable model is refused before any run is stored
         run_ids = [
             api.prepare_run(store, entry.plan, args.run_id, name=_run_name(args.name, entry.label))
@@ -180,7 +187,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for run_id in run_ids:
         if stop.is_set():
             break
-        succeeded = _execute(store, run_id, stop, max_cost=args.max_cost) and succeeded
+        batch = api.BatchOptions(submit=args.batch, poll=args.poll, notify=_notify)
+        succeeded = _execute(store, run_id, stop, max_cost=args.max_cost, batch=batch) and succeeded
     if args.csv:
         api.export_items(store, run_ids, args.csv)
         print(f"items written to {args.csv}")
@@ -194,12 +202,29 @@ def _run_name(name: str | None, preset_label: str) -> str | None:
     return f"{name} - {preset_label}"
 
 
-def _execute(store: api.Store, run_id: str, stop: threading.Event, *, max_cost: float | None) -> bool:
+def _refuse_unbatchable(plan: api.RunPlan) -> None:
+    reasons = [reason for model in plan.models if (reason := api.batch_unsupported(model))]
+    if reasons:
+        raise CliError("; ".join(reasons))
+
+
+def _notify(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _execute(
+    store: api.Store,
+    run_id: str,
+    stop: threading.Event,
+    *,
+    max_cost: float | None,
+    batch: api.BatchOptions,
+) -> bool:
     """Run one stored run here and print its status and summary; whether it gave a result."""
     bar, update = _progress_bar()
     print(f"run {run_id} (database {store.path})", file=sys.stderr)
     try:
-        record = api.execute_run(store, run_id, progress=update, stop=stop, max_cost=max_cost)
+        record = api.execute_run(store, run_id, progress=update, stop=stop, max_cost=max_cost, batch=batch)
     finally:
         bar.close()
     print(f"run_id: {run_id}")

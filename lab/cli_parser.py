@@ -41,6 +41,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "run --model qwen@concurrency=16,rpm=600 --api-base http://a:8000/v1,http://b:8000/v1 --probe syntax",
         "run --model openai/gpt-4o-mini --probe arithmetic --dry-run",
         "run --model openai/gpt-4o-mini --probe arithmetic --max-cost 2.50",
+        "run --model openai/gpt-4o-mini --probe arithmetic --mode deductive,io,ccc --batch --poll 300",
         "run --model replay/items.csv --probe arithmetic --mode deductive",
         "run --probe arithmetic --mode solverlearner --samples 5 --rounds 2 --temperature 0.7 --seed 1",
         "run --probe arithmetic --max-tokens 512 --cot --max-failures 5 --run-id base8-study --csv items.csv",
@@ -263,6 +264,21 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--dry-run", action="store_true", help="print the calls, tokens and cost per model; store nothing"
+    )
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="send each item's first call through the provider's batch API (OpenAI format: openai/... or "
+        "an --api-base; replies within a day, at batch prices), then wait for the replies; stop or kill "
+        "this process at any time and --resume RUN collects them. Verbal modes, further samples and "
+        "refinement rounds are called normally afterwards",
+    )
+    p.add_argument(
+        "--poll",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds between checks of a run's open batches (default 30)",
     )
     _framing_option(p)
     p.add_argument(

@@ -109,11 +109,17 @@ from lab.models import (
     DEFAULT_MODEL,
     ModelSpec,
 )
+from lab.models.batch import (
+    batch_unsupported,
+)
 from lab.models.replay import (
     recorded_models,
 )
 from lab.presets import (
     list_presets,
+)
+from lab.run.batch import (
+    BatchOptions,
 )
 from lab.run.labels import (
     NAME_LIMIT,
@@ -169,6 +175,7 @@ __all__ = [
     "TYPED_KEY_PREFIX",
     "UNRECORDED_CELL_NOTE",
     "WORLDS",
+    "BatchOptions",
     "Case",
     "CompiledProbe",
     "CustomProbe",
@@ -187,6 +194,7 @@ __all__ = [
     "RunRecord",
     "Setting",
     "Store",
+    "batch_unsupported",
     "browse_items",
     "candidate_table",
     "change_marker",

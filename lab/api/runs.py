@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from lab.run.batch import NO_BATCH, BatchOptions
 from lab.run.plan import (
     RunError,
     RunPlan,
@@ -111,11 +112,13 @@ def execute_run(
     progress: Callable[[Progress], None] | None = None,
     stop: threading.Event | None = None,
     max_cost: float | None = None,
+    batch: BatchOptions = NO_BATCH,
 ) -> RunRecord:
-    """Score the run's items that are left, in this process; `max_cost` (USD) caps the run's cost."""
+    """Score the run's items that are left, in this process; `max_cost` (USD) caps the run's cost;
+    `batch` sends the first calls through the provider's batch API (open batches are waited for anyway)."""
     from lab.run import study
 
-    return study.execute_run(store, run_id, progress=progress, stop=stop, max_cost=max_cost)
+    return study.execute_run(store, run_id, progress=progress, stop=stop, max_cost=max_cost, batch=batch)
 
 
 def cost_estimate(plan: RunPlan) -> str:

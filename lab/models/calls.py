@@ -28,7 +28,7 @@ from lab.models.provider import (
     RetryPolicy,
     with_retries,
 )
-from lab.models.replicas import ReplicaRouter
+from lab.models.replicas import ReplicaRouter, shared_router
 from lab.models.spec import ModelSpec
 
 NO_KEY = "sk-no-key-needed"
@@ -180,7 +180,7 @@ class LitellmProvider(Provider):
     def router(self) -> ReplicaRouter | None:
         """The replicas' router, built on first use (litellm is imported then); None for one server."""
         if self._router is None and self.spec.replicas:
-            self._router = ReplicaRouter(litellm_module(), self.spec.api_bases, self.call_arguments())
+            self._router = shared_router(litellm_module(), self.spec.api_bases, self.call_arguments())
         return self._router
 
     def call_arguments(self) -> dict[str, object]:

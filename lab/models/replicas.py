@@ -1,13 +1,17 @@
-"""Several servers of one model behind litellm's Router: each call goes to a replica the Router picks
-(simple shuffle over the replicas not cooling down); a replica whose call failed in a way another
-server may not (connection, timeout, server error, rate limit) cools down, and the retry goes elsewhere.
+"""Several servers of one model behind litellm's Router: each call goes to the replica with the fewest
+calls in flight (litellm's least-busy strategy) among those not cooling down; a replica whose call
+failed in a way another server may not (connection, timeout, server error, rate limit) cools down, and
+the retry goes elsewhere.
 
 litellm's Router does not cool a deployment down on a refused connection, the way a crashed replica
-fails, so the provider reports every retryable failure here itself.
+fails, so the provider reports every retryable failure here itself. The calls in flight are counted by
+a logger the Router adds to litellm's global callbacks (and never removes) from the metadata each call
+carries, so a process keeps one router per set of replicas (`shared_router`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,21 +37,24 @@ class ReplicaRouter:
         api_bases: tuple[str, ...],
         arguments: Mapping[str, object],
         *,
+        group: str = GROUP,
         cooldown: float = DEFAULT_COOLDOWN,
     ):
-        """`arguments`: the `litellm.completion` arguments shared by every replica, but `api_base`."""
+        """`arguments`: the `litellm.completion` arguments shared by every replica, but `api_base`;
+        `group`: the Router's model group, unique in the process (the in-flight counts are keyed by it)."""
         self.cooldown = cooldown
+        self.group = group
         self._urls = {f"replica-{i}": url for i, url in enumerate(api_bases)}
         self._router = litellm.Router(
             model_list=[
                 {
-                    "model_name": GROUP,
+                    "model_name": group,
                     "litellm_params": {**arguments, "api_base": url},
                     "model_info": {"id": replica_id},
                 }
                 for replica_id, url in self._urls.items()
             ],
-            routing_strategy="simple-shuffle",
+            routing_strategy="least-busy",
             num_retries=0,
             cooldown_time=cooldown,
         )
@@ -55,7 +62,7 @@ class ReplicaRouter:
     def pick(self, messages: list[dict[str, str]]) -> Replica:
         """A replica not cooling down; a retryable `ModelCallError` when every one is."""
         try:
-            deployment = self._router.get_available_deployment(model=GROUP, messages=messages)
+            deployment = self._router.get_available_deployment(model=self.group, messages=messages)
         except Exception as exc:  # litellm's RouterRateLimitError: every replica is cooling down
             raise ModelCallError(
                 "connection",
@@ -64,7 +71,14 @@ class ReplicaRouter:
                 True,
             ) from None
         replica_id = deployment["model_info"]["id"]
-        return Replica(replica_id, {**deployment["litellm_params"], "api_base": self._urls[replica_id]})
+        arguments = {
+            **deployment["litellm_params"],
+            "api_base": self._urls[replica_id],
+            # What least-busy counts the call in flight by (litellm's pre-call and success/failure hooks).
+            "metadata": {"model_group": self.group},
+            "model_info": {"id": replica_id},
+        }
+        return Replica(replica_id, arguments)
 
     def cool_down(self, replica: Replica, error: ModelCallError) -> None:
         """Keep calls off a replica that failed, for its Retry-After or the router's cooldown."""
@@ -72,3 +86,18 @@ class ReplicaRouter:
         self._router.cooldown_cache.add_deployment_to_cooldown(
             model_id=replica.id, original_exception=error, exception_status=503, cooldown_time=seconds
         )
+
+
+_ROUTERS: dict[tuple[object, ...], ReplicaRouter] = {}
+_ROUTERS_LOCK = threading.Lock()
+
+
+def shared_router(litellm: Any, api_bases: tuple[str, ...], arguments: Mapping[str, object]) -> ReplicaRouter:
+    """The process's router for these replicas: every run and thread calling them counts its calls in
+    flight, and sees their cooldowns, in one place, and litellm's global callbacks grow by one logger
+    per set of replicas, not per run."""
+    key = (api_bases, tuple(sorted((name, repr(value)) for name, value in arguments.items())))
+    with _ROUTERS_LOCK:
+        if key not in _ROUTERS:
+            _ROUTERS[key] = ReplicaRouter(litellm, api_bases, arguments, group=f"{GROUP}-{len(_ROUTERS)}")
+        return _ROUTERS[key]

@@ -10,7 +10,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -31,6 +31,7 @@ from lab.models import (
 )
 from lab.models.limits import call_slots, round_robin
 from lab.models.replay import NOT_RECORDED
+from lab.run.batch import NO_BATCH, BatchOptions, BatchRun
 from lab.run.cost import CostCap
 from lab.run.items import Reply, code_items, direct_items, unanswered_items
 from lab.run.plan import (
@@ -140,13 +141,15 @@ def execute_run(
     sandbox: SandboxPool | None = None,
     preflight: bool = True,
     max_cost: float | None = None,
+    batch: BatchOptions = NO_BATCH,
 ) -> RunRecord:
     """Finish every item of the run that is not stored yet; safe to call again after any crash.
-    `max_cost` (USD) stops the run before its total cost passes it; resume to go on."""
+    `max_cost` (USD) stops the run before its total cost passes it; resume to go on. `batch` sends the
+    opening calls through the provider's batch API (the run's open batches are waited for in any case)."""
     executor = RunExecutor(
         store, run_id, progress=progress, stop=stop, retry=retry, sandbox=sandbox, max_cost=max_cost
     )
-    return executor.run(preflight=preflight)
+    return executor.run(preflight=preflight, batch=batch)
 
 
 class RunExecutor:
@@ -217,7 +220,7 @@ class RunExecutor:
         self.store.set_status(self.run_id, RunStatus.FAILED, reason=reason)
         return True
 
-    def run(self, *, preflight: bool = True) -> RunRecord:
+    def run(self, *, preflight: bool = True, batch: BatchOptions = NO_BATCH) -> RunRecord:
         done = self.store.done_keys(self.run_id)
         pending = [u for u in work_units(self.plan) if not set(u.item_keys()) <= done]
         self.store.set_status(self.run_id, RunStatus.RUNNING, pid=os.getpid())
@@ -225,6 +228,7 @@ class RunExecutor:
         if preflight and pending:
             self._check_models({u.model for u in pending})
         try:
+            self._settle_batches(pending, batch)
             with self._sandbox_for(pending):
                 self._dispatch(pending)
         except BaseException as exc:
@@ -236,6 +240,25 @@ class RunExecutor:
         final = self.store.get_run(self.run_id)
         assert final is not None
         return final
+
+    def _settle_batches(self, pending: list[WorkUnit], options: BatchOptions) -> None:
+        """Batch replies go to the response cache, from which `_dispatch` scores them."""
+        BatchRun(
+            self.store,
+            self.run_id,
+            self.plan,
+            params=self.params,
+            key=lambda model, messages, sample: cache_key(model, messages, self.params, sample=sample),
+            stop=self.stop,
+            options=options,
+        ).settle(pending)
+        totals = self.store.totals(self.run_id)
+        with self.lock:
+            self.counters.prompt_tokens, self.counters.completion_tokens = (
+                totals.prompt_tokens,
+                totals.completion_tokens,
+            )
+            self.counters.cost = totals.cost
 
     def _check_models(self, models: set[ModelSpec]) -> None:
         for model in models:
@@ -259,18 +282,26 @@ class RunExecutor:
 
     def _dispatch(self, pending: list[WorkUnit]) -> None:
         limit = call_slots(self.plan.models, self.plan.concurrency)
+        # At most two units a thread are queued; a semaphore released as each ends costs a call less than
+        # waiting on every queued future for the first to finish.
+        queued = threading.BoundedSemaphore(limit * 2)
+        failed: list[BaseException] = []
+
+        def finished(future: Future[None]) -> None:
+            error = future.exception()
+            if error is not None:
+                failed.append(error)
+            queued.release()
+
         with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="solverlab-call") as workers:
-            in_flight: set[Future[None]] = set()
             for unit in round_robin(pending, key=lambda u: u.model):
-                if self.should_stop():
+                queued.acquire()
+                if self.should_stop() or failed:
+                    queued.release()
                     break
-                in_flight.add(workers.submit(self._process, unit))
-                if len(in_flight) >= limit * 2:
-                    finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        future.result()
-            for future in in_flight:
-                future.result()
+                workers.submit(self._process, unit).add_done_callback(finished)
+        if failed:
+            raise failed[0]
 
     def _set_final_status(self) -> None:
         missing = self.record.total_items - self.store.totals(self.run_id).items

@@ -211,8 +211,13 @@ class Store:
 
     def delete_run(self, run_id: str) -> None:
         with self._transaction() as db:
-            for table in ("items", "functions", "calls"):
-                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            # The batch tables exist once a run has been executed here (lab.run.batch_store).
+            present = {
+                row["name"] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            for table in ("items", "functions", "calls", "batch_requests", "batches"):
+                if table in present:
+                    db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
     # calls and the response cache
