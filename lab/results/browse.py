@@ -22,9 +22,8 @@ from lab.results.query import NO_ERROR, STORED_ORDER, ItemQuery, search_terms
 from lab.run.store import ITEM_FIELDS, Store
 from lab.tasks.modes import MODE_ORDER
 
-# The column each sort of `query.SORTS` orders by: SQL that never holds text from the user.
+# The column each sort of `query.SORTS` but the stored order orders by: SQL, never text from the user.
 _ORDER_BY: dict[str, str] = {
-    STORED_ORDER: "i.run_id",
     "model": "i.model",
     "probe": "i.probe",
     "setting": "i.setting",
@@ -40,7 +39,7 @@ _ORDER_BY: dict[str, str] = {
     "completion tokens": "c.completion_tokens",
     "latency": "c.latency",
 }
-# The item's primary key: the tie-break of every sort, so pages neither overlap nor skip an item.
+# The item's primary key, the stored order.
 KEY_COLUMNS: tuple[str, ...] = ("run_id", "model", "probe", "setting", "mode", "instance", "case_index")
 # One row of a page: the item, its call's tokens and latency (NULL without a call), and its links.
 PAGE_COLUMNS: tuple[str, ...] = (
@@ -56,8 +55,8 @@ PAGE_COLUMNS: tuple[str, ...] = (
 )
 _SELECT = (
     "SELECT i.run_id, i.model, i.probe, i.setting, i.mode, i.instance, i.case_index, i.input, i.expected, "
-    "i.predicted, i.correct, i.error, c.prompt_tokens, c.completion_tokens, c.latency FROM items AS i "
-    "LEFT JOIN calls AS c ON c.id = i.call_id"
+    "i.predicted, i.correct, i.error, c.prompt_tokens, c.completion_tokens, c.latency, i.rowid "
+    "FROM items AS i LEFT JOIN calls AS c ON c.id = i.call_id"
 )
 _SEARCH_JOIN = " LEFT JOIN calls AS c ON c.id = i.call_id LEFT JOIN functions AS f ON f.id = i.function_id"
 
@@ -182,21 +181,39 @@ def item_page(
     rows: list[tuple[Any, ...]] = []
     if query.run_ids and total:
         where, args = _where(query)
-        join = " LEFT JOIN functions AS f ON f.id = i.function_id" if search_terms(query.search) else ""
+        # The page's items first, reading the calls and functions only where the sort or search needs
+        # them; then those items in full. Joining first would look up the call of every skipped item.
+        join = _SEARCH_JOIN if search_terms(query.search) else ""
+        if not join and _ORDER_BY.get(query.sort, "").startswith("c."):
+            join = " LEFT JOIN calls AS c ON c.id = i.call_id"
         direction = "DESC" if query.descending else "ASC"
-        order = ", ".join(
-            [f"{_ORDER_BY[query.sort]} {direction}"] + [f"i.{c} {direction}" for c in KEY_COLUMNS]
-        )
+        order = ", ".join(f"{column} {direction}" for column in _order(query.sort))
         with _reading(store) as db:
-            rows = db.execute(
-                f"{_SELECT}{join} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*args, size, (number - 1) * size],
-            ).fetchall()
+            db.execute("BEGIN")  # one snapshot for both reads
+            ids = [
+                r[0]
+                for r in db.execute(
+                    f"SELECT i.rowid FROM items AS i{join} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                    [*args, size, (number - 1) * size],
+                )
+            ]
+            found = db.execute(f"{_SELECT} WHERE i.rowid IN ({', '.join('?' for _ in ids)})", ids).fetchall()
+            db.execute("COMMIT")
+        place = {row_id: n for n, row_id in enumerate(ids)}
+        rows = sorted(found, key=lambda row: place[row[-1]])
     return ItemPage(_page_frame(rows), number, pages, total)
 
 
+def _order(sort: str) -> list[str]:
+    """The ORDER BY columns of a sort: the stored order is the primary key (its index); any other sort
+    breaks ties by rowid, a short total order, so pages neither overlap nor skip an item."""
+    if sort == STORED_ORDER:
+        return [f"i.{c}" for c in KEY_COLUMNS]
+    return [_ORDER_BY[sort], "i.rowid"]
+
+
 def _page_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(PAGE_COLUMNS))
+    frame = pd.DataFrame([row[: len(PAGE_COLUMNS)] for row in rows], columns=list(PAGE_COLUMNS))
     frame = frame.astype({"instance": "int64", "case_index": "int64", "correct": "bool"})
     for name in ("prompt_tokens", "completion_tokens"):
         frame[name] = pd.array(frame[name].tolist(), dtype="Int64")
