@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lab.results import browse, query, read, stats
+from lab.results import browse, detail, query, read, stats
 from lab.run.records import SWEEP_COLUMNS, FunctionRecord, Item
 from lab.run.store import ITEM_COLUMNS, Store
 
@@ -170,7 +170,12 @@ def test_filters_combine_in_the_store_and_an_empty_filter_keeps_everything(store
 
 def test_facets_list_what_the_runs_hold(store: Store) -> None:
     facets = browse.facets(store, ["r1", "r2"])
-    assert facets.models == ("m",) and facets.probes == ("arithmetic",) and facets.items == 11
+    assert (
+        facets.runs == ("r1", "r2")
+        and facets.models == ("m",)
+        and facets.probes == ("arithmetic",)
+        and facets.items == 11
+    )
     assert facets.settings == ("arithmetic:base=10,digits=2", "arithmetic:base=8,digits=2")
     assert facets.modes == ("deductive", "solverlearner")  # in the modes' order
     assert facets.errors == (query.NO_ERROR, "runtime_error", "unparsed")
@@ -274,3 +279,51 @@ def test_unrecorded_items_are_summarised_by_mode_with_readable_model_names() -> 
         "solverlearner: 1 items (gpt-4-0314 (recorded)); ccc: 2 items (live)"
     )
     assert browse.unrecorded_summary(frame[frame["error"].isna()]) is None
+
+
+def test_the_detail_of_a_verbal_item_shows_the_rule_the_model_stated_and_its_call(store: Store) -> None:
+    opening = [{"role": "user", "content": "Here are examples. State the rule."}]
+    stated = "Rule: add the numbers in base 8."
+    first = store.record_call(
+        run_id="r2", cache_key="rule", model="m", messages=opening, params={}, response=stated
+    )
+    second = store.record_call(
+        run_id="r2",
+        cache_key="apply",
+        model="m",
+        messages=[
+            *opening,
+            {"role": "assistant", "content": stated},
+            {"role": "user", "content": "Apply it."},
+        ],
+        params={},
+        response="\\boxed{11}",
+        prompt_tokens=42,
+        completion_tokens=7,
+        latency=0.25,
+        cached=True,
+    )
+    assert second != first
+    store.save_items([Item(**item("r2", "m", "base=8,digits=2", "verbal_apply", 0, True, call_id=second))])
+    key = browse.item_key(
+        {"run_id": "r2", "model": "m", "probe": "arithmetic", "setting": "base=8,digits=2"}
+        | {"mode": "verbal_apply", "instance": 0, "case_index": 0}
+    )
+    found = browse.find_item(store, key)
+    assert found is not None
+    shown = detail.item_detail(store, found)
+    assert shown.stated_rule == stated and shown.reply == "\\boxed{11}"
+    assert (shown.prompt_tokens, shown.completion_tokens, shown.latency, shown.cached) == (42, 7, 0.25, True)
+    # Other modes state no rule; an item without a call has no call facts.
+    plain = browse.item_page(store, both(modes=("deductive",)), number=1, size=1).rows.iloc[0]
+    assert detail.item_detail(store, browse.find_item(store, browse.item_key(plain))).stated_rule is None
+    coded = browse.find_item(
+        store,
+        browse.item_key(
+            browse.item_page(store, both(modes=("solverlearner",)), number=1, size=1).rows.iloc[0]
+        ),
+    )
+    assert coded is not None
+    none = detail.item_detail(store, coded)
+    assert none.stated_rule is None and none.prompt_tokens is None and none.cached is None
+    assert none.code == "def solver(x):\n    return x\n" and len(none.held_out) == 4

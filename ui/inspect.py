@@ -78,7 +78,7 @@ def page() -> None:
         return
     rows = items_page(query, count).rows
     keys = [api.item_key(row) for _, row in rows.iterrows()]
-    items_table(rows, keys, run_ids)
+    items_table(rows, keys, found)
     opened = st.session_state.get(OPENED)
     open_item(opened if opened else keys[0], run_ids)
 
@@ -141,11 +141,13 @@ def _whole(text: str | None) -> int | None:
     return int(text) if text is not None and text.isdigit() else None
 
 
-def items_table(rows: pd.DataFrame, keys: list[str], run_ids: tuple[str, ...]) -> None:
-    """One page of items; clicking a row opens it (the open one is highlighted)."""
+def items_table(rows: pd.DataFrame, keys: list[str], found: api.Facets) -> None:
+    """One page of items; clicking a row opens it (the open one is highlighted). The run, model and
+    probe columns are left out when the runs hold only one."""
     shown = rows.copy()
     shown["model"] = [api.model_label(m) for m in shown["model"]]
-    columns = [c for c in TABLE_COLUMNS if c != "run_id" or len(run_ids) > 1]
+    single = {"run_id": len(found.runs), "model": len(found.models), "probe": len(found.probes)}
+    columns = [c for c in TABLE_COLUMNS if single.get(c, 2) > 1]
     opened = st.session_state.get(OPENED, keys[0])
     # A table of its own per page: a row picked on one page is not picked on the next.
     table_key = f"inspect_table_{abs(hash(tuple(keys)))}"
@@ -233,10 +235,10 @@ def call_facts(detail: api.ItemDetail) -> None:
     """Tokens and latency of the item's call, in one line (nothing without a call)."""
     if detail.prompt_tokens is None:
         return
-    latency = f"{detail.latency:.2f} s" if detail.latency else "served from the cache"
+    cached = " (served from the response cache)" if detail.cached else ""
     st.caption(
         f"Call: {detail.prompt_tokens:,} prompt tokens, {detail.completion_tokens:,} completion tokens, "
-        f"{latency}."
+        f"{detail.latency or 0:.2f} s{cached}."
     )
 
 

@@ -75,6 +75,7 @@ class ItemPage:
 class Facets:
     """The values present in the runs' items: what the filters offer."""
 
+    runs: tuple[str, ...]  # the runs that hold items
     models: tuple[str, ...]
     probes: tuple[str, ...]
     settings: tuple[str, ...]  # `probe:setting`
@@ -99,17 +100,18 @@ def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
 def facets(store: Store, run_ids: Sequence[str]) -> Facets:
     """Every model, probe, setting, mode and error category of the runs' items, in one grouped query."""
     if not run_ids:
-        return Facets((), (), (), (), (), 0)
+        return Facets((), (), (), (), (), (), 0)
     marks = ", ".join("?" for _ in run_ids)
     with _reading(store) as db:
         rows = db.execute(
-            f"SELECT model, probe, setting, mode, error, COUNT(*) FROM items WHERE run_id IN ({marks}) "
-            "GROUP BY model, probe, setting, mode, error",
+            f"SELECT model, probe, setting, mode, error, COUNT(*), run_id FROM items "
+            f"WHERE run_id IN ({marks}) GROUP BY run_id, model, probe, setting, mode, error",
             tuple(run_ids),
         ).fetchall()
     modes = {r[3] for r in rows}
     errors = {r[4] for r in rows}
     return Facets(
+        runs=tuple(sorted({r[6] for r in rows})),
         models=tuple(sorted({r[0] for r in rows})),
         probes=tuple(sorted({r[1] for r in rows})),
         settings=tuple(sorted({f"{r[1]}:{r[2]}" for r in rows})),

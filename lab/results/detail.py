@@ -26,10 +26,12 @@ class ItemDetail:
     # Verbal modes: the rule the model stated in words (its reply to the first turn), which the item's
     # call carries as the conversation's first assistant turn.
     stated_rule: str | None = None
-    # The item's call: tokens sent and received, and seconds it took (None without a call).
+    # The item's call: tokens sent and received, seconds it took, whether the response cache answered
+    # it (None without a call).
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     latency: float | None = None
+    cached: bool | None = None
 
 
 def candidate_table(detail: ItemDetail) -> pd.DataFrame:
@@ -92,6 +94,7 @@ def item_detail(store: Store, item: Mapping[str, Any]) -> ItemDetail:
         prompt_tokens=call["prompt_tokens"] if call else None,
         completion_tokens=call["completion_tokens"] if call else None,
         latency=call["latency"] if call else None,
+        cached=bool(call["cached"]) if call else None,
     )
 
 
