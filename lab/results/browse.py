@@ -53,12 +53,12 @@ PAGE_COLUMNS: tuple[str, ...] = (
     "completion_tokens",
     "latency",
 )
+_CALL_JOIN = " LEFT JOIN calls AS c ON c.id = i.call_id"
 _SELECT = (
     "SELECT i.run_id, i.model, i.probe, i.setting, i.mode, i.instance, i.case_index, i.input, i.expected, "
     "i.predicted, i.correct, i.error, c.prompt_tokens, c.completion_tokens, c.latency, i.rowid "
-    "FROM items AS i LEFT JOIN calls AS c ON c.id = i.call_id"
+    "FROM items AS i" + _CALL_JOIN
 )
-_SEARCH_JOIN = " LEFT JOIN calls AS c ON c.id = i.call_id LEFT JOIN functions AS f ON f.id = i.function_id"
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,11 @@ def _like(term: str) -> str:
 
 
 def _where(query: ItemQuery) -> tuple[str, list[Any]]:
-    """The WHERE clause of a query and its parameters; the search needs `_SEARCH_JOIN`'s c and f."""
+    """The WHERE clause of a query (over `items AS i`) and its parameters.
+
+    A search term is looked for once per reply and once per function of the runs (a code-mode reply
+    serves every case of its instance), then matched to the items by id.
+    """
     clauses = [f"i.run_id IN ({', '.join('?' for _ in query.run_ids)})"]
     args: list[Any] = list(query.run_ids)
     for column, values in (("i.model", query.models), ("i.probe", query.probes), ("i.mode", query.modes)):
@@ -146,11 +150,15 @@ def _where(query: ItemQuery) -> tuple[str, list[Any]]:
         either += ["i.error IS NULL"] if NO_ERROR in query.errors else []
         clauses.append(f"({' OR '.join(either)})")
         args += named
+    runs = ", ".join("?" for _ in query.run_ids)
+    like = "LIKE ? ESCAPE '\\'"
     for term in search_terms(query.search):
         clauses.append(
-            "(i.input LIKE ? ESCAPE '\\' OR c.response LIKE ? ESCAPE '\\' OR f.code LIKE ? ESCAPE '\\')"
+            f"(i.input {like} "
+            f"OR i.call_id IN (SELECT id FROM calls WHERE run_id IN ({runs}) AND response {like}) "
+            f"OR i.function_id IN (SELECT id FROM functions WHERE run_id IN ({runs}) AND code {like}))"
         )
-        args += [_like(term)] * 3
+        args += [_like(term), *query.run_ids, _like(term), *query.run_ids, _like(term)]
     return " AND ".join(clauses), args
 
 
@@ -159,9 +167,8 @@ def count_matching(store: Store, query: ItemQuery) -> int:
     if not query.run_ids:
         return 0
     where, args = _where(query)
-    join = _SEARCH_JOIN if search_terms(query.search) else ""
     with _reading(store) as db:
-        return int(db.execute(f"SELECT COUNT(*) FROM items AS i{join} WHERE {where}", args).fetchone()[0])
+        return int(db.execute(f"SELECT COUNT(*) FROM items AS i WHERE {where}", args).fetchone()[0])
 
 
 def page_count(rows: int, size: int) -> int:
@@ -185,9 +192,7 @@ def item_page(
         where, args = _where(query)
         # The page's items first, reading the calls and functions only where the sort or search needs
         # them; then those items in full. Joining first would look up the call of every skipped item.
-        join = _SEARCH_JOIN if search_terms(query.search) else ""
-        if not join and _ORDER_BY.get(query.sort, "").startswith("c."):
-            join = " LEFT JOIN calls AS c ON c.id = i.call_id"
+        join = _CALL_JOIN if _ORDER_BY.get(query.sort, "").startswith("c.") else ""
         direction = "DESC" if query.descending else "ASC"
         order = ", ".join(f"{column} {direction}" for column in _order(query.sort))
         with _reading(store) as db:
