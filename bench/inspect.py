@@ -48,7 +48,7 @@ def steps(run_ids: tuple[str, ...], needle: str) -> list[Step]:
             query.ItemQuery(run_ids=run_ids, modes=("solverlearner",), outcome="wrong"),
             1,
         ),
-        Step("search: a phrase of one reply", query.ItemQuery(run_ids=run_ids, search=needle), 1),
+        Step("search: last 3 words of a reply", query.ItemQuery(run_ids=run_ids, search=needle), 1),
         Step("search: two words, many items", query.ItemQuery(run_ids=run_ids, search="def solver"), 1),
         Step("sort by input, page 800", query.ItemQuery(run_ids=run_ids, sort="input"), 800),
         Step("last page", every, 10_000),

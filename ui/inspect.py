@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 50
 OPENED = "inspect_item"  # the clicked item's key, in the session and the URL
-LAST_QUERY = "inspect_last_query"  # the query last shown: a new one starts again at page 1
+LAST_SHOWN = "inspect_last_shown"  # (query, page) last shown: a new query starts again at page 1
 URL = session.URL_BOUND
+OPEN_MARK = "▸"
 # The table's columns: a page's column -> its heading.
 TABLE_COLUMNS = {
     "run_id": "run",
@@ -122,14 +123,16 @@ def item_query(run_ids: tuple[str, ...], found: api.Facets) -> api.ItemQuery:
 
 
 def items_page(query: api.ItemQuery, count: int) -> api.ItemPage:
-    """The page to show: page 1 of a new query (with its first row open), else the page chosen."""
-    if st.session_state.get(LAST_QUERY, query) != query:
+    """The page to show: page 1 of a new query, else the page chosen. A new query or page opens its
+    first row (a link opened in a fresh session keeps its item)."""
+    if st.session_state.get(LAST_SHOWN, (query,))[0] != query:
         st.session_state["inspect_page"] = 1
+    wanted = st.session_state.get("inspect_page") or _whole(st.query_params.get("inspect_page")) or 1
+    if st.session_state.get(LAST_SHOWN, (query, wanted)) != (query, wanted):
         st.session_state.pop(OPENED, None)
         session.keep_in_url(OPENED, None)
-    st.session_state[LAST_QUERY] = query
-    wanted = st.session_state.get("inspect_page") or _whole(st.query_params.get("inspect_page")) or 1
     shown = api.item_page(data.store(), query, number=wanted, size=PAGE_SIZE, matching=count)
+    st.session_state[LAST_SHOWN] = (query, shown.number)
     if shown.pages > 1:
         if shown.number != wanted:
             st.session_state["inspect_page"] = shown.number
@@ -142,13 +145,15 @@ def _whole(text: str | None) -> int | None:
 
 
 def items_table(rows: pd.DataFrame, keys: list[str], found: api.Facets) -> None:
-    """One page of items; clicking a row opens it (the open one is highlighted). The run, model and
+    """One page of items; clicking a row opens it (marked in the first column). The run, model and
     probe columns are left out when the runs hold only one."""
     shown = rows.copy()
     shown["model"] = [api.model_label(m) for m in shown["model"]]
-    single = {"run_id": len(found.runs), "model": len(found.models), "probe": len(found.probes)}
-    columns = [c for c in TABLE_COLUMNS if single.get(c, 2) > 1]
     opened = st.session_state.get(OPENED, keys[0])
+    # Marked, not pre-selected: a selection set by the app comes back as a click and runs the page again.
+    shown.insert(0, "open", [OPEN_MARK if key == opened else "" for key in keys])
+    single = {"run_id": len(found.runs), "model": len(found.models), "probe": len(found.probes)}
+    columns = ["open", *(c for c in TABLE_COLUMNS if single.get(c, 2) > 1)]
     # A table of its own per page: a row picked on one page is not picked on the next.
     table_key = f"inspect_table_{abs(hash(tuple(keys)))}"
     st.dataframe(
@@ -157,9 +162,9 @@ def items_table(rows: pd.DataFrame, keys: list[str], found: api.Facets) -> None:
         key=table_key,
         on_select=lambda: _open_clicked(table_key, keys),
         selection_mode="single-row",
-        selection_default={"selection": {"rows": [keys.index(opened)]}} if opened in keys else None,
         placeholder="",
         column_config={
+            "open": st.column_config.TextColumn("open", width=48, help="The item shown below the table"),
             "correct": st.column_config.CheckboxColumn("correct"),
             "latency (s)": st.column_config.NumberColumn("latency (s)", format="%.2f"),
         },

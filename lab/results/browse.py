@@ -93,8 +93,18 @@ def _reading(store: Store) -> Iterator[sqlite3.Connection]:
 
 
 def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
-    """Cheap to read, different whenever the runs' items change: their item counts."""
-    return tuple(store.totals(run_id).items for run_id in run_ids)
+    """Cheap to read, different whenever the runs' items change: their item counts, in one query."""
+    if not run_ids:
+        return ()
+    marks = ", ".join("?" for _ in run_ids)
+    with _reading(store) as db:
+        counts = dict(
+            db.execute(
+                f"SELECT run_id, COUNT(*) FROM items WHERE run_id IN ({marks}) GROUP BY run_id",
+                tuple(run_ids),
+            ).fetchall()
+        )
+    return tuple(counts.get(run_id, 0) for run_id in run_ids)
 
 
 def facets(store: Store, run_ids: Sequence[str]) -> Facets:
