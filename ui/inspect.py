@@ -26,7 +26,7 @@ PAGE_SIZE = 50
 OPENED = "inspect_item"  # the clicked item's key, in the session and the URL
 LAST_SHOWN = "inspect_last_shown"  # (query, page) last shown: a new query starts again at page 1
 URL = session.URL_BOUND
-OPEN_MARK = "▸"
+OPEN_MARK = "▶"
 # The table's columns: a page's column -> its heading.
 TABLE_COLUMNS = {
     "run_id": "run",
