@@ -1,9 +1,10 @@
 """What the Inspect page narrows down: the runs' items filtered, searched, sorted and paged in the store.
 
-Every query is SQL with parameters over the items of the chosen runs, joined to their call (reply,
-tokens, latency) and function (extracted code); the sort column is one of `SORTS` and paging is
-LIMIT/OFFSET, so one page costs the same at 80,000 items as at 80. `unrecorded_summary` and
-`item_record` work on the item frame of `read.items_frame(..., links=True)`.
+Every query is SQL with parameters over the items of the chosen runs, with their call (reply, tokens,
+latency) and function (extracted code), on a read-only connection of its own; the sort column is one of
+`query.SORTS` and paging is LIMIT/OFFSET, so a page reads 50 items, not the runs' 80,000 (a sort or a
+search still scans them in the store). `unrecorded_summary` and `item_record` work on the item frame of
+`read.items_frame(..., links=True)`.
 """
 
 from __future__ import annotations
