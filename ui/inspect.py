@@ -1,10 +1,10 @@
 """The Inspect page: a browser over the chosen runs' items, filtered, searched, sorted and paged in the
 store, and one item opened with everything behind it.
 
-A page of the table is one query (`api.item_page`), so 80,000 items browse as fast as 80. Clicking a
-row opens it; until then the first row of the page is open. The filters, search, sort and page are bound
-to URL parameters named as their widget keys, and the runs (`runs`) and the clicked item (`inspect_item`)
-are kept there too, so a copied link reopens the same view.
+A page of the table is one query (`api.item_page`): 50 items are read, not the runs' 80,000. Clicking a
+row opens it; until then the first row of the page is open. The runs (`runs`), filters, search, sort,
+page and clicked item (`inspect_item`) are kept in URL parameters named as their widget keys
+(`ui.session.seed_from_url` and `keep_in_url`), so a copied link reopens the same view.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from ui import data, session
 from ui.widgets import pick_runs
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
 PAGE_SIZE = 50
 OPENED = "inspect_item"  # the clicked item's key, in the session and the URL
 LAST_SHOWN = "inspect_last_shown"  # (query, page) last shown: a new query starts again at page 1
-URL = session.URL_BOUND
 OPEN_MARK = "▶"
 # The table's columns: a page's column -> its heading.
 TABLE_COLUMNS = {
@@ -85,29 +84,35 @@ def page() -> None:
 
 
 def item_query(run_ids: tuple[str, ...], found: api.Facets) -> api.ItemQuery:
-    """The filters, search and sort as drawn (each bound to the URL parameter named as its key)."""
+    """The filters, search and sort as drawn; each is kept in the URL parameter named as its key."""
     columns = st.columns(3)
-    models = columns[0].multiselect(
-        "Model", found.models, key="filter_model", format_func=api.model_label, placeholder="all", **URL
-    )
-    probes = columns[1].multiselect("Probe", found.probes, key="filter_probe", placeholder="all", **URL)
+    models = url_multiselect(columns[0], "Model", found.models, "filter_model", format_func=api.model_label)
+    probes = url_multiselect(columns[1], "Probe", found.probes, "filter_probe")
     settings = [s for s in found.settings if not probes or s.split(":", 1)[0] in probes]
-    setting = columns[2].multiselect("Setting", settings, key="filter_setting", placeholder="all", **URL)
+    setting = url_multiselect(columns[2], "Setting", settings, "filter_setting")
     columns = st.columns(3)
-    modes = columns[0].multiselect("Mode", found.modes, key="filter_mode", placeholder="all", **URL)
-    outcome = columns[1].radio("Outcome", api.outcome_choices(), key="filter_outcome", horizontal=True, **URL)
-    errors = columns[2].multiselect(
-        "Error category", found.errors, key="filter_error", placeholder="all", **URL
-    )
+    modes = url_multiselect(columns[0], "Mode", found.modes, "filter_mode")
+    session.seed_from_url("filter_outcome", options=api.outcome_choices())
+    outcome = columns[1].radio("Outcome", api.outcome_choices(), key="filter_outcome", horizontal=True)
+    errors = url_multiselect(columns[2], "Error category", found.errors, "filter_error")
     columns = st.columns([4, 2, 1], vertical_alignment="bottom")
+    session.seed_from_url("inspect_search")
     search = columns[0].text_input(
         "Search the input, reply and code",
         key="inspect_search",
         placeholder='words (each must appear), or "an exact phrase"',
-        **URL,
     )
-    sort = columns[1].selectbox("Sort by", api.SORTS, key="inspect_sort", **URL)
-    descending = columns[2].toggle("Descending", key="inspect_descending", **URL)
+    session.seed_from_url("inspect_sort", options=api.SORTS)
+    sort = columns[1].selectbox("Sort by", api.SORTS, key="inspect_sort")
+    session.seed_from_url("inspect_descending", parse=lambda text: text == "true")
+    descending = columns[2].toggle("Descending", key="inspect_descending")
+    for key, value in (
+        ("filter_outcome", None if outcome == "all" else outcome),
+        ("inspect_search", search),
+        ("inspect_sort", None if sort == api.STORED_ORDER else sort),
+        ("inspect_descending", "true" if descending else None),
+    ):
+        session.keep_in_url(key, value)
     return api.ItemQuery(
         run_ids=run_ids,
         models=tuple(models),
@@ -122,12 +127,30 @@ def item_query(run_ids: tuple[str, ...], found: api.Facets) -> api.ItemQuery:
     )
 
 
+def url_multiselect(
+    where: st.delta_generator.DeltaGenerator,
+    label: str,
+    options: Sequence[str],
+    key: str,
+    *,
+    format_func: Callable[[str], str] = str,
+) -> list[str]:
+    """A filter of the values present, kept in the URL parameter `key` (the values, not their labels)."""
+    if key in st.session_state:  # a value of other runs is no choice any more
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    session.seed_from_url(key, many=True, options=options)
+    chosen = where.multiselect(label, options, key=key, format_func=format_func, placeholder="all")
+    session.keep_in_url(key, chosen)
+    return chosen
+
+
 def items_page(query: api.ItemQuery, count: int) -> api.ItemPage:
     """The page to show: page 1 of a new query, else the page chosen. A new query or page opens its
     first row (a link opened in a fresh session keeps its item)."""
     if st.session_state.get(LAST_SHOWN, (query,))[0] != query:
         st.session_state["inspect_page"] = 1
-    wanted = st.session_state.get("inspect_page") or _whole(st.query_params.get("inspect_page")) or 1
+    session.seed_from_url("inspect_page", parse=int)
+    wanted = st.session_state.get("inspect_page", 1)
     if st.session_state.get(LAST_SHOWN, (query, wanted)) != (query, wanted):
         st.session_state.pop(OPENED, None)
         session.keep_in_url(OPENED, None)
@@ -136,12 +159,9 @@ def items_page(query: api.ItemQuery, count: int) -> api.ItemPage:
     if shown.pages > 1:
         if shown.number != wanted:
             st.session_state["inspect_page"] = shown.number
-        st.pagination(shown.pages, key="inspect_page", max_visible_pages=9, **URL)
+        st.pagination(shown.pages, key="inspect_page", max_visible_pages=9)
+    session.keep_in_url("inspect_page", None if shown.number == 1 else str(shown.number))
     return shown
-
-
-def _whole(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() else None
 
 
 def items_table(rows: pd.DataFrame, keys: list[str], found: api.Facets) -> None:

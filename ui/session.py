@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -50,23 +51,41 @@ def watch(run_id: str) -> None:
     st.query_params["run"] = run_id
 
 
-# Widget arguments that bind a widget to the URL parameter named as its key: the one way a page puts a
-# choice in the URL, so a copied link reopens it. Bound labels go to the URL: keep them stable.
-URL_BOUND: dict[str, Any] = {"bind": "query-params"}
+def seed_from_url(
+    key: str,
+    *,
+    many: bool = False,
+    options: Sequence[Any] | None = None,
+    parse: Callable[[str], Any] | None = None,
+) -> None:
+    """Before the widget `key` is drawn: a session without a value for it yet takes the URL parameter of
+    that name, so a link opened in a fresh browser restores the choice. `many` reads every value of a
+    repeated parameter into a list; `parse` turns the text into the widget's value (a bad one is
+    dropped); values not among `options` are dropped. Pair with `keep_in_url` after the widget.
 
-
-def seed_from_url(key: str, *, many: bool = False) -> None:
-    """For a value no widget binds (a shared widget, a clicked row): a session without `key` yet takes
-    the URL parameter of that name, so a link opened in a fresh browser restores it. Call before the
-    widget reading `key` is drawn; `many` reads every value of a repeated parameter into a list."""
+    Plain parameters, not widgets bound to the URL: the app carries a page's parameters along when it
+    switches pages, which Streamlit refuses for a bound one.
+    """
     if key in st.session_state or key not in st.query_params:
         return
-    st.session_state[key] = st.query_params.get_all(key) if many else st.query_params[key]
+    texts = st.query_params.get_all(key) if many else [st.query_params[key]]
+    values = []
+    for text in texts:
+        try:
+            value = parse(text) if parse else text
+        except ValueError:
+            continue
+        if options is None or value in options:
+            values.append(value)
+    if many:
+        st.session_state[key] = values
+    elif values:
+        st.session_state[key] = values[0]
 
 
 def keep_in_url(key: str, value: str | list[str] | tuple[str, ...] | None) -> None:
     """Put `value` in the URL parameter `key` (a list repeats it); None or empty removes it."""
-    if value is None or (not isinstance(value, str) and not value):
+    if value is None or (not isinstance(value, str) and not value) or value == "":
         st.query_params.pop(key, None)
     elif isinstance(value, str):
         st.query_params[key] = value
