@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -48,3 +49,45 @@ def watch(run_id: str) -> None:
     """Follow the run on the Run page, in this session and in the URL (which a reload keeps)."""
     st.session_state["watch_run"] = run_id
     st.query_params["run"] = run_id
+
+
+def seed_from_url(
+    key: str,
+    *,
+    many: bool = False,
+    options: Sequence[Any] | None = None,
+    parse: Callable[[str], Any] | None = None,
+) -> None:
+    """Before the widget `key` is drawn: a session without a value for it yet takes the URL parameter of
+    that name, so a link opened in a fresh browser restores the choice. `many` reads every value of a
+    repeated parameter into a list; `parse` turns the text into the widget's value (a bad one is
+    dropped); values not among `options` are dropped. Pair with `keep_in_url` after the widget.
+
+    Plain parameters, not widgets bound to the URL: the app carries a page's parameters along when it
+    switches pages, which Streamlit refuses for a bound one.
+    """
+    if key in st.session_state or key not in st.query_params:
+        return
+    texts = st.query_params.get_all(key) if many else [st.query_params[key]]
+    values = []
+    for text in texts:
+        try:
+            value = parse(text) if parse else text
+        except ValueError:
+            continue
+        if options is None or value in options:
+            values.append(value)
+    if many:
+        st.session_state[key] = values
+    elif values:
+        st.session_state[key] = values[0]
+
+
+def keep_in_url(key: str, value: str | list[str] | tuple[str, ...] | None) -> None:
+    """Put `value` in the URL parameter `key` (a list repeats it); None or empty removes it."""
+    if value is None or (not isinstance(value, str) and not value) or value == "":
+        st.query_params.pop(key, None)
+    elif isinstance(value, str):
+        st.query_params[key] = value
+    else:
+        st.query_params[key] = list(value)

@@ -69,20 +69,20 @@ from lab.api.results import (
     change_marker,
     chart_config,
     charts_html,
-    error_categories,
+    count_items,
     export_items,
     export_summary,
-    filter_items,
     format_summary,
     functions_frame,
     item_detail,
+    item_facets,
+    item_key,
+    item_page,
     items_csv,
+    open_item,
     outcome_choices,
-    page,
-    page_count,
     result_figures,
     result_tables,
-    setting_choices,
     summary_csv,
     summary_frame,
     unrecorded_cells,
@@ -117,6 +117,11 @@ from lab.models.replay import (
 )
 from lab.presets import (
     list_presets,
+)
+from lab.results.query import (
+    SORTS,
+    STORED_ORDER,
+    ItemQuery,
 )
 from lab.run.batch import (
     BatchOptions,
@@ -157,6 +162,8 @@ from probes import (
 )
 
 if TYPE_CHECKING:  # for annotations only: these modules load pandas
+    from lab.results.browse import Facets as Facets
+    from lab.results.browse import ItemPage as ItemPage
     from lab.results.compare import PairedResult as PairedResult
     from lab.results.detail import ItemDetail as ItemDetail
 
@@ -172,6 +179,8 @@ __all__ = [
     "MODE_ORDER",
     "NAME_LIMIT",
     "QUICK_MODES",
+    "SORTS",
+    "STORED_ORDER",
     "TYPED_KEY_PREFIX",
     "UNRECORDED_CELL_NOTE",
     "WORLDS",
@@ -181,6 +190,7 @@ __all__ = [
     "CustomProbe",
     "CustomProbeError",
     "Framing",
+    "ItemQuery",
     "ModeError",
     "ModeLegend",
     "ModelSpec",
@@ -205,20 +215,19 @@ __all__ = [
     "compare_items",
     "cost_estimate",
     "cost_rows",
+    "count_items",
     "default_db_path",
     "default_temperature",
     "delete_probe",
     "delete_run",
     "describe_model",
     "effective_status",
-    "error_categories",
     "estimated_calls",
     "execute_run",
     "export_items",
     "export_parquet",
     "export_probe",
     "export_summary",
-    "filter_items",
     "format_summary",
     "functions_frame",
     "get_run",
@@ -227,6 +236,9 @@ __all__ = [
     "install_saved_probes",
     "is_typed_key",
     "item_detail",
+    "item_facets",
+    "item_key",
+    "item_page",
     "items_csv",
     "items_parquet",
     "key_is_unset",
@@ -236,9 +248,8 @@ __all__ = [
     "mode_legend",
     "model_label",
     "model_spec",
+    "open_item",
     "outcome_choices",
-    "page",
-    "page_count",
     "pair_id",
     "pair_label",
     "parse_noise",
@@ -261,7 +272,6 @@ __all__ = [
     "runs_frame",
     "save_probe",
     "saved_probes",
-    "setting_choices",
     "start_background_run",
     "stop_run",
     "summary_csv",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
+    from lab.results.browse import Facets, ItemPage
     from lab.results.detail import ItemDetail
+    from lab.results.query import ItemQuery
 
 
 @dataclass(frozen=True)
@@ -189,56 +191,51 @@ def export_summary(store: Store, run_ids: Sequence[str], path: str | Path) -> No
     read.export_summary(store, run_ids, path)
 
 
-def setting_choices(items: pd.DataFrame) -> list[str]:
-    """The `probe:setting` specs present, sorted."""
-    from lab.results import browse
-
-    return sorted(browse.setting_specs(items).unique())
-
-
-def error_categories(items: pd.DataFrame) -> list[str]:
-    """The error categories present (`unparsed`, `no_code`, ...), `no error` first when some have none."""
-    from lab.results import browse
-
-    return browse.error_categories(items)
-
-
 def outcome_choices() -> tuple[str, ...]:
-    """What `filter_items` takes as `outcome`: all, correct, wrong."""
+    """What an `ItemQuery` takes as `outcome`: all, correct, wrong."""
+    from lab.results import query
+
+    return query.OUTCOMES
+
+
+def item_facets(store: Store, run_ids: Sequence[str]) -> Facets:
+    """The models, probes, settings, modes and error categories of the runs' items: what to filter on."""
     from lab.results import browse
 
-    return browse.OUTCOMES
+    return browse.facets(store, run_ids)
 
 
-def filter_items(
-    items: pd.DataFrame,
-    *,
-    models: Collection[str] = (),
-    probes: Collection[str] = (),
-    settings: Collection[str] = (),
-    modes: Collection[str] = (),
-    outcome: str = "all",
-    errors: Collection[str] = (),
-) -> pd.DataFrame:
-    """Rows matching every filter given (an empty collection filters nothing)."""
+def count_items(store: Store, query: ItemQuery) -> int:
+    """How many items of the query's runs match it, counted in the store."""
     from lab.results import browse
 
-    return browse.filter_items(
-        items, models=models, probes=probes, settings=settings, modes=modes, outcome=outcome, errors=errors
-    )
+    return browse.count_matching(store, query)
 
 
-def page_count(rows: int, size: int) -> int:
+def item_page(
+    store: Store, query: ItemQuery, *, number: int, size: int, matching: int | None = None
+) -> ItemPage:
+    """Page `number` (1-based, clamped) of the items matching `query`, filtered, searched, sorted and
+    paged in the store; `matching` is `count_items(store, query)` when the caller has it."""
     from lab.results import browse
 
-    return browse.page_count(rows, size)
+    return browse.item_page(store, query, number=number, size=size, matching=matching)
 
 
-def page(items: pd.DataFrame, number: int, size: int) -> pd.DataFrame:
-    """Rows of page `number` (1-based, clamped to the pages there are)."""
+def item_key(row: pd.Series) -> str:
+    """A row of `item_page(...).rows` as one line of text that `open_item` finds again (for a link)."""
     from lab.results import browse
 
-    return browse.page(items, number, size)
+    return browse.item_key(row)
+
+
+def open_item(store: Store, key: str) -> ItemDetail | None:
+    """Everything behind the item under `key` (from `item_key`); None when no such item is stored.
+    Raises ValueError for a key `item_key` did not write."""
+    from lab.results import browse, detail
+
+    found = browse.find_item(store, key)
+    return None if found is None else detail.item_detail(store, found)
 
 
 def item_detail(store: Store, row: pd.Series) -> ItemDetail:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from lab.run.store import Store
+from lab.tasks.modes import MODES
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,15 @@ class ItemDetail:
     held_out: list[dict[str, Any]]
     # Code modes: every sample and refinement round of the item's unit, oldest first.
     candidates: list[dict[str, Any]] = field(default_factory=list)
+    # Verbal modes: the rule the model stated in words (its reply to the first turn), which the item's
+    # call carries as the conversation's first assistant turn.
+    stated_rule: str | None = None
+    # The item's call: tokens sent and received, seconds it took, whether the response cache answered
+    # it (None without a call).
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency: float | None = None
+    cached: bool | None = None
 
 
 def candidate_table(detail: ItemDetail) -> pd.DataFrame:
@@ -80,4 +90,17 @@ def item_detail(store: Store, item: Mapping[str, Any]) -> ItemDetail:
         function=function,
         held_out=held_out,
         candidates=store.unit_functions(int(item["function_id"])) if function else [],
+        stated_rule=stated_rule(item["mode"], call["messages"]) if call else None,
+        prompt_tokens=call["prompt_tokens"] if call else None,
+        completion_tokens=call["completion_tokens"] if call else None,
+        latency=call["latency"] if call else None,
+        cached=bool(call["cached"]) if call else None,
     )
+
+
+def stated_rule(mode: str, messages: Sequence[Mapping[str, str]]) -> str | None:
+    """In a verbal mode, the rule the model stated: the first assistant turn of the item's conversation
+    (the first turn's reply, which the second turn repeats); None in other modes."""
+    if not MODES[mode].verbal:
+        return None
+    return next((m["content"] for m in messages if m["role"] == "assistant"), None)
