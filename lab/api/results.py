@@ -45,17 +45,17 @@ def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
 
 
 def browse_items(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    """The runs' items with their ids; a model in several runs is named `model [run_id]`."""
+    """The runs' items with their ids, each run labelled by its name or "model - date - short id"."""
     from lab.results import read
 
-    return read.with_model_labels(read.items_frame(store, run_ids, links=True))
+    return read.with_model_labels(read.items_frame(store, run_ids, links=True), store)
 
 
 def functions_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     """Every function of the code modes (all samples and rounds), models labelled as in `browse_items`."""
     from lab.results import read
 
-    return read.with_model_labels(read.functions_frame(store, run_ids))
+    return read.with_model_labels(read.functions_frame(store, run_ids), store)
 
 
 UNRECORDED_CELL_NOTE = "cells made mostly of them are left out of the charts and tables"
