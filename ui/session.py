@@ -48,3 +48,27 @@ def watch(run_id: str) -> None:
     """Follow the run on the Run page, in this session and in the URL (which a reload keeps)."""
     st.session_state["watch_run"] = run_id
     st.query_params["run"] = run_id
+
+
+# Widget arguments that bind a widget to the URL parameter named as its key: the one way a page puts a
+# choice in the URL, so a copied link reopens it. Bound labels go to the URL: keep them stable.
+URL_BOUND: dict[str, Any] = {"bind": "query-params"}
+
+
+def seed_from_url(key: str, *, many: bool = False) -> None:
+    """For a value no widget binds (a shared widget, a clicked row): a session without `key` yet takes
+    the URL parameter of that name, so a link opened in a fresh browser restores it. Call before the
+    widget reading `key` is drawn; `many` reads every value of a repeated parameter into a list."""
+    if key in st.session_state or key not in st.query_params:
+        return
+    st.session_state[key] = st.query_params.get_all(key) if many else st.query_params[key]
+
+
+def keep_in_url(key: str, value: str | list[str] | tuple[str, ...] | None) -> None:
+    """Put `value` in the URL parameter `key` (a list repeats it); None or empty removes it."""
+    if value is None or (not isinstance(value, str) and not value):
+        st.query_params.pop(key, None)
+    elif isinstance(value, str):
+        st.query_params[key] = value
+    else:
+        st.query_params[key] = list(value)
