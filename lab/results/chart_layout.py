@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,7 @@ class SettingAxis:
     ticks: dict[str, str]  # setting label -> tick text (the default world's bold, with a star)
     order: tuple[str, ...]  # setting labels in display order
     defaults: tuple[str, ...]  # the default-world setting(s) present, usually one
+    numeric: bool = False  # the varying parameter is one number (base 8, 9, 16), so its values are ordered
 
     def tick_order(self) -> list[str]:
         return [self.ticks[setting] for setting in self.order]
@@ -102,6 +104,9 @@ def _params(label: str) -> dict[str, str]:
         if eq:
             out[key.strip()] = value.strip()
     return out
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def _natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
@@ -137,7 +142,8 @@ def setting_axis(frame: pd.DataFrame, *, by_value: bool = False) -> SettingAxis:
         order = sorted(settings, key=lambda s: _natural_key(plain[s]))
     else:
         order = sorted(settings, key=lambda s: (s not in defaults, _natural_key(s)))
-    return SettingAxis(title, ticks, tuple(order), defaults)
+    numeric = len(varying) == 1 and all(_NUMBER.fullmatch(plain[s]) for s in settings)
+    return SettingAxis(title, ticks, tuple(order), defaults, numeric)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,16 +160,42 @@ def present_modes(frame: pd.DataFrame) -> list[str]:
 
 
 def grid(models: list[str], probes: list[str], *, shared_y: bool = True) -> go.Figure:
+    """Facets: one row per model (titled on the right, written across), one column per probe."""
     many_models = len(models) > 1
-    return make_subplots(
+    fig = make_subplots(
         rows=len(models),
         cols=len(probes),
         shared_yaxes=shared_y,
         column_titles=[f"<b>{probe}</b>" for probe in probes],
-        row_titles=[short_model(model) for model in models] if many_models else None,
+        row_titles=[short_model(model, ROW_TITLE_CHARACTERS) for model in models] if many_models else None,
         horizontal_spacing=min(0.08, 0.3 / max(1, len(probes))),
         vertical_spacing=min(0.16, 0.5 / max(1, len(models))),
     )
+    # Written across in a margin of their own, wrapped: turned upright, long labels ran into each other.
+    fig.for_each_annotation(
+        lambda note: note.update(
+            text="<br>".join(textwrap.wrap(note.text, ROW_TITLE_WRAP)) or note.text,
+            textangle=0,
+            x=1.0,
+            xshift=12,
+            xanchor="left",
+            align="left",
+            font={"size": 13},
+            name=ROW_TITLE,
+        ),
+        selector={"textangle": 90},
+    )
+    return fig
+
+
+ROW_TITLE = "row title"
+ROW_TITLE_CHARACTERS = 66  # three lines of ROW_TITLE_WRAP
+ROW_TITLE_WRAP = 22
+ROW_TITLE_MARGIN = 190  # pixels right of the plots for the wrapped row titles
+
+
+def _has_row_titles(fig: go.Figure) -> bool:
+    return any(note.name == ROW_TITLE for note in fig.layout.annotations)
 
 
 def short_model(label: str, limit: int = 38) -> str:
@@ -192,7 +224,7 @@ def finish(
             "pad": {"t": 14},
         },
         height=height,
-        margin={"l": 80, "r": 40, "t": TOP, "b": BOTTOM},
+        margin={"l": 80, "r": ROW_TITLE_MARGIN if _has_row_titles(fig) else 40, "t": TOP, "b": BOTTOM},
         font={"family": FONT, "size": 13},
         # Below the x-axis titles, where a long legend can wrap onto a second row without hiding anything.
         legend={
