@@ -277,36 +277,37 @@ def place_setting_axis(
 
 
 def _mark_default(fig: go.Figure, axis: SettingAxis, row: int, col: int, *, line: bool = False) -> None:
-    """A grey band behind the default world's column (a dotted line through its point in line charts)."""
+    """A grey band behind the default world's column (a dotted line through its point in line charts).
+
+    Placed on the facet's own axes directly: plotly's `add_vrect(row=, col=)` checks every trace of the
+    figure for each call, which took half the time of a chart of 16 runs.
+    """
+    axes = fig.get_subplot(row, col)
+    x_ref = axes.xaxis.plotly_name.replace("axis", "")
+    y_domain = axes.yaxis.plotly_name.replace("axis", "") + " domain"
     for default in axis.defaults:
         x = axis.position(default)
-        label = {
-            "annotation_text": DEFAULT_WORLD,
-            "annotation_position": "top",
-            "annotation_font": {"size": 11, "color": "#444"},
-        }
+        place = {"xref": x_ref, "yref": y_domain, "y0": 0, "y1": 1, "layer": "below"}
         if line:
-            # Inside the plot's headroom, so the label never meets the column title above.
-            fig.add_vline(
-                x=x,
-                row=row,
-                col=col,
-                line={"color": "#777", "dash": "dot", "width": 1.5},
-                layer="below",
-                **label,
-                annotation_yanchor="top",
+            fig.add_shape(
+                type="line", x0=x, x1=x, line={"color": "#777", "dash": "dot", "width": 1.5}, **place
             )
         else:
-            fig.add_vrect(
-                x0=x - 0.5,
-                x1=x + 0.5,
-                row=row,
-                col=col,
-                fillcolor=DEFAULT_BAND_COLOUR,
-                line_width=0,
-                layer="below",
-                **label,
+            fig.add_shape(
+                type="rect", x0=x - 0.5, x1=x + 0.5, fillcolor=DEFAULT_BAND_COLOUR, line_width=0, **place
             )
+        # Inside the plot's headroom, so the label never meets the column title above.
+        fig.add_annotation(
+            text=DEFAULT_WORLD,
+            x=x,
+            xref=x_ref,
+            xanchor="center",
+            y=1,
+            yref=y_domain,
+            yanchor="top",
+            showarrow=False,
+            font={"size": 11, "color": "#444"},
+        )
 
 
 def error_bars(
