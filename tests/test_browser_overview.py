@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from lab.run.store import Store
 from tests.planted import plant_run, planted_plan
-from tests.test_browser import (  # noqa: F401  (app_url is a fixture)
+from tests.test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     WAIT_MS,
@@ -19,6 +20,7 @@ from tests.test_browser import (  # noqa: F401  (app_url is a fixture)
     wait_idle,
 )
 
+__all__ = ["app_url"]  # the fixture, used by name
 pytestmark = pytest.mark.browser
 
 RUNS = 16
@@ -54,9 +56,19 @@ def plant_overview_store(path: Path, *, runs: int = RUNS, n: int = 12) -> list[s
 
 def overview_rows(page: Page) -> list[str]:
     """The row labels of the overview matrix (its y-axis ticks), as drawn."""
-    chart = page.get_by_test_id("stPlotlyChart").first
-    chart.locator(".ytick").first.wait_for(timeout=WAIT_MS)
-    return chart.locator(".yaxislayer-above .ytick text").all_inner_texts()
+    labels = page.get_by_test_id("stPlotlyChart").first.locator(".yaxislayer-above .ytick text")
+    labels.first.wait_for(timeout=WAIT_MS)
+    return labels.all_text_contents()
+
+
+def rows_once(page: Page, wanted: Callable[[list[str]], bool]) -> list[str]:
+    """The overview's row labels once `wanted` holds for them (the chart redraws after a rerun)."""
+    for _ in range(WAIT_MS // 500):
+        rows = overview_rows(page)
+        if wanted(rows):
+            return rows
+        page.wait_for_timeout(500)
+    raise AssertionError(f"the overview's rows never became as wanted: {rows}")
 
 
 def test_sixteen_runs_give_sixteen_rows_and_the_link_reopens_them(app_url: str, tmp_path: Path) -> None:
@@ -82,14 +94,13 @@ def test_sixteen_runs_give_sixteen_rows_and_the_link_reopens_them(app_url: str, 
             wait_idle(page)
             copied = page.url
             assert copied.count("runs=") == RUNS and "results_sort=name" in copied, copied
-            by_name = overview_rows(page)
-            assert by_name == sorted(by_name) and set(by_name) == set(rows)
+            by_name = rows_once(page, lambda shown: shown == sorted(rows))
 
             fresh = browser.new_page(viewport={"width": 1400, "height": 900})
             fresh.goto(copied)
             fresh.get_by_role("heading", name="Results", exact=True).wait_for(timeout=WAIT_MS)
             wait_idle(fresh)
             assert_no_exception(fresh, "the copied link")
-            assert overview_rows(fresh) == by_name
+            assert rows_once(fresh, lambda shown: len(shown) == RUNS) == by_name
         finally:
             browser.close()
