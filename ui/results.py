@@ -56,13 +56,17 @@ def page() -> None:
             "Those bars say nothing about the recorded model."
         )
     tables = results.tables
-    view = overview_filters(tables.summary)
-    st.plotly_chart(
-        data.load_overview(db, run_ids, marker, view),
-        config=api.chart_config("solverlab-overview"),
-        key="chart_overview",
-    )
-    details(db, run_ids, marker, tables, sort=view[2])
+    if tables.summary["model_label"].nunique() > 1:
+        view = overview_filters(tables.summary)
+        st.plotly_chart(
+            data.load_overview(db, run_ids, marker, view),
+            config=api.chart_config("solverlab-overview"),
+            key="chart_overview",
+        )
+        if st.toggle("Detailed charts and the summary table", key="results_details", **URL_BOUND):
+            details(db, run_ids, marker, tables, sort=view[2])
+    else:  # one run of one model: its detailed charts are the overview
+        details(db, run_ids, marker, tables, sort=api.overview_sorts()[0])
     if tables.is_sweep:
         sweep_section(tables, data.load_figures(db, run_ids, marker, ()))
     downloads(run_ids, marker, tables.summary)
@@ -95,12 +99,11 @@ def overview_filters(summary: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str,
 def details(
     db: str, run_ids: tuple[str, ...], marker: tuple[int, ...], tables: api.ResultTables, *, sort: str
 ) -> None:
-    """The detailed per-family charts and the summary table, on demand, for one row or all."""
-    if not st.toggle("Detailed charts and the summary table", key="results_details", **URL_BOUND):
-        return
+    """The detailed per-family charts and the summary table, of one row (the best by default) or all."""
     rows = api.overview_rows(tables.summary, sort=sort)
-    choices = rows if len(rows) == 1 else [*rows, ALL_ROWS]
-    chosen = st.selectbox("Charts of", choices, key="results_detail_row", **URL_BOUND)
+    chosen = rows[0]
+    if len(rows) > 1:
+        chosen = st.selectbox("Charts of", [*rows, ALL_ROWS], key="results_detail_row", **URL_BOUND)
     labels = tuple(rows) if chosen == ALL_ROWS else (chosen,)
     shown = tables.only(labels)
     figures = data.load_figures(db, run_ids, marker, labels)
