@@ -9,7 +9,9 @@ import pytest
 
 from lab.results import browse, detail, query, read, stats
 from lab.run.records import SWEEP_COLUMNS, FunctionRecord, Item
+from lab.run.runner import prepare_run
 from lab.run.store import ITEM_COLUMNS, Store
+from tests.planted import planted_plan
 
 
 def item(
@@ -130,9 +132,20 @@ def test_the_item_frame_with_links_is_the_item_frame_plus_ids(store: Store) -> N
 
 
 def test_change_marker_follows_the_item_counts(store: Store) -> None:
-    assert browse.change_marker(store, ["r1", "r2"]) == (8, 3)
+    assert browse.change_marker(store, ["r1", "r2"])[:2] == (8, 3)
     store.save_items([Item(**item("r2", "m", "base=8,digits=2", "deductive", 3, True))])
-    assert browse.change_marker(store, ["r1", "r2"]) == (8, 4)
+    assert browse.change_marker(store, ["r1", "r2"])[:2] == (8, 4)
+
+
+def test_change_marker_follows_renames_of_any_run(store: Store) -> None:
+    """A label depends on every stored run's name, so renaming any run must refresh cached pages."""
+    plan = planted_plan("openai/x", probes=("arithmetic:base=8",), modes=("deductive",), n=2, instances=1)
+    prepare_run(store, plan, "r9")
+    before = browse.change_marker(store, ["r1"])
+    assert store.set_name("r9", "renamed")
+    after = browse.change_marker(store, ["r1"])
+    assert after[0] == before[0] == 8 and after != before
+    assert browse.change_marker(store, ["r1"]) == after  # unchanged when nothing changed
 
 
 def test_a_model_in_several_runs_is_labelled_by_run_and_kept_apart(store: Store) -> None:

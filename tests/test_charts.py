@@ -308,3 +308,39 @@ def test_new_charts_explain_what_to_run_when_there_is_nothing_to_show() -> None:
 def test_comprehension_chart_puts_deductive_and_check_bars_side_by_side() -> None:
     fig = charts.comprehension_chart(stats.summary(items(modes=("deductive", "ccc", "io"))))
     assert {t.legendgroup for t in fig.data if t.type == "bar"} == {"deductive", "ccc"}
+
+
+def test_an_unordered_parameter_gets_markers_and_a_numeric_one_lines() -> None:
+    figure = charts.accuracy_by_parameter(stats.summary(items(("deductive",))))
+    by_axis = {trace.xaxis: trace.mode for trace in figure.data}
+    assert by_axis == {"x": "lines+markers", "x2": "markers"}  # base is a number; caesar 3 / atbash are not
+    assert "lines where the parameter is a number" in figure.layout.title.text
+    cipher_only = stats.summary(items(("deductive",))).query("probe == 'cipher'")
+    assert {t.mode for t in charts.accuracy_by_parameter(cipher_only).data} == {"markers"}
+
+
+def test_row_titles_of_four_long_labels_are_written_across_and_do_not_meet() -> None:
+    labels = [f"openai/a-rather-long-model-name-{i} - 2026-11-30 - r{i}" for i in range(4)]
+    frame = pd.concat([items(("deductive",), models=(label,)) for label in labels], ignore_index=True)
+    figure = charts.accuracy_by_setting(stats.summary(frame))
+    titles = [note for note in figure.layout.annotations if note.name == chart_layout.ROW_TITLE]
+    assert len(titles) == 4
+    assert all(note.textangle == 0 and note.xanchor == "left" and note.x == 1.0 for note in titles)
+    whole = [note.text.replace("<br>", "").replace(" ", "") for note in titles]
+    assert whole == [label.replace(" ", "") for label in labels]  # wrapped, not cut
+    row_height = figure.layout.height / 4
+    for note in titles:
+        lines = note.text.split("<br>")
+        assert max(map(len, lines)) <= chart_layout.ROW_TITLE_WRAP
+        assert len(lines) * 1.3 * note.font.size < row_height  # each fits beside its own row
+    assert figure.layout.margin.r == chart_layout.ROW_TITLE_MARGIN
+
+
+def test_long_labels_are_cut_in_the_middle_so_runs_of_one_model_stay_apart() -> None:
+    from lab.results.chart_layout import short_model
+
+    a = "openai/gpt-4o-mini-2024-07-18 - 2026-11-30 - 3f2a"
+    b = "openai/gpt-4o-mini-2024-07-18 - 2026-11-30 - 9c1d"
+    assert len(short_model(a, 30)) == 30 and short_model(a, 30) != short_model(b, 30)
+    assert short_model(a, 30).endswith("3f2a") and short_model(a, 30).startswith("openai/")
+    assert short_model("gpt-4", 30) == "gpt-4"

@@ -40,16 +40,44 @@ def load_items(db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]) -> pd
     return api.browse_items(open_store(db), run_ids)
 
 
-@st.cache_data(show_spinner="Computing the summary…", max_entries=32)
+# Kept as they are (no copy, no pickling): a rerun on the same runs reads them in microseconds. Nothing
+# that draws them changes them.
+@st.cache_resource(show_spinner="Computing the summary…", max_entries=16)
+def load_results(db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]) -> api.ResultSet:
+    """The tables of the runs and the note on unrecorded replays (one narrow read of the items).
+
+    Raises ValueError for items the statistics refuse."""
+    return api.result_set(open_store(db), run_ids)
+
+
 def load_tables(db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]) -> api.ResultTables:
     """Raises ValueError for items the statistics refuse."""
-    functions = api.functions_frame(open_store(db), run_ids)
-    return api.result_tables(load_items(db, run_ids, marker), functions)
+    return load_results(db, run_ids, marker).tables
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def load_figures(db: str, run_ids: tuple[str, ...], marker: tuple[int, ...]) -> dict[str, go.Figure]:
-    return api.result_figures(load_tables(db, run_ids, marker))
+@st.cache_resource(show_spinner=False, max_entries=16)
+def load_overview(
+    db: str,
+    run_ids: tuple[str, ...],
+    marker: tuple[int, ...],
+    view: tuple[tuple[str, ...], tuple[str, ...], str],
+) -> go.Figure:
+    """The overview matrix of the runs; `view`: the modes and probes shown (empty: all) and the row order."""
+    modes, probes, sort = view
+    summary = load_tables(db, run_ids, marker).summary
+    shown = summary[
+        summary["mode"].isin(modes or summary["mode"]) & summary["probe"].isin(probes or summary["probe"])
+    ]
+    return api.overview_figure(shown, sort=sort)
+
+
+@st.cache_resource(show_spinner="Drawing the charts…", max_entries=16)
+def load_figures(
+    db: str, run_ids: tuple[str, ...], marker: tuple[int, ...], labels: tuple[str, ...] | None = None
+) -> dict[str, go.Figure]:
+    """Every chart of the runs, or only of the rows `labels` names (their `model_label`)."""
+    tables = load_tables(db, run_ids, marker)
+    return api.result_figures(tables if labels is None else tables.only(labels))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

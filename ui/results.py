@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from lab import api
-from ui import compare, data
+from ui import compare, data, session
 from ui.widgets import percent_columns, pick_runs, summary_table
 
 if TYPE_CHECKING:
@@ -25,12 +25,18 @@ CHART_TABS = {
 }
 
 
+ALL_ROWS = "All rows (one chart row each: long)"
+URL_BOUND = session.URL_BOUND
+
+
 def page() -> None:
     st.title("Results")
+    session.seed_from_url("runs", many=True)
     picked = pick_runs()
     if picked is None:
         return
     runs, run_ids, marker = picked
+    session.keep_in_url("runs", run_ids)
     if not sum(marker):
         st.info("No item of these runs is scored yet.")
         return
@@ -40,17 +46,67 @@ def page() -> None:
         st.button("Refresh", key="refresh_results", icon=":material/refresh:")
     db = data.db_path()
     try:
-        tables = data.load_tables(db, run_ids, marker)
-        figures = data.load_figures(db, run_ids, marker)
+        results = data.load_results(db, run_ids, marker)
     except ValueError as exc:  # items the statistics refuse, e.g. one setting both default and counterfactual
         st.error(f"Cannot summarise these runs: {exc}")
         return
-    unrecorded = api.unrecorded_summary(data.load_items(db, run_ids, marker))
-    if unrecorded:
+    if results.unrecorded:
         st.warning(
-            f"Prompts with no recorded reply, scored wrong as `not_recorded`: {unrecorded}. "
+            f"Prompts with no recorded reply, scored wrong as `not_recorded`: {results.unrecorded}. "
             "Those bars say nothing about the recorded model."
         )
+    tables = results.tables
+    if tables.summary["model_label"].nunique() > 1:
+        view = overview_filters(tables.summary)
+        st.plotly_chart(
+            data.load_overview(db, run_ids, marker, view),
+            config=api.chart_config("solverlab-overview"),
+            key="chart_overview",
+        )
+        if st.toggle("Detailed charts and the summary table", key="results_details", **URL_BOUND):
+            details(db, run_ids, marker, tables, sort=view[2])
+    else:  # one run of one model: its detailed charts are the overview
+        details(db, run_ids, marker, tables, sort=api.overview_sorts()[0])
+    if tables.is_sweep:
+        sweep_section(tables, data.load_figures(db, run_ids, marker, ()))
+    downloads(run_ids, marker, tables.summary)
+
+
+def overview_filters(summary: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """The modes and probes the overview shows (empty: all) and its row order, each in the URL."""
+    columns = st.columns([3, 3, 2])
+    modes = columns[0].multiselect(
+        "Modes",
+        [m for m in api.MODE_ORDER if m in set(summary["mode"])],
+        key="results_modes",
+        placeholder="All modes",
+        **URL_BOUND,
+    )
+    probes = columns[1].multiselect(
+        "Probes", sorted(set(summary["probe"])), key="results_probes", placeholder="All probes", **URL_BOUND
+    )
+    sort = columns[2].segmented_control(
+        "Rows by",
+        api.overview_sorts(),
+        key="results_sort",
+        default=api.overview_sorts()[0],
+        required=True,
+        **URL_BOUND,
+    )
+    return tuple(modes), tuple(probes), sort
+
+
+def details(
+    db: str, run_ids: tuple[str, ...], marker: tuple[int, ...], tables: api.ResultTables, *, sort: str
+) -> None:
+    """The detailed per-family charts and the summary table, of one row (the best by default) or all."""
+    rows = api.overview_rows(tables.summary, sort=sort)
+    chosen = rows[0]
+    if len(rows) > 1:
+        chosen = st.selectbox("Charts of", [*rows, ALL_ROWS], key="results_detail_row", **URL_BOUND)
+    labels = tuple(rows) if chosen == ALL_ROWS else (chosen,)
+    shown = tables.only(labels)
+    figures = data.load_figures(db, run_ids, marker, labels)
     st.plotly_chart(
         figures["Accuracy per setting"],
         config=api.chart_config("solverlab-accuracy-per-setting"),
@@ -60,12 +116,9 @@ def page() -> None:
     for tab, (name, slug) in zip(tabs, CHART_TABS.values(), strict=False):
         with tab:
             st.plotly_chart(figures[name], config=api.chart_config(f"solverlab-{slug}"), key=f"chart_{slug}")
-            chart_table(slug, tables)
+            chart_table(slug, shown)
     with tabs[-1]:
-        summary_table(tables.summary, key="summary_table")
-    if tables.is_sweep:
-        sweep_section(tables, figures)
-    downloads(run_ids, marker, tables.summary)
+        summary_table(shown.summary, key="summary_table")
 
 
 def sweep_section(tables: api.ResultTables, figures: dict) -> None:

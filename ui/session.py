@@ -51,6 +51,15 @@ def watch(run_id: str) -> None:
     st.query_params["run"] = run_id
 
 
+# Widget arguments that bind a page's own widget to the URL parameter named as its key (Results, Compare),
+# so a copied link reopens the choice; bound labels go to the URL: keep them stable. Values no single
+# widget owns (the run picker shared by Results and Inspect, a clicked row) and choices checked against
+# their options go through `seed_from_url` / `keep_in_url`. Only those plain parameters follow a page
+# switch (app.py), never a bound one, which Streamlit refuses.
+URL_BOUND: dict[str, Any] = {"bind": "query-params"}
+CARRIED = ("run", "runs")  # the URL parameters that follow a page switch
+
+
 def seed_from_url(
     key: str,
     *,

@@ -56,10 +56,7 @@ def summary_table(summary: pd.DataFrame, key: str) -> None:
 
 
 def run_labels(runs: pd.DataFrame) -> dict[str, str]:
-    return {
-        row.run_id: f"{row.run_id} · {row.models} · {row.status} · {row.items} items"
-        for row in runs.itertuples()
-    }
+    return {row.run_id: f"{row.label} · {row.status} · {row.items} items" for row in runs.itertuples()}
 
 
 def run_picker(runs: pd.DataFrame, label: str) -> tuple[str, ...]:
@@ -78,7 +75,8 @@ def run_picker(runs: pd.DataFrame, label: str) -> tuple[str, ...]:
         format_func=run_labels(runs).get,
         placeholder="Choose one or more runs",
         persist_state="session",
-        help="Several runs compare models (or runs of one model, named model [run]).",
+        help="Several runs compare models, or runs of one model (each run keeps its own label: its name, "
+        "else model - date - short id; name a run on the History page).",
     )
     return tuple(chosen)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import product
 
 import numpy as np
@@ -105,9 +106,26 @@ def draw(rng: np.random.Generator, instances: int, cases: int, resamples: int) -
     )
 
 
+@lru_cache(maxsize=16)
+def seeded_draws(seed: int, shapes: tuple[tuple[int, int], ...], resamples: int) -> tuple[Weights, ...]:
+    """`draw` for each (instances, cases) of `shapes` in turn, from one generator of `seed`.
+
+    The weights depend on nothing else, so they are drawn once per shape sequence and kept (read-only):
+    every cell of a table has the same few shapes, and drawing is most of a bootstrap's time.
+    """
+    rng = np.random.default_rng(seed)
+    drawn = tuple(draw(rng, instances, cases, resamples) for instances, cases in shapes)
+    for weights in drawn:
+        weights.instances.setflags(write=False)
+        weights.cases.setflags(write=False)
+    return drawn
+
+
 def replicate_means(cell: Grid, instance_weights: np.ndarray, case_weights: np.ndarray) -> np.ndarray:
     """The pooled accuracy of the cell in every resample (NaN where a resample drew no measured item)."""
     measured = ~np.isnan(cell.right)
+    if measured.all():  # each resample then draws exactly instances x cases items
+        return ((instance_weights @ cell.right) * case_weights).sum(axis=1) / (cell.instances * cell.cases)
     right = np.where(measured, cell.right, 0.0)
     numerator = ((instance_weights @ right) * case_weights).sum(axis=1)
     denominator = ((instance_weights @ measured.astype(float)) * case_weights).sum(axis=1)
@@ -126,7 +144,7 @@ def accuracy_interval(
     if not cell.clustered:
         measured = cell.right[~np.isnan(cell.right)]
         return wilson_interval(int(measured.sum()), int(measured.size), level)
-    weights = draw(np.random.default_rng(seed), cell.instances, cell.cases, resamples)
+    (weights,) = seeded_draws(seed, ((cell.instances, cell.cases),), resamples)
     low, high = _percentiles(replicate_means(cell, weights.instances, weights.cases), level)
     estimate = cell.estimate
     if cell.thin():
@@ -150,13 +168,14 @@ def combination_interval(
     grid: different modes' functions are different functions. Clipped to [-1, 1].
     """
     check_level(level)
-    rng = np.random.default_rng(seed)
     if paired and len({cell.cases for _, cell in terms}) != 1:
         raise ValueError("paired grids must have the same cases; got " + str([c.cases for _, c in terms]))
-    shared = draw(rng, 1, terms[0][1].cases, resamples).cases if paired else None
+    # The draws in their original order: the shared case weights (paired), then each grid's.
+    shapes = ((1, terms[0][1].cases),) if paired else ()
+    drawn = seeded_draws(seed, shapes + tuple((cell.instances, cell.cases) for _, cell in terms), resamples)
+    shared = drawn[0].cases if paired else None
     total = np.zeros(resamples)
-    for weight, cell in terms:
-        weights = draw(rng, cell.instances, cell.cases, resamples)
+    for (weight, cell), weights in zip(terms, drawn[len(shapes) :], strict=True):
         cases = shared if shared is not None else weights.cases
         total += weight * replicate_means(cell, weights.instances, cases)
     low, high = _percentiles(total, level)
@@ -180,7 +199,7 @@ def mean_interval(
     array = np.asarray(values, dtype=float)
     if array.size == 0:
         return (math.nan, math.nan)
-    weights = draw(np.random.default_rng(seed), array.size, 1, resamples).instances
+    weights = seeded_draws(seed, ((array.size, 1),), resamples)[0].instances
     low, high = _percentiles(weights @ array / array.size, level)
     estimate = float(array.mean())
     if array.size < MIN_INSTANCES or np.ptp(array) == 0:

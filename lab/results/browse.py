@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -94,7 +95,9 @@ def _reading(store: Store) -> Iterator[sqlite3.Connection]:
 
 
 def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
-    """Cheap to read, different whenever the runs' items change: their item counts, in one query."""
+    """Cheap to read, different whenever the runs' items change or any run is named or renamed (a label
+    depends on every stored run's name, to keep labels distinct): their item counts and a checksum of the
+    names, in two queries."""
     if not run_ids:
         return ()
     marks = ", ".join("?" for _ in run_ids)
@@ -105,7 +108,10 @@ def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
                 tuple(run_ids),
             ).fetchall()
         )
-    return tuple(counts.get(run_id, 0) for run_id in run_ids)
+        names = db.execute("SELECT group_concat(id || '=' || COALESCE(name, ''), '|') FROM runs").fetchone()[
+            0
+        ]
+    return (*(counts.get(run_id, 0) for run_id in run_ids), zlib.crc32((names or "").encode()))
 
 
 def facets(store: Store, run_ids: Sequence[str]) -> Facets:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -26,6 +26,7 @@ from lab.results.chart_layout import (
     MODE_COLOURS,
     POINTS_TICKS,
     TOP,
+    SettingAxis,
     accuracy_axis,
     bar_marker,
     chart_config,
@@ -148,7 +149,10 @@ def _accuracy_bars(summary: pd.DataFrame, title: str) -> go.Figure:
 
 
 def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
-    """Accuracy against the counterfactual parameter (base, order, shift...), one line per mode."""
+    """Accuracy against the counterfactual parameter (base, order, shift...), one line per mode.
+
+    Lines only where the parameter is a number (base 8, 9, 10, 16): between unordered categories (word
+    orders, ciphers) a line would suggest a trend, so those get markers alone."""
     if summary.empty:
         return empty_figure("No scored items yet.")
     models, probes = ordered(summary["model_label"]), ordered(summary["probe"])
@@ -167,7 +171,7 @@ def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
                     go.Scatter(
                         x=[axis.ticks[s] for s in rows["setting"]],
                         y=rows["accuracy"].tolist(),
-                        mode="lines+markers",
+                        mode="lines+markers" if axis.numeric else "markers",
                         error_y=error_bars(
                             rows["ci_low"], rows["accuracy"], rows["ci_high"], MODE_COLOURS[mode]
                         ),
@@ -199,11 +203,20 @@ def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
     return finish(
         fig,
         "Accuracy against the counterfactual parameter",
-        f"one line per mode · error bars: {interval_note(summary['ci_method'])} · "
+        f"{_parameter_marks(axes.values())} · error bars: {interval_note(summary['ci_method'])} · "
         f"{DEFAULT_MARK} default world · "
         f"{model_subtitle(models)}",
         len(models),
     )
+
+
+def _parameter_marks(axes: Iterable[SettingAxis]) -> str:
+    numeric = {axis.numeric for axis in axes}
+    if numeric == {True}:
+        return "one line per mode"
+    if numeric == {False}:
+        return "one marker per mode (settings are not ordered, so no lines)"
+    return "lines where the parameter is a number, markers where its values are not ordered"
 
 
 def accuracy_heatmap(summary: pd.DataFrame) -> go.Figure:

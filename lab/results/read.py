@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,19 @@ from lab.tasks.modes import MODE_ORDER
 
 LINK_COLUMNS: tuple[str, ...] = ("detail", "call_id", "function_id")
 MODEL_LABEL = "model_label"
+# What the statistics read of an item: no texts but the error category, no links.
+STATS_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "model",
+    "probe",
+    "setting",
+    "default_world",
+    "mode",
+    "instance",
+    "case_index",
+    "correct",
+    "error",
+)
 
 _TEXT_COLUMNS = ("run_id", "model", "probe", "setting", "mode", "input", "expected")
 _OPTIONAL_TEXT_COLUMNS = ("predicted", "error")
@@ -82,6 +97,36 @@ def items_frame(store: Store, run_ids: Sequence[str], *, links: bool = False) ->
         for name in ("call_id", "function_id"):
             frame[name] = pd.array([row[name] for row in rows], dtype="Int64")
     return frame
+
+
+def stats_items(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
+    """The runs' items as the statistics read them: `STATS_COLUMNS` and the sweep columns, typed as in
+    `item_frame`, in the store's order. One narrow query on a read-only connection of its own, column by
+    column into arrays (no row dicts): about a fifth of the time of `items_frame` at 80,000 items."""
+    ids = list(run_ids)
+    names = [*STATS_COLUMNS, *_SWEEP_DTYPES]
+    if not ids:
+        return pd.DataFrame({name: pd.Series(dtype=_stats_dtype(name)) for name in names})
+    marks = ", ".join("?" for _ in ids)
+    sql = (
+        f"SELECT {', '.join(names)} FROM items WHERE run_id IN ({marks}) "
+        "ORDER BY run_id, model, probe, setting, mode, instance, case_index"
+    )
+    with closing(sqlite3.connect(f"{store.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as db:
+        rows = db.execute(sql, ids).fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pd.DataFrame(
+        {
+            name: pd.Series(list(values), dtype=_stats_dtype(name))
+            for name, values in zip(names, columns, strict=True)
+        }
+    )
+
+
+def _stats_dtype(name: str) -> str:
+    if name in _SWEEP_DTYPES:
+        return _SWEEP_DTYPES[name]
+    return "int64" if name in _INT_COLUMNS else "bool" if name in _BOOL_COLUMNS else "object"
 
 
 def with_model_labels(frame: pd.DataFrame, store: Store | None = None) -> pd.DataFrame:

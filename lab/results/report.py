@@ -120,7 +120,7 @@ def _figures_html(figures: Mapping[str, go.Figure]) -> list[str]:
     parts = []
     for index, (heading, figure) in enumerate(drawn.items()):
         parts.append(f"<h3>{html.escape(heading)}</h3>")
-        parts.append(pio.to_html(figure, include_plotlyjs=index == 0, full_html=False))
+        parts.append(pio.to_html(figure, include_plotlyjs=index == 0, full_html=False, validate=False))
     empty = [heading for heading in figures if heading not in drawn]
     if empty:
         parts.append(f"<p class='note'>Nothing to draw for: {html.escape(', '.join(empty))}.</p>")
