@@ -25,11 +25,10 @@ PAGES = {
 
 
 def follow_page_request(current: st.Page) -> None:
-    """Switch to the page asked for, if another; the watched run and the run selection go along (never a
-    page's own URL-bound widgets, which Streamlit refuses to carry)."""
-    wanted = session.take_page_request()
+    """Switch to the page asked for, if another, with the URL parameters that go along."""
+    wanted, carried = session.take_page_request()
     if wanted in PAGES and PAGES[wanted].title != current.title:
-        kept = {name: st.query_params.get_all(name) for name in session.CARRIED if name in st.query_params}
+        kept = {name: st.query_params.get_all(name) for name in carried}
         st.switch_page(PAGES[wanted], query_params=kept)
     st.query_params.pop("page", None)
 

@@ -149,14 +149,15 @@ def test_change_marker_follows_renames_of_any_run(store: Store) -> None:
 
 
 def test_a_model_in_several_runs_is_labelled_by_run_and_kept_apart(store: Store) -> None:
+    # These runs have items but no run record: unnamed, and undated (their ids hold no date).
     one = read.with_model_labels(read.items_frame(store, ["r1"]))
-    assert set(one["model_label"]) == {"m"}
+    assert set(one["model_label"]) == {"m - r1"}
     both = read.with_model_labels(read.items_frame(store, ["r1", "r2"]))
-    assert set(both["model_label"]) == {"m [r1]", "m [r2]"}
+    assert set(both["model_label"]) == {"m - r1", "m - r2"}
     assert set(both["model"]) == {"m"}  # the model string itself stays as it is: nothing to parse back
     table = stats.summary(both)
     assert table["model_label"].nunique() == 2 and set(table["model"]) == {"m"}
-    assert table.loc[table["model_label"] == "m [r2]", "n"].tolist() == [3]
+    assert table.loc[table["model_label"] == "m - r2", "n"].tolist() == [3]
     assert read.with_model_labels(read.items_frame(store, []))["model_label"].tolist() == []
 
 

@@ -73,7 +73,8 @@ def test_two_modes_pair_within_a_run_and_two_models_within_runs(store: api.Store
     # Deductive has one instance, so only instance 0 of solverlearner finds a partner.
     assert modes.n == 24 and modes.unmatched_a == 24 and modes.unmatched_b == 0
     assert (modes.a_only, modes.b_only) == (0, 1)  # the planted deductive item
-    models = api.compare_items(items, kind="models", a="openai/a", b="openai/b")
+    label = dict(zip(items["model"], items["model_label"], strict=False))
+    models = api.compare_items(items, kind="models", a=label["openai/a"], b=label["openai/b"])
     assert (models.a_only, models.b_only) == (1, 6)
     assert api.compare_choices(items, "modes") == ["deductive", "solverlearner"]
 
@@ -100,7 +101,9 @@ def test_a_run_of_two_models_is_refused_as_one_side(store: api.Store) -> None:
     ):
         api.compare_items(items, kind="runs", a="run-two", b="run-a")
     # Two models of that selection compare well: each model's cases are its own.
-    assert api.compare_items(items, kind="models", a="openai/c", b="openai/a [run-a]").n == 12
+    label = {(row.run_id, row.model): row.model_label for row in items.itertuples()}
+    a, b = label[("run-two", "openai/c")], label[("run-a", "openai/a")]
+    assert api.compare_items(items, kind="models", a=a, b=b).n == 12
 
 
 def test_a_pair_id_is_stable_and_labels_read_well(store: api.Store) -> None:

@@ -54,7 +54,10 @@ def test_the_report_opens_offline_with_plotly_inlined_once(store: api.Store, tmp
     assert "Nothing to draw for: " in page and "pass@k" in page.split("Nothing to draw for: ")[1]
     # The summary matrix: one table per mode, a row per run's model, the interval on hover.
     assert page.count("<table class='matrix'>") == 2
-    assert "<th>openai/a [run-a]</th>" in page and "<th>openai/a [run-b]</th>" in page
+    items = api.browse_items(store, runs)
+    labels = dict(zip(items["run_id"], items["model_label"], strict=False))
+    assert labels["run-a"] != labels["run-b"] and labels["run-a"].startswith("openai/a - ")
+    assert f"<th>{labels['run-a']}</th>" in page and f"<th>{labels['run-b']}</th>" in page
     assert re.search(r"<td title='95% interval \d+% to \d+%, 3 of 5 right'>60%</td>", page)
 
 

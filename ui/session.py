@@ -40,9 +40,14 @@ def request_chosen_page() -> None:
     st.session_state[PAGE_REQUEST] = st.session_state[PAGE]
 
 
-def take_page_request() -> str | None:
-    """The page asked for since the last run (a button, the radio, or an old `?page=` link), once."""
-    return st.session_state.pop(PAGE_REQUEST, None) or st.query_params.get("page")
+def take_page_request() -> tuple[str | None, tuple[str, ...]]:
+    """The page asked for since the last run (a button, the radio, or a `?page=` link), once, and the URL
+    parameters that go along: a link's own parameters all belong to the page it opens; leaving a page
+    carries only `CARRIED` (never that page's URL-bound widgets, which Streamlit refuses to carry)."""
+    asked = st.session_state.pop(PAGE_REQUEST, None)
+    if asked:
+        return asked, tuple(name for name in CARRIED if name in st.query_params)
+    return st.query_params.get("page"), tuple(name for name in st.query_params if name != "page")
 
 
 def watch(run_id: str) -> None:
