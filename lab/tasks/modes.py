@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from lab.tasks.oracle_mappings import has_oracle
 from lab.tasks.scoring import (
     UNPARSED,
     DirectScore,
@@ -20,7 +21,6 @@ from lab.tasks.scoring import (
     read_answers,
     read_check_answers,
 )
-from lab.tasks.oracle_mappings import has_oracle
 from probes import Case, ProbeFamily, Setting
 
 
@@ -239,7 +239,7 @@ MODES: dict[str, Mode] = {
         ),
         Mode(
             name="oracle",
-            description="rule unknown, k examples; the model queries the rule, submits solver(), gets a counterexample",
+            description="rule unknown, k examples; queries the rule, submits solver(), sees counterexamples",
             states_rule=False,
             shows_examples=True,
             returns_code=True,
