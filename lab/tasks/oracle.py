@@ -23,7 +23,7 @@ MAX_QUERY_LINES = 200  # lines read from one ```query block; the rest are not re
 MAX_ERROR_TURNS = 3  # malformed replies answered with an error turn before the conversation ends
 
 _QUERY_BLOCK = re.compile(r"```[ \t]*query[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _USAGE = re.compile(r"\(Queries used: (\d+) of (\d+)\. Submissions used: (\d+) of (\d+)\.\)")
 
 
