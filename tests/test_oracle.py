@@ -15,7 +15,7 @@ from lab.results import read
 from lab.run import study
 from lab.run.plan import RunPlan, estimated_calls, total_items
 from lab.run.store import Store
-from lab.tasks.oracle import MAX_ERROR_TURNS, read_usage
+from lab.tasks.oracle import MAX_ERROR_TURNS, read_usage, timeline
 from probes import parse_spec
 from tests.scripted import fenced, solver_source
 from tests.scripted_server import ScriptedServer
@@ -164,7 +164,7 @@ def test_hostile_queries_are_refused_or_counted_without_harm(db_path: Path) -> N
     [call_id] = set(items["call_id"])
     call = store.get_call(int(call_id))
     assert call is not None and read_usage(call["messages"]).queries == 4
-    kinds = [t.kind for t in oracle_results.timeline(call["messages"], call["response"])]
+    kinds = [t.kind for t in timeline(call["messages"], call["response"])]
     assert kinds == [
         "prompt",
         "query (10004 inputs)",

@@ -57,6 +57,10 @@ from lab.api.compare import (
     pair_label,
     report_html,
 )
+from lab.api.oracle import (
+    oracle_summary,
+    oracle_timeline,
+)
 from lab.api.results import (
     UNRECORDED_CELL_NOTE,
     ResultTables,
@@ -110,8 +114,10 @@ from lab.presets import (
     list_presets,
 )
 from lab.run.plan import (
+    MAX_QUERIES,
     MAX_ROUNDS,
     MAX_SAMPLES,
+    MAX_SUBMISSIONS,
     QUICK_MODES,
     RunError,
     RunPlan,
@@ -133,6 +139,16 @@ from lab.tasks.modes import (
     Framing,
     ModeError,
 )
+from lab.tasks.oracle import (
+    DEFAULT_QUERIES,
+    DEFAULT_SUBMISSIONS,
+)
+from lab.tasks.oracle import (
+    Speaker as OracleSpeaker,
+)
+from lab.tasks.oracle import (
+    Turn as OracleTurn,
+)
 from probes import (
     Case,
     ProbeError,
@@ -147,12 +163,16 @@ if TYPE_CHECKING:  # for annotations only: these modules load pandas
 
 __all__ = [
     "DEFAULT_MODEL",
+    "DEFAULT_QUERIES",
+    "DEFAULT_SUBMISSIONS",
     "GENERATOR_KINDS",
     "GENERATOR_TEMPLATE",
     "LEGEND_KINDS",
     "MAPPING_TEMPLATE",
+    "MAX_QUERIES",
     "MAX_ROUNDS",
     "MAX_SAMPLES",
+    "MAX_SUBMISSIONS",
     "MODES",
     "MODE_ORDER",
     "QUICK_MODES",
@@ -167,6 +187,8 @@ __all__ = [
     "ModeError",
     "ModeLegend",
     "ModelSpec",
+    "OracleSpeaker",
+    "OracleTurn",
     "PresetPlan",
     "ProbeError",
     "ProbeFamily",
@@ -215,6 +237,8 @@ __all__ = [
     "mode_legend",
     "model_label",
     "model_spec",
+    "oracle_summary",
+    "oracle_timeline",
     "outcome_choices",
     "page",
     "page_count",

@@ -1,6 +1,5 @@
 """The oracle mode's results: per setting, how often the last submission solved the instance, and how
-many queries and submissions it took, with intervals (the instance is the unit); and the conversation
-of one item as a timeline.
+many queries and submissions it took, with intervals (the instance is the unit).
 
 Everything is read back from what the run stored: an instance's items (the last submission on the
 held-out cases) and its last call, whose messages hold every turn of the conversation. The oracle's
@@ -11,8 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
 
 import pandas as pd
 
@@ -20,7 +17,7 @@ from lab.results.bootstrap import mean_interval
 from lab.results.intervals import wilson_interval
 from lab.run.store import Store
 from lab.tasks.modes import MODES
-from lab.tasks.oracle import Budget, Malformed, Query, Submission, Usage, parse_reply, read_usage
+from lab.tasks.oracle import Budget, Submission, Usage, parse_reply, read_usage
 
 UNIT_KEYS = ["run_id", "model", "probe", "setting", "mode", "instance"]
 SETTING_KEYS = ["run_id", "model", "probe", "setting"]
@@ -115,42 +112,3 @@ def oracle_summary(store: Store, items: pd.DataFrame) -> pd.DataFrame:
         record = store.get_run(run_id)
         budgets[run_id] = run_budget(record.plan if record else {})
     return summary(units, budgets)
-
-
-class Speaker(Enum):
-    PROMPT = "prompt"
-    MODEL = "model"
-    ORACLE = "oracle"
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One turn of an oracle conversation: who spoke, what the turn was, its text."""
-
-    speaker: Speaker
-    kind: str  # prompt, query, submission, malformed; the oracle's answer
-    text: str
-
-
-def timeline(messages: Sequence[dict[str, str]], response: str | None) -> list[Turn]:
-    """The conversation behind an oracle item, turn by turn, each model turn labelled by its action."""
-    whole = [*messages] + ([{"role": "assistant", "content": response}] if response is not None else [])
-    turns = []
-    for number, message in enumerate(whole):
-        text = message.get("content", "")
-        if number == 0:
-            turns.append(Turn(Speaker.PROMPT, "prompt", text))
-        elif message.get("role") == "assistant":
-            turns.append(Turn(Speaker.MODEL, _action_kind(text), text))
-        else:
-            turns.append(Turn(Speaker.ORACLE, "answer", text))
-    return turns
-
-
-def _action_kind(text: str) -> str:
-    action = parse_reply(text)
-    if isinstance(action, Query):
-        return f"query ({len(action.inputs) + action.unread} inputs)"
-    if isinstance(action, Malformed):
-        return "malformed"
-    return "submission"

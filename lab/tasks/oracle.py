@@ -12,7 +12,9 @@ Everything here is a pure function of text; the conversation itself runs in `lab
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from lab.tasks.scoring import extract_code
 
@@ -163,3 +165,42 @@ def counterexample_turn(input_: str, expected: str, got: str, used: Usage, budge
         f"Submit a corrected `solver` in one ```python block, or query more inputs.\n\n"
         f"{usage_line(used, budget)}"
     )
+
+
+class Speaker(Enum):
+    PROMPT = "prompt"
+    MODEL = "model"
+    ORACLE = "oracle"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One turn of an oracle conversation: who spoke, what the turn was, its text."""
+
+    speaker: Speaker
+    kind: str  # prompt, query, submission, malformed; the oracle's answer
+    text: str
+
+
+def timeline(messages: Sequence[dict[str, str]], response: str | None) -> list[Turn]:
+    """The conversation behind an oracle item, turn by turn, each model turn labelled by its action."""
+    whole = [*messages] + ([{"role": "assistant", "content": response}] if response is not None else [])
+    turns = []
+    for number, message in enumerate(whole):
+        text = message.get("content", "")
+        if number == 0:
+            turns.append(Turn(Speaker.PROMPT, "prompt", text))
+        elif message.get("role") == "assistant":
+            turns.append(Turn(Speaker.MODEL, _action_kind(text), text))
+        else:
+            turns.append(Turn(Speaker.ORACLE, "answer", text))
+    return turns
+
+
+def _action_kind(text: str) -> str:
+    action = parse_reply(text)
+    if isinstance(action, Query):
+        return f"query ({len(action.inputs) + action.unread} inputs)"
+    if isinstance(action, Malformed):
+        return "malformed"
+    return "submission"
