@@ -85,6 +85,7 @@ SETTINGS = [
     "cipher:cipher=caesar,shift=5",
     "cipher:cipher=atbash",
     "cipher:cipher=keyboard",
+    *(f"strings:depth={depth},program={program}" for depth in (1, 2, 3, 4) for program in range(6)),
 ]
 
 
@@ -118,10 +119,13 @@ def test_inputs_a_family_cannot_take_are_refused_with_its_own_message() -> None:
     assert "bad: '!1'" in (cipher_refusal(atbash, "ab1 !") or "")
     assert "blank" in (cipher_refusal(atbash, "   ") or "")
     assert cipher_refusal(atbash, "Hello  World") is None
+    setting = parse_spec("strings:depth=2,program=0")[0]
+    strings_refusal = oracle_mapping(get_family("strings")).refusal
+    assert "not defined on this input" in (strings_refusal(setting, "") or "")
 
 
 def test_families_without_a_sandboxed_rule_do_not_offer_the_oracle() -> None:
-    assert set(MAPPINGS) == {"arithmetic", "cipher"}
+    assert set(MAPPINGS) == {"arithmetic", "cipher", "strings"}
     assert has_oracle(get_family("arithmetic")) and not has_oracle(get_family("syntax"))
-    with pytest.raises(ValueError, match="offered for arithmetic, cipher"):
+    with pytest.raises(ValueError, match="offered for arithmetic, cipher, strings"):
         oracle_mapping(get_family("spatial"))
