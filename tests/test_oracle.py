@@ -166,7 +166,7 @@ def test_hostile_queries_are_refused_or_counted_without_harm(db_path: Path) -> N
     assert call is not None and read_usage(call["messages"]).queries == 4
     kinds = [t.kind for t in timeline(call["messages"], call["response"])]
     assert kinds == [
-        "prompt",
+        "task, examples and protocol",
         "query (10004 inputs)",
         "answer",
         "malformed",

@@ -72,5 +72,5 @@ def timeline(detail: api.ItemDetail) -> None:
         return
     for number, turn in enumerate(turns):
         with st.chat_message(turn.speaker.value, avatar=AVATARS[turn.speaker]):
-            st.caption(f"{number}. {turn.speaker.value}: {turn.kind}")
+            st.caption(f"{number} · {turn.speaker.value}: {turn.kind}")
             st.code(turn.text, language="markdown", wrap_lines=True)

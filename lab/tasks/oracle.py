@@ -178,7 +178,7 @@ class Turn:
     """One turn of an oracle conversation: who spoke, what the turn was, its text."""
 
     speaker: Speaker
-    kind: str  # prompt, query, submission, malformed; the oracle's answer
+    kind: str  # the prompt; the model's query, submission or malformed reply; the oracle's answer
     text: str
 
 
@@ -189,7 +189,7 @@ def timeline(messages: Sequence[dict[str, str]], response: str | None) -> list[T
     for number, message in enumerate(whole):
         text = message.get("content", "")
         if number == 0:
-            turns.append(Turn(Speaker.PROMPT, "prompt", text))
+            turns.append(Turn(Speaker.PROMPT, "task, examples and protocol", text))
         elif message.get("role") == "assistant":
             turns.append(Turn(Speaker.MODEL, _action_kind(text), text))
         else:
