@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from lab.models import ModelSpec, RetryPolicy
+from lab.presets import parse_preset
 from lab.results import oracle as oracle_results
 from lab.results import read
 from lab.run import study
-from lab.run.plan import RunPlan, estimated_calls, total_items
+from lab.run.plan import RunPlan, estimated_calls, total_items, work_units
 from lab.run.store import Store
 from lab.tasks.oracle import MAX_ERROR_TURNS, read_usage, timeline
+from lab.tasks.prompts import build_messages
 from probes import parse_spec
 from tests.scripted import fenced, solver_source
 from tests.scripted_server import ScriptedServer
@@ -214,3 +216,30 @@ def test_the_oracle_is_offered_only_where_the_hidden_rule_runs_in_the_sandbox() 
     plan = oracle_plan("http://127.0.0.1:1/v1", probes=(BASE9, "syntax:order=osv", "cipher:cipher=atbash"))
     assert total_items(plan) == 2 * 5 * 2  # syntax has no oracle: skipped, like ccc where there is no check
     assert json.loads(json.dumps(plan.to_dict()))["queries"] == 4
+
+
+def test_the_opening_states_the_budget_and_the_protocol() -> None:
+    plan = oracle_plan("http://127.0.0.1:1/v1", instances=1)
+    [unit] = work_units(plan)
+    [opening] = unit.messages
+    assert (
+        "You have 4 queries in all" in opening["content"] and "You have 2 submissions" in opening["content"]
+    )
+    assert "```query block, one input a line" in opening["content"]
+    default = build_messages(unit.setting, "oracle", unit.examples)[0]["content"]
+    assert "You have 10 queries in all" in default and "You have 3 submissions" in default
+    # One wording under either framing: the oracle's solver always takes the one input string.
+    paper = build_messages(unit.setting, "oracle", unit.examples, framing="paper", budget=plan.budget)
+    assert paper == build_messages(unit.setting, "oracle", unit.examples, framing="blind", budget=plan.budget)
+
+
+def test_a_preset_may_name_the_oracle_mode() -> None:
+    data = {
+        "solverlab_preset": 1,
+        "name": "oracle-try",
+        "description": "the oracle mode on three families",
+        "reproduces": "nothing yet",
+        "runs": [{"label": "oracle", "probes": [BASE9, "cipher", "strings"], "modes": ["oracle"], "n": 5}],
+    }
+    [preset_run] = parse_preset(data, "oracle-try").runs
+    assert preset_run.modes == ("oracle",)
