@@ -3,9 +3,11 @@ sandbox sources, which must agree with each family's own `solve`."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from executor import SandboxPool
+from lab.results.oracle import UNIT_KEYS, run_budget, summary
 from lab.tasks.oracle import (
     MAX_QUERY_LINES,
     Budget,
@@ -129,3 +131,19 @@ def test_families_without_a_sandboxed_rule_do_not_offer_the_oracle() -> None:
     assert has_oracle(get_family("arithmetic")) and not has_oracle(get_family("syntax"))
     with pytest.raises(ValueError, match="offered for arithmetic, cipher, strings"):
         oracle_mapping(get_family("spatial"))
+
+
+def test_the_summary_counts_instances_and_scales_the_intervals_to_the_budget() -> None:
+    rows = [
+        ("r", "m", "arithmetic", "base=9", "oracle", instance, solved, queries, submissions)
+        for instance, (solved, queries, submissions) in enumerate(
+            [(True, 2, 1), (True, 4, 1), (False, 0, 3), (True, 3, 2), (False, 1, 3), (True, 2, 1)]
+        )
+    ]
+    units = pd.DataFrame(rows, columns=[*UNIT_KEYS, "solved", "queries", "submissions"])
+    [row] = summary(units, {"r": Budget(4, 3)}).itertuples()
+    assert (row.instances, row.success, row.queries, row.submissions) == (6, 4 / 6, 2.0, 11 / 6)
+    assert row.success_low < 4 / 6 < row.success_high
+    assert 0.0 <= row.queries_low < 2.0 < row.queries_high <= 4.0
+    assert 1.0 <= row.submissions_low < 11 / 6 < row.submissions_high <= 3.0
+    assert run_budget({}) == Budget() and run_budget({"queries": 4, "submissions": 2}) == Budget(4, 2)

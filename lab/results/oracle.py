@@ -97,10 +97,13 @@ def _mean_with_interval(values: list[int], allowed: int, name: str) -> dict[str,
 
 
 def run_budget(plan: dict[str, object]) -> Budget:
-    """The budget a stored plan ran with (its defaults when the plan does not say)."""
+    """The budget a stored plan ran with (the defaults where the plan does not say)."""
     default = Budget()
-    queries, submissions = plan.get("queries", default.queries), plan.get("submissions", default.submissions)
-    return Budget(int(str(queries)), int(str(submissions)))
+    queries, submissions = plan.get("queries"), plan.get("submissions")
+    return Budget(
+        queries if isinstance(queries, int) else default.queries,
+        submissions if isinstance(submissions, int) else default.submissions,
+    )
 
 
 def oracle_summary(store: Store, items: pd.DataFrame) -> pd.DataFrame:
