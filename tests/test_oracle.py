@@ -243,3 +243,33 @@ def test_a_preset_may_name_the_oracle_mode() -> None:
     }
     [preset_run] = parse_preset(data, "oracle-try").runs
     assert preset_run.modes == ("oracle",)
+
+
+def test_a_conversation_cut_by_a_failed_call_is_finished_on_resume_from_the_cache(db_path: Path) -> None:
+    server = ScriptedServer()
+
+    def respond(messages: Messages) -> str:
+        if "Reply with OK" in messages[-1]["content"]:
+            return "OK"
+        if turn(messages) == 0:
+            if not resumed:
+                server.fail_next(500, FAST_RETRY.attempts)  # every attempt of the next call fails
+            return "```query\n1+8\n```"
+        return right_solver()
+
+    resumed = False
+    server.responder = respond
+    with server:
+        plan = oracle_plan(server.base_url, instances=1)
+        store = Store(db_path)
+        run_id = study.prepare_run(store, plan)
+        first = study.execute_run(store, run_id, retry=FAST_RETRY)
+        assert first.status == "incomplete" and store.totals(run_id).items == 0
+        resumed = True
+        second = study.execute_run(store, run_id, retry=FAST_RETRY)
+        assert second.status == "finished", second.reason
+        openings = [r for r in server.requests if len(r["messages"]) == 1 and "Reply with OK" not in str(r)]
+        assert len(openings) == 1  # the first turn came from the cache on resume
+    summary, items = summary_of(store, run_id)
+    [row] = summary.itertuples()
+    assert (row.success, row.queries, row.submissions) == (1.0, 1.0, 1.0) and items["correct"].all()
