@@ -50,8 +50,6 @@ class OracleResult:
 
     items: list[Item]
     functions: list[FunctionRecord]
-    usage: Usage
-    solved: bool
 
 
 def fresh_cases(unit: WorkUnit, family: ProbeFamily, seed: int) -> list[Case]:
@@ -133,7 +131,6 @@ def converse(
     messages = list(unit.messages)
     submitted: list[ScoredFunction] = []
     last: Reply | None = None
-    solved = False
     for _ in range(budget.max_turns + 1):
         last = call(messages)
         if last is None:
@@ -144,8 +141,7 @@ def converse(
             scored = talk.submit(last, len(submitted))
             submitted.append(scored)
             wrong = talk.counterexample(scored, action.code)
-            solved = wrong is None
-            if solved or len(submitted) >= budget.submissions:
+            if wrong is None or len(submitted) >= budget.submissions:
                 break
             turn = counterexample_turn(*wrong, Usage(talk.queries, len(submitted)), budget)
         elif isinstance(action, Query) and talk.queries < budget.queries:
@@ -159,10 +155,10 @@ def converse(
             turn = error_turn(reason, used, budget) if reason else no_queries_turn(used, budget)
         messages = [*messages, {"role": "assistant", "content": last.text}, {"role": "user", "content": turn}]
     assert last is not None
-    return _result(talk, submitted, last, solved)
+    return _result(talk, submitted, last)
 
 
-def _result(talk: _Conversation, submitted: list[ScoredFunction], last: Reply, solved: bool) -> OracleResult:
+def _result(talk: _Conversation, submitted: list[ScoredFunction], last: Reply) -> OracleResult:
     """The last submission's items, linked to the conversation's last call (it holds every turn)."""
     if submitted:
         final = submitted[-1]
@@ -171,4 +167,4 @@ def _result(talk: _Conversation, submitted: list[ScoredFunction], last: Reply, s
         final = talk.submit(Reply("", last.call_id, last.truncated), 0)
         functions = [replace(final.function, detail="the conversation ended without a submission")]
     items = [replace(item, call_id=last.call_id) for item in final.items]
-    return OracleResult(items, functions, Usage(talk.queries, len(submitted)), solved)
+    return OracleResult(items, functions)
