@@ -124,9 +124,10 @@ def read_usage(messages: list[dict[str, str]]) -> Usage:
     for message in reversed(messages[1:]):
         if message.get("role") != "user":
             continue
-        found = _USAGE.search(message.get("content", ""))
-        if found:
-            return Usage(int(found.group(1)), int(found.group(3)))
+        found = _USAGE.findall(message.get("content", ""))
+        if found:  # the oracle's own line ends its turn; one inside a quoted output never counts
+            queries, _, submissions, _ = found[-1]
+            return Usage(int(queries), int(submissions))
     return Usage(0, 0)
 
 
@@ -159,9 +160,11 @@ def error_turn(reason: str, used: Usage, budget: Budget) -> str:
 
 
 def counterexample_turn(input_: str, expected: str, got: str, used: Usage, budget: Budget) -> str:
+    """Where a submission is wrong; what it gave is quoted when it is long or holds control characters."""
+    shown = _shown(got) if screen_input(got) else got
     return (
         "Your function is wrong on at least one input. One of them:\n\n"
-        f"Input: {input_}\nExpected output: {expected}\nYour function gave: {got}\n\n"
+        f"Input: {input_}\nExpected output: {expected}\nYour function gave: {shown}\n\n"
         f"Submit a corrected `solver` in one ```python block, or query more inputs.\n\n"
         f"{usage_line(used, budget)}"
     )
