@@ -33,6 +33,11 @@ def test_a_query_block_is_read_one_input_a_line() -> None:
     assert action == Query(("1+2", "10+10"))
 
 
+def test_a_query_fence_may_carry_words_after_query() -> None:
+    assert parse_reply("```query block\n1+2\n```") == Query(("1+2",))
+    assert isinstance(parse_reply("```queryable\n1+2\n```"), Malformed)
+
+
 def test_a_flood_of_lines_is_cut_and_the_rest_counted_as_unread() -> None:
     action = parse_reply("```query\n" + "\n".join(str(i) for i in range(10_000)) + "\n```")
     assert isinstance(action, Query)

@@ -24,7 +24,8 @@ MAX_INPUT_CHARS = 200  # a longer query input is refused (and counted)
 MAX_QUERY_LINES = 200  # lines read from one ```query block; the rest are not read, nor counted
 MAX_ERROR_TURNS = 3  # malformed replies answered with an error turn before the conversation ends
 
-_QUERY_BLOCK = re.compile(r"```[ \t]*query[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
+# The fence's info string starts with the word `query` (models write "```query block" too).
+_QUERY_BLOCK = re.compile(r"```[ \t]*query\b[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _USAGE = re.compile(r"\(Queries used: (\d+) of (\d+)\. Submissions used: (\d+) of (\d+)\.\)")
 
