@@ -44,6 +44,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "run --model openai/gpt-4o-mini --probe arithmetic --mode deductive,io,ccc --batch --poll 300",
         "run --model replay/items.csv --probe arithmetic --mode deductive",
         "run --probe arithmetic --mode solverlearner --samples 5 --rounds 2 --temperature 0.7 --seed 1",
+        "run --probe arithmetic:base=9 --probe cipher --mode oracle --queries 4 --submissions 2",
         "run --probe arithmetic --max-tokens 512 --cot --max-failures 5 --run-id base8-study --csv items.csv",
         "run --probe arithmetic:base=9 --cases-file data/0shot/base{base}.txt",
         "run --probe arithmetic:base=9 --mode deductive,ccc --n 1000 --check-n 200 --framing blind",
@@ -245,6 +246,22 @@ def _add_run_command(sub: argparse._SubParsersAction) -> None:
     )
     _number(
         p, "--rounds", 0, "R", "code modes: rounds of correction when the chosen function fails an example"
+    )
+    _number(
+        p,
+        "--queries",
+        api.DEFAULT_QUERIES,
+        "Q",
+        f"mode oracle: inputs the model may ask the hidden rule about, 0 to {api.MAX_QUERIES} "
+        "(a refused input counts too)",
+    )
+    _number(
+        p,
+        "--submissions",
+        api.DEFAULT_SUBMISSIONS,
+        "S",
+        f"mode oracle: functions the model may submit, 1 to {api.MAX_SUBMISSIONS}; a wrong one gets one "
+        "input where it differs from the rule, the last one is scored",
     )
     _number(p, "--max-tokens", 1024, "N", "longest reply, in tokens")
     p.add_argument("--cot", action="store_true", help="chain-of-thought wording for direct answers")

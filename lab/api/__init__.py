@@ -61,6 +61,10 @@ from lab.api.exports import (
     export_parquet,
     items_parquet,
 )
+from lab.api.oracle import (
+    oracle_summary,
+    oracle_timeline,
+)
 from lab.api.results import (
     UNRECORDED_CELL_NOTE,
     ResultSet,
@@ -136,8 +140,10 @@ from lab.run.labels import (
     NAME_LIMIT,
 )
 from lab.run.plan import (
+    MAX_QUERIES,
     MAX_ROUNDS,
     MAX_SAMPLES,
+    MAX_SUBMISSIONS,
     QUICK_MODES,
     RunError,
     RunPlan,
@@ -159,6 +165,16 @@ from lab.tasks.modes import (
     Framing,
     ModeError,
 )
+from lab.tasks.oracle import (
+    DEFAULT_QUERIES,
+    DEFAULT_SUBMISSIONS,
+)
+from lab.tasks.oracle import (
+    Speaker as OracleSpeaker,
+)
+from lab.tasks.oracle import (
+    Turn as OracleTurn,
+)
 from probes import (
     Case,
     ProbeError,
@@ -175,12 +191,16 @@ if TYPE_CHECKING:  # for annotations only: these modules load pandas
 
 __all__ = [
     "DEFAULT_MODEL",
+    "DEFAULT_QUERIES",
+    "DEFAULT_SUBMISSIONS",
     "GENERATOR_KINDS",
     "GENERATOR_TEMPLATE",
     "LEGEND_KINDS",
     "MAPPING_TEMPLATE",
+    "MAX_QUERIES",
     "MAX_ROUNDS",
     "MAX_SAMPLES",
+    "MAX_SUBMISSIONS",
     "MODES",
     "MODE_ORDER",
     "NAME_LIMIT",
@@ -200,6 +220,8 @@ __all__ = [
     "ModeError",
     "ModeLegend",
     "ModelSpec",
+    "OracleSpeaker",
+    "OracleTurn",
     "PresetPlan",
     "ProbeError",
     "ProbeFamily",
@@ -256,6 +278,8 @@ __all__ = [
     "model_label",
     "model_spec",
     "open_item",
+    "oracle_summary",
+    "oracle_timeline",
     "outcome_choices",
     "overview_figure",
     "overview_rows",

@@ -23,6 +23,7 @@ from lab.run.sweep import (
     sweep_points,
 )
 from lab.tasks.modes import MODES, Draws, Framing, parse_framing, parse_modes
+from lab.tasks.oracle import DEFAULT_QUERIES, DEFAULT_SUBMISSIONS, Budget
 from lab.tasks.prompts import build_messages
 from probes import Case, Setting, get_family, parse_spec
 
@@ -36,6 +37,8 @@ class RunError(Exception):
 QUICK_MODES = ("deductive", "solverlearner")
 MAX_SAMPLES = 20
 MAX_ROUNDS = 10
+MAX_QUERIES = 100
+MAX_SUBMISSIONS = 10
 OPTIONAL_DEFAULTS: dict[str, object] = {
     "samples": 1,
     "rounds": 0,
@@ -45,6 +48,8 @@ OPTIONAL_DEFAULTS: dict[str, object] = {
     "framing": Framing.BLIND.value,  # plans stored before framings existed used the blind wording
     "noise": 0.0,
     "identifiable": False,
+    "queries": DEFAULT_QUERIES,
+    "submissions": DEFAULT_SUBMISSIONS,
 }
 
 
@@ -97,6 +102,8 @@ class RunPlan:
     framing: Framing = Framing.PAPER  # how the modes that show examples word their prompt
     noise: float | tuple[float, ...] = 0.0  # fraction of shown examples given a wrong output
     identifiable: bool = False  # draw example sets that only the setting's own world fits
+    queries: int = DEFAULT_QUERIES  # the oracle mode: inputs the model may ask the hidden rule about
+    submissions: int = DEFAULT_SUBMISSIONS  # the oracle mode: functions it may submit for a counterexample
 
     @property
     def checks(self) -> int:
@@ -125,6 +132,7 @@ class RunPlan:
             raise ValueError(f"check_n must be at least 1 (or left out to use n), got {self.check_n}")
         if self.samples > MAX_SAMPLES or self.rounds > MAX_ROUNDS:
             raise ValueError(f"samples go up to {MAX_SAMPLES} and rounds up to {MAX_ROUNDS}")
+        self._check_oracle()
         if not 0.0 <= self.temperature <= 2.0:
             raise ValueError(f"temperature must be between 0 and 2, got {self.temperature}")
         self.settings()  # validates every probe spec now, with the probe's own message
@@ -135,6 +143,25 @@ class RunPlan:
                 raise ValueError(f"{name} is empty: give a file of inputs, one a line, or leave it out")
             for setting in self.settings():
                 _cases_path(template, setting)
+
+    def _check_oracle(self) -> None:
+        if not 0 <= self.queries <= MAX_QUERIES or not 1 <= self.submissions <= MAX_SUBMISSIONS:
+            raise ValueError(
+                f"queries go from 0 to {MAX_QUERIES} and submissions from 1 to {MAX_SUBMISSIONS}; "
+                f"got queries={self.queries}, submissions={self.submissions}"
+            )
+        interactive = [mode for mode in self.modes if MODES[mode].interactive]
+        if interactive and (self.samples > 1 or self.rounds > 0):
+            raise ValueError(
+                f"mode {interactive[0]} has its own feedback loop (queries and counterexamples, up to "
+                f"--submissions) and takes no --samples or --rounds (got samples={self.samples}, "
+                f"rounds={self.rounds}); run it in a plan of its own, or leave them at 1 and 0"
+            )
+
+    @property
+    def budget(self) -> Budget:
+        """The oracle mode's budget of queries and submissions."""
+        return Budget(self.queries, self.submissions)
 
     def _check_sweep(self) -> None:
         for name in ("shots", "noise"):
@@ -203,6 +230,9 @@ class RunPlan:
                 data.pop(name)
         if not any(MODES[mode].shows_examples for mode in self.modes):
             data.pop("framing", None)  # it words only the modes that show examples
+        if not any(MODES[mode].interactive for mode in self.modes):
+            data.pop("queries", None)  # the budget matters only to the oracle mode
+            data.pop("submissions", None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -402,7 +432,9 @@ def _mode_units(
         instance, examples = shown.instance, shown.examples
         sweep = {"shots": shown.shots, "noise": shown.noise, "consistent_worlds": shown.consistent_worlds}
         if spec.returns_code:
-            messages = build_messages(setting, mode, examples, cot=plan.cot, framing=plan.framing)
+            messages = build_messages(
+                setting, mode, examples, cot=plan.cot, framing=plan.framing, budget=plan.budget
+            )
             yield WorkUnit(model, setting, mode, instance, examples, indexed, messages, **sweep)
             continue
         for index, case in indexed:
@@ -434,5 +466,7 @@ def estimated_calls(plan: RunPlan) -> int:
     for setting in plan.settings():
         for mode in _modes_of(plan, setting):
             per_instance = plan.samples + plan.rounds if MODES[mode].returns_code else cases_for(plan, mode)
+            if MODES[mode].interactive:
+                per_instance = plan.budget.max_turns
             calls += (per_instance + int(MODES[mode].verbal)) * instances_for(plan, mode)
     return calls * len(plan.models)

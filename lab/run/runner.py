@@ -34,6 +34,7 @@ from lab.models.replay import NOT_RECORDED
 from lab.run.batch import NO_BATCH, BatchOptions, BatchRun
 from lab.run.cost import CostCap
 from lab.run.items import Reply, code_items, direct_items, unanswered_items
+from lab.run.oracle import converse
 from lab.run.plan import (
     RunError,
     RunPlan,
@@ -382,6 +383,20 @@ class RunExecutor:
         family = get_family(unit.setting.family)
         opening = self._opening(unit)
         if opening is None:
+            return
+        if MODES[unit.mode].interactive:
+            assert self.sandbox is not None
+            talk = converse(
+                unit,
+                family,
+                budget=self.plan.budget,
+                call=lambda messages: self._call(unit, messages, 0),
+                run=self.sandbox.run,
+                run_id=self.run_id,
+                seed=self.plan.seed,
+            )
+            if talk is not None:
+                self._save(talk.items, talk.functions)
             return
         if not MODES[unit.mode].returns_code:
             reply = self._call(unit, opening, 0)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from lab.tasks.oracle_mappings import has_oracle
 from lab.tasks.scoring import (
     UNPARSED,
     DirectScore,
@@ -130,6 +131,9 @@ class Mode:
     `verbal`: the model first states the rule in words from the examples (`build_messages` asks for
     it); a second turn of the same conversation (`prompts.followup_messages`) asks it to apply that
     rule to a case or to write `solver` from it (after Qiu et al. 2024 and Wang et al. 2024).
+
+    `interactive`: after the opening, the model may query the hidden rule and submit `solver` several
+    times in one conversation (`lab.run.oracle`, protocol in `lab.tasks.oracle`).
     """
 
     name: str
@@ -138,6 +142,7 @@ class Mode:
     shows_examples: bool = False
     returns_code: bool = False
     verbal: bool = False
+    interactive: bool = False
     draws: Draws = Draws.HELD_OUT
     question: Callable[[ProbeFamily, Setting, str, bool], str] | None = None
     read: Callable[[Reply, bool], list[str]] = read_direct
@@ -231,6 +236,15 @@ MODES: dict[str, Mode] = {
             shows_examples=True,
             returns_code=True,
             verbal=True,
+        ),
+        Mode(
+            name="oracle",
+            description="rule unknown, k examples; queries the rule, submits solver(), sees counterexamples",
+            states_rule=False,
+            shows_examples=True,
+            returns_code=True,
+            interactive=True,
+            supports=has_oracle,
         ),
     )
 }

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lab.tasks.modes import MODES, Framing, Mode, parse_framing
+from lab.tasks.oracle import Budget
 from probes import Case, ProbeFamily, Setting, get_family
 
 Message = dict[str, str]
@@ -31,6 +32,16 @@ RULE_REQUEST = (
     "State the rule in words, precisely enough that someone could apply it to any new input. Do not "
     'give any output yet and do not write code; give the rule in one paragraph starting with "Rule:".'
 )
+ORACLE_PROTOCOL = (
+    "Find the rule and write it as a Python function `def solver(x: str) -> str` that takes one input "
+    "string and returns the output string, both written exactly as in the examples above. You may "
+    "import only math, string, re, itertools, functools, collections and operator.\n\n"
+    "You may ask for the outputs of inputs you choose: reply with one ```query block, one input a line. "
+    "You have {queries} queries in all; an input the rule cannot take is refused and still counts. "
+    "When ready, submit your function in one ```python block; if it is wrong, you get one input "
+    "where it differs from the rule. You have {submissions} submissions; your last one is scored. "
+    "Give one action a reply: a ```query block or a ```python block, not both."
+)
 APPLY_OWN_RULE = "Apply the rule you stated to this input."
 CODE_FROM_OWN_RULE = "implements the rule you stated"
 
@@ -54,11 +65,13 @@ def build_messages(
     *,
     cot: bool = False,
     framing: Framing | str = Framing.BLIND,
+    budget: Budget | None = None,
 ) -> list[Message]:
     """The exact chat messages for one model call.
 
     Direct modes need `query`; code modes ask for `solver` and take no query. `framing` words the
-    modes that show examples (see `Framing`); the others have one wording.
+    modes that show examples (see `Framing`); the others have one wording, as has the oracle mode,
+    whose opening states its `budget` of queries and submissions.
     """
     spec = MODES[mode]
     family = get_family(setting.family)
@@ -70,6 +83,8 @@ def build_messages(
         return _user(spec.question(family, setting, query or "", cot))
     if spec.verbal:
         return _user(_rule_request(family, examples))
+    if spec.interactive:
+        return _user(_oracle_opening(family, examples, budget or Budget()))
     if mode == "deductive" and family.deductive_question is not None:
         return _user(family.deductive_question(setting, query or "", cot))
     if spec.shows_examples and parse_framing(framing) is Framing.PAPER:
@@ -134,6 +149,13 @@ def _rule_request(family: ProbeFamily, examples: Sequence[Case]) -> str:
     return f"{family.task}\n\n{lead}\n\n{_examples_block(family, examples)}\n\n{RULE_REQUEST}"
 
 
+def _oracle_opening(family: ProbeFamily, examples: Sequence[Case], budget: Budget) -> str:
+    """The oracle mode's first turn: the task, the examples, and the protocol with its budget."""
+    lead = "The rule is unknown; here are examples of the mapping from input to output:"
+    protocol = ORACLE_PROTOCOL.format(queries=budget.queries, submissions=budget.submissions)
+    return f"{family.task}\n\n{lead}\n\n{_examples_block(family, examples)}\n\n{protocol}"
+
+
 def followup_messages(
     setting: Setting,
     mode: str,
@@ -170,7 +192,8 @@ def _paper_framed(mode: str, framing: Framing | str) -> bool:
     """Whether the mode's prompt used the paper wording: modes with examples, except the verbal
     ones, whose turns keep the one-string wording under either framing."""
     spec = MODES[mode]
-    return spec.shows_examples and not spec.verbal and parse_framing(framing) is Framing.PAPER
+    one_wording = spec.verbal or spec.interactive
+    return spec.shows_examples and not one_wording and parse_framing(framing) is Framing.PAPER
 
 
 def solver_signature(setting: Setting, mode: str, framing: Framing | str) -> str:
