@@ -60,6 +60,7 @@ from lab.api.compare import (
 from lab.api.results import (
     UNRECORDED_CELL_NOTE,
     ResultTables,
+    TruncationAdvice,
     browse_items,
     candidate_table,
     change_marker,
@@ -81,6 +82,7 @@ from lab.api.results import (
     setting_choices,
     summary_csv,
     summary_frame,
+    truncation_advice,
     unrecorded_cells,
     unrecorded_summary,
 )
@@ -177,6 +179,7 @@ __all__ = [
     "RunRecord",
     "Setting",
     "Store",
+    "TruncationAdvice",
     "browse_items",
     "candidate_table",
     "change_marker",
@@ -246,6 +249,7 @@ __all__ = [
     "summary_frame",
     "terminal_text",
     "total_items",
+    "truncation_advice",
     "try_probe",
     "typed_key_env",
     "unrecorded_cells",

@@ -1,8 +1,9 @@
 """Plotly figures of sweeps: accuracy against the number of shown examples and against noise.
 
-Pure functions: a `sweeps.sweep_summary` frame in, a Figure out. One line per mode and setting
-(and model, when there are several), with its 95% interval as error bars; a mode that shows no
-examples is a dashed level across the shots axis, the reference the curves climb towards.
+Pure functions: the swept rows of the summary (`sweeps.swept_rows`) in, a Figure out. One line per
+mode and setting (and model, when there are several), with its 95% interval as error bars (the
+summary's `ci_method`: the cluster bootstrap in code modes); a mode that shows no examples is a
+dashed level across the shots axis, the reference the curves climb towards.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _line(rows: pd.DataFrame, x: str, name: str, dash: str = "solid") -> go.Scat
 def shot_curve(summary: pd.DataFrame, *, noise: float = 0.0) -> go.Figure:
     """Accuracy against shots (log axis) at one noise level, per mode and setting."""
     several = summary["model"].nunique() > 1
-    swept = summary[summary["shots"].notna() & (summary["noise"] == noise)]
+    swept = summary[summary["shots"].notna() & summary["noise"].eq(noise).fillna(False)]
     figure = go.Figure()
     for _, rows in swept.sort_values("shots").groupby(["model", "probe", "setting", "mode"], sort=True):
         figure.add_trace(_line(rows, "shots", _name(rows.iloc[0], several)))
