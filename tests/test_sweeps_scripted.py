@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from lab.models import ModelSpec, RetryPolicy
-from lab.results.sweep_charts import noise_curve, shot_curve
 from lab.results.stats import summary as summarise
+from lab.results.sweep_charts import noise_curve, shot_curve
 from lab.results.sweeps import consistency, identifiability, swept_rows
 from lab.run import study
 from lab.run.plan import RunPlan, WorkUnit, work_units
