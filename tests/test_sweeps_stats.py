@@ -219,3 +219,17 @@ def test_code_mode_consistency_interval_covers_the_true_score_in_most_simulation
         wilson_covered += low <= truth <= high
     assert covered >= 180, f"covered the true score {truth:.3f} in {covered} of 200 simulations"
     assert wilson_covered < 160, f"items as independent trials covered {wilson_covered} of 200"
+
+
+def test_the_results_page_draws_a_curve_only_for_what_was_swept() -> None:
+    from lab.results import sampling
+
+    no_functions = sampling.function_frame([])
+    rows = point("io", 1, 0.0, [[False, True]]) + point("io", 4, 0.0, [[True, True]])
+    figures = api.result_figures(api.result_tables(read.item_frame(rows), no_functions))
+    assert "Accuracy against the number of shown examples" in figures
+    assert "Accuracy against noisy examples" not in figures  # one noise level: nothing to plot against
+    headline = figures["Accuracy per setting"].data
+    assert [list(trace.y) for trace in headline] == [[1.0]]  # one bar per cell: the most shots
+    empty = api.result_tables(read.item_frame([]), no_functions)
+    assert not empty.is_sweep and len(api.result_figures(empty)) == 8

@@ -112,11 +112,10 @@ def result_figures(tables: ResultTables) -> dict[str, go.Figure]:
 
     single = sweeps.at_one_point(tables.summary)  # the charts by setting draw one bar per cell
     sweep: dict[str, go.Figure] = {}
-    if tables.is_sweep:
-        sweep = {
-            "Accuracy against the number of shown examples": sweep_charts.shot_curve(tables.swept),
-            "Accuracy against noisy examples": sweep_charts.noise_curve(tables.swept),
-        }
+    if tables.swept["shots"].nunique() > 1:
+        sweep["Accuracy against the number of shown examples"] = sweep_charts.shot_curve(tables.swept)
+    if tables.swept["noise"].nunique() > 1:
+        sweep["Accuracy against noisy examples"] = sweep_charts.noise_curve(tables.swept)
     return sweep | {
         "Accuracy per setting": charts.accuracy_by_setting(single),
         "Accuracy against the counterfactual parameter": charts.accuracy_by_parameter(single),

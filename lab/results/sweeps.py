@@ -75,6 +75,8 @@ def swept_rows(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary's rows of the cells measured at more than one (shots, noise) point, plus the rows
     of modes that show no examples (the levels a shot curve climbs towards); empty when nothing is
     swept."""
+    if summary.empty:
+        return summary
     cell = ["model", "model_label", "probe", "setting", "mode"]
     points = summary.groupby(cell, dropna=False)[["shots", "noise"]].transform(
         lambda column: column.nunique(dropna=False)
