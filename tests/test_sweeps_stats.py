@@ -233,3 +233,11 @@ def test_the_results_page_draws_a_curve_only_for_what_was_swept() -> None:
     assert [list(trace.y) for trace in headline] == [[1.0]]  # one bar per cell: the most shots
     empty = api.result_tables(read.item_frame([]), no_functions)
     assert not empty.is_sweep and len(api.result_figures(empty)) == 8
+
+
+def test_items_stored_before_sweeps_join_their_cells_one_point() -> None:
+    rows = point("io", None, None, [[True, False]]) + point("io", 4, 0.0, [[True, True]])
+    table = stats.summary(read.item_frame(rows))
+    assert list(zip(table["shots"], table["noise"], table["n"], strict=True)) == [(4, 0.0, 4)]
+    rows += point("io", 8, 0.0, [[False, False]])  # two points: the old items cannot be placed
+    assert len(stats.summary(read.item_frame(rows))) == 3

@@ -140,6 +140,7 @@ def summary(items: pd.DataFrame) -> pd.DataFrame:
     items = _checked(items)
     if items.empty:
         return _empty(SUMMARY_COLUMNS)
+    items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
     for key, cell in items.groupby([*_GROUP, *_POINT], sort=False, dropna=False):
         base = dict(zip([*_GROUP, *_POINT], key, strict=True))
@@ -371,6 +372,16 @@ def _checked(items: pd.DataFrame) -> pd.DataFrame:
 
 def _point_typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({"shots": "Int64", "noise": "Float64"})
+
+
+def _with_old_points(frame: pd.DataFrame) -> pd.DataFrame:
+    """Items stored before sweeps (no point) join their cell's one point, e.g. a run resumed after an
+    upgrade; beside several points they stay apart, as nothing says which one they belong to."""
+    cell = frame.groupby(_GROUP, sort=False, dropna=False)
+    for name in _POINT:
+        single = cell[name].transform("nunique") == 1
+        frame[name] = frame[name].where(~single | frame[name].notna(), cell[name].transform("first"))
+    return frame
 
 
 def _natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
