@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from lab.run.plan import RunPlan, WorkUnit, work_units
 from lab.tasks.modes import MODES, Draws
-from lab.tasks.prompts import solver_signature
+from lab.tasks.prompts import followup_messages, solver_signature
 from probes import Setting, strings
 from probes.strings import Affix, ChangeCase, Cut, Field, Join, Operation, Replace, Slice
 from tests.wu_solvers import spatial_solver_source, syntax_solver_source
@@ -123,19 +123,24 @@ def fenced(code: str) -> str:
     return f"Here is the function.\n\n```python\n{code}```\n"
 
 
+STATED_RULE = "The rule, in words: the outputs follow the setting's rule."
+
+
 def plan_responder(plan: RunPlan, right: Callable[[WorkUnit], bool]) -> Callable[[list[dict[str, str]]], str]:
-    """Answers every call of the plan: correctly where `right(unit)`, wrongly elsewhere."""
+    """Answers every call of the plan: correctly where `right(unit)`, wrongly elsewhere.
+
+    A verbal mode is two turns: the first (the rule asked for in words) gets `STATED_RULE`, the second
+    (apply that rule to the held-out case, or write `solver` from it) is answered like the one-turn modes.
+    """
     replies: dict[str, str] = {}
     for unit in work_units(plan):
-        ok = right(unit)
-        if MODES[unit.mode].returns_code:
-            signature = solver_signature(unit.setting, unit.mode, plan.framing)
-            code = solver_source(unit.setting, signature) if ok else "def solver(*x):\n    return 'wrong'\n"
-            reply = fenced(code)
-        else:
-            answer = unit.cases[0][1].output if ok else "wrong"
-            reply = direct_reply(unit.setting, answer, check=MODES[unit.mode].draws is Draws.CHECKS)
-        replies[json.dumps(unit.messages, sort_keys=True)] = reply
+        spec = MODES[unit.mode]
+        messages = unit.messages
+        if spec.verbal:
+            replies[json.dumps(messages, sort_keys=True)] = STATED_RULE
+            query = None if spec.returns_code else unit.cases[0][1].input
+            messages = followup_messages(unit.setting, unit.mode, messages, STATED_RULE, query, cot=plan.cot)
+        replies[json.dumps(messages, sort_keys=True)] = _reply(plan, unit, ok=right(unit))
 
     def respond(messages: list[dict[str, str]]) -> str:
         if "Reply with OK" in messages[-1]["content"]:
@@ -143,6 +148,16 @@ def plan_responder(plan: RunPlan, right: Callable[[WorkUnit], bool]) -> Callable
         return replies.get(json.dumps(messages, sort_keys=True), "not scripted")
 
     return respond
+
+
+def _reply(plan: RunPlan, unit: WorkUnit, *, ok: bool) -> str:
+    if MODES[unit.mode].returns_code:
+        signature = solver_signature(unit.setting, unit.mode, plan.framing)
+        return fenced(
+            solver_source(unit.setting, signature) if ok else "def solver(*x):\n    return 'wrong'\n"
+        )
+    answer = unit.cases[0][1].output if ok else "wrong"
+    return direct_reply(unit.setting, answer, check=MODES[unit.mode].draws is Draws.CHECKS)
 
 
 # One expression per list function, in `xs` (the parsed input list), as a model would write it.

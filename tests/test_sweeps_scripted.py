@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from lab.models import ModelSpec, RetryPolicy
+from lab.results.stats import summary as summarise
 from lab.results.sweep_charts import noise_curve, shot_curve
-from lab.results.sweeps import consistency, identifiability, sweep_summary
+from lab.results.sweeps import consistency, identifiability, swept_rows
 from lab.run import study
 from lab.run.plan import RunPlan, WorkUnit, work_units
 from lab.run.store import Store
@@ -66,7 +67,7 @@ def test_a_model_that_ignores_the_examples_is_fully_consistent(db_path: Path) ->
     assert list(table["noise"]) == [0.5, 0.5] and list(table["shots"]) == [2, 4]
     assert list(table["n"]) == [20, 20] and list(table["consistency"]) == [1.0, 1.0]
     assert (table["ci_low"] < 1.0).all() and (table["ci_high"] == 1.0).all()
-    summary = sweep_summary(items)
+    summary = swept_rows(summarise(items))
     io = summary[summary["mode"] == "io"]
     assert list(zip(io["shots"], io["noise"], io["accuracy"], strict=True)) == [
         (2, 0.0, 0.6),
@@ -105,7 +106,7 @@ def test_a_model_that_copies_the_last_example_has_the_consistency_counted_by_han
     table = consistency(items)
     assert list(table["consistent"]) == [16, 19]
     assert list(table["consistency"]) == [0.8, 0.95]
-    summary = sweep_summary(items).set_index(["mode", "shots", "noise"])
+    summary = summarise(items).set_index(["mode", "shots", "noise"])
     assert summary.loc[("io", 2, 0.0), "correct"] == 5 and summary.loc[("io", 2, 0.5), "correct"] == 1
     split = identifiability(items)
     assert split["n"].sum() == 2 * 2 * 4 * 5 and set(split["examples"]) <= {

@@ -303,6 +303,40 @@ def sizes_section() -> dict[str, Any]:
     }
 
 
+def sweep_section() -> dict[str, Any] | str:
+    """Shot and noise sweeps and identifiable example sets, as RunPlan fields (`shots` only when a list
+    of shots is given: it replaces the single number above); a problem with what was typed, as text."""
+    st.markdown("**Sweeps: every point measured on the same held-out cases**")
+    columns = st.columns([2, 2, 3], vertical_alignment="bottom")
+    shots = columns[0].text_input(
+        "Sweep the shots (optional)",
+        key="shot_sweep",
+        placeholder="1,4,16",
+        help="Numbers of shown examples, separated by commas; each is a point of its own, and Results "
+        "plots accuracy against them. Blank: the single number of shots above.",
+    )
+    noise = columns[1].text_input(
+        "Noisy examples (share, or a list)",
+        "0",
+        key="noise",
+        help="Fraction of shown examples given a plausible wrong output, e.g. 0.25, or a sweep such as "
+        "0,0.1,0.25 (Li et al.'s consistency score compares each level with 0).",
+    )
+    identifiable = columns[2].checkbox(
+        "Only example sets that single out the rule",
+        key="identifiable",
+        help="Draw examples until only the setting's own world fits them (e.g. no other base).",
+    )
+    fields: dict[str, Any] = {"identifiable": identifiable}
+    try:
+        if shots.strip():
+            fields["shots"] = api.parse_shots(shots)
+        fields["noise"] = api.parse_noise(noise)
+    except ValueError as exc:
+        return str(exc).replace("--shots", "the shots sweep").replace("--noise", "noisy examples")
+    return fields
+
+
 def case_files_section() -> dict[str, str | None]:
     columns = st.columns(2)
     cases_file = columns[0].text_input(
@@ -354,6 +388,11 @@ def study_form() -> api.RunPlan | None:
     modes = modes_section()
     framing = framing_choice()
     sizes = sizes_section()
+    sweep = sweep_section()
+    if isinstance(sweep, str):
+        probe_problems.append(sweep)
+    else:
+        sizes |= sweep
     for problem in probe_problems:
         st.error(problem)
     if probe_problems:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lab.results.truncation import TruncationAdvice
 from lab.run.store import Store
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class ResultTables:
     drop_problem: str | None  # why there is no drop, e.g. two default worlds in one family
     sampled: pd.DataFrame  # first sample, best fit and pass@k (code modes)
     refined: pd.DataFrame  # accuracy by refinement round (code modes)
-    swept: pd.DataFrame  # accuracy per (shots, noise) point; empty unless the runs sweep one of them
+    swept: pd.DataFrame  # the summary's rows of swept cells (`sweeps.swept_rows`); empty without a sweep
     consistency: pd.DataFrame  # Li et al.'s consistency per noisy point; empty without noise
     identifiability: pd.DataFrame  # accuracy on identifiable vs ambiguous example sets
 
@@ -144,16 +145,16 @@ def result_tables(items: pd.DataFrame, functions: pd.DataFrame) -> ResultTables:
 
     if not items.empty:
         items = items[~unrecorded_cells(items)]
-    points = items[["shots", "noise"]].drop_duplicates().dropna(how="all") if "shots" in items else items[[]]
-    swept = sweeps.sweep_summary(items) if len(points) > 1 else pd.DataFrame()
-    noisy = len(points) > 1 and bool((items["noise"].fillna(0) > 0).any())
+    summary = stats.summary(items)
+    swept = sweeps.swept_rows(summary)
+    noisy = not swept.empty and bool((swept["noise"].fillna(0) > 0).any())
 
     try:
         drops, drop_problem = stats.counterfactual_drop(items), None
     except ValueError as exc:  # e.g. two default-world settings of one family
         drops, drop_problem = stats.counterfactual_drop(items.iloc[0:0]), str(exc)
     return ResultTables(
-        summary=stats.summary(items),
+        summary=summary,
         gaps=stats.gaps(items),
         drops=drops,
         drop_problem=drop_problem,
@@ -171,21 +172,21 @@ def _has_worlds(items: pd.DataFrame) -> bool:
 
 def result_figures(tables: ResultTables) -> dict[str, go.Figure]:
     """Every chart of the Results page, by title."""
-    from lab.results import charts, curves, sweep_charts
+    from lab.results import charts, curves, sweep_charts, sweeps
 
+    single = sweeps.at_one_point(tables.summary)  # the charts by setting draw one bar per cell
     sweep: dict[str, go.Figure] = {}
-    if tables.is_sweep:
-        sweep = {
-            "Accuracy against the number of shown examples": sweep_charts.shot_curve(tables.swept),
-            "Accuracy against noisy examples": sweep_charts.noise_curve(tables.swept),
-        }
+    if tables.swept["shots"].nunique() > 1:
+        sweep["Accuracy against the number of shown examples"] = sweep_charts.shot_curve(tables.swept)
+    if tables.swept["noise"].nunique() > 1:
+        sweep["Accuracy against noisy examples"] = sweep_charts.noise_curve(tables.swept)
     return sweep | {
-        "Accuracy per setting": charts.accuracy_by_setting(tables.summary),
-        "Accuracy against the counterfactual parameter": charts.accuracy_by_parameter(tables.summary),
-        "Accuracy heatmap": charts.accuracy_heatmap(tables.summary),
+        "Accuracy per setting": charts.accuracy_by_setting(single),
+        "Accuracy against the counterfactual parameter": charts.accuracy_by_parameter(single),
+        "Accuracy heatmap": charts.accuracy_heatmap(single),
         "Inductive minus deductive": charts.gap_chart(tables.gaps),
         "Counterfactual drop": charts.drop_chart(tables.drops),
-        "Deductive vs comprehension check": charts.comprehension_chart(tables.summary),
+        "Deductive vs comprehension check": charts.comprehension_chart(single),
         "pass@k": curves.pass_at_k_chart(tables.sampled),
         "Accuracy by refinement round": curves.rounds_chart(tables.refined),
     }
@@ -219,6 +220,21 @@ def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
     from lab.results import read
 
     return read.summary_frame(store, run_ids)
+
+
+def truncation_advice(store: Store, run_id: str) -> TruncationAdvice | None:
+    """How many of the run's replies stopped at its token cap, and a larger cap to try; None if none did.
+
+    Raises ValueError for a run the store does not hold.
+    """
+    from lab.results import read, truncation
+    from lab.run.plan import RunPlan
+
+    run = store.get_run(run_id)
+    if run is None:
+        raise ValueError(f"no run {run_id!r} in this database; `python -m lab list` shows its runs")
+    max_tokens = int(run.plan.get("max_tokens", RunPlan.max_tokens))
+    return truncation.advice(run_id, read.items_frame(store, [run_id], links=True), max_tokens)
 
 
 def format_summary(summary: pd.DataFrame) -> str:

@@ -36,6 +36,7 @@ from lab.results.intervals import (
     paired_difference_interval,
     wilson_interval,
 )
+from lab.run.records import TRUNCATED
 from lab.tasks.modes import GAP_PAIRS, MODE_ORDER, Role
 from lab.tasks.modes import MODES as _MODE_TABLE
 
@@ -73,6 +74,9 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "ci_method",
     "instances",
     "instance_solve_rate",
+    "shots",
+    "noise",
+    "truncated",
 )
 GAP_COLUMNS: tuple[str, ...] = (
     "model",
@@ -109,6 +113,7 @@ DROP_COLUMNS: tuple[str, ...] = (
 
 _SETTING = ["model", MODEL_LABEL, "probe", "setting", "default_world"]
 _GROUP = [*_SETTING, "mode"]
+_POINT = ["shots", "noise"]  # a sweep point: its own row of the summary, never pooled with another
 _ORDER = ["model", MODEL_LABEL, "probe", "default_world", "setting"]  # the default world first
 
 
@@ -121,20 +126,24 @@ def returns_code(mode: str) -> bool:
 
 
 def summary(items: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy per model x probe x setting x mode with its 95% interval (`ci_method` says which).
+    """Accuracy per model x probe x setting x mode x sweep point, with its 95% interval (`ci_method`).
 
     Columns `SUMMARY_COLUMNS`: `instances` counts the cell's instances; `instance_solve_rate` (code
-    modes, NaN otherwise) is the share of them whose function was right on every held-out case.
-    Rows sorted by model, probe, the default world before counterfactual settings, setting (in
-    natural order: base=8 before base=10), then mode in the order of `MODES`. Empty input gives an
-    empty frame with those columns.
+    modes, NaN otherwise) is the share of them whose function was right on every held-out case;
+    `shots` and `noise` are the sweep point (missing for a mode that shows no examples, or items
+    stored before sweeps): each point of a sweep is its own row, never pooled with another;
+    `truncated` counts the items whose reply stopped at the token cap (error `truncated`, scored
+    wrong and kept in `n`). Rows sorted by model, probe, the default world before counterfactual
+    settings, setting (in natural order: base=8 before base=10), mode in the order of `MODES`,
+    then shots and noise. Empty input gives an empty frame with those columns.
     """
     items = _checked(items)
     if items.empty:
         return _empty(SUMMARY_COLUMNS)
+    items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
-    for key, cell in items.groupby(_GROUP, sort=False):
-        base = dict(zip(_GROUP, key, strict=True))
+    for key, cell in items.groupby([*_GROUP, *_POINT], sort=False, dropna=False):
+        base = dict(zip([*_GROUP, *_POINT], key, strict=True))
         n, correct = len(cell), int(cell["correct"].sum())
         solved = cell.groupby("instance")["correct"].all()
         if returns_code(base["mode"]):
@@ -153,10 +162,11 @@ def summary(items: pd.DataFrame) -> pd.DataFrame:
                 "ci_method": method,
                 "instances": len(solved),
                 "instance_solve_rate": solve_rate,
+                "truncated": int((cell["error"] == TRUNCATED).sum()),
             }
         )
-    table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    return _sorted(table, [*_ORDER, "mode"]).reset_index(drop=True)
+    table = _point_typed(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)))
+    return _sorted(table, [*_ORDER, "mode", *_POINT]).reset_index(drop=True)
 
 
 def gaps(items: pd.DataFrame) -> pd.DataFrame:
@@ -339,6 +349,10 @@ def _checked(items: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"item frame lacks column(s) {', '.join(missing)}")
     frame = items[needed].astype({"default_world": bool, "correct": bool, "instance": "int64"})
+    frame["error"] = items["error"].astype("object") if "error" in items else None
+    for name in _POINT:  # frames without the sweep columns hold one unswept point per cell
+        frame[name] = items[name] if name in items else pd.NA
+    frame = _point_typed(frame)
     frame[MODEL_LABEL] = (
         items[MODEL_LABEL].astype("object") if MODEL_LABEL in items else items["model"].map(display_label)
     )
@@ -353,6 +367,20 @@ def _checked(items: pd.DataFrame) -> pd.DataFrame:
     if not mixed.empty:
         probe, setting = mixed.index[0]
         raise ValueError(f"{probe} / {setting} is marked both default world and counterfactual")
+    return frame
+
+
+def _point_typed(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype({"shots": "Int64", "noise": "Float64"})
+
+
+def _with_old_points(frame: pd.DataFrame) -> pd.DataFrame:
+    """Items stored before sweeps (no point) join their cell's one point, e.g. a run resumed after an
+    upgrade; beside several points they stay apart, as nothing says which one they belong to."""
+    cell = frame.groupby(_GROUP, sort=False, dropna=False)
+    for name in _POINT:
+        single = cell[name].transform("nunique") == 1
+        frame[name] = frame[name].where(~single | frame[name].notna(), cell[name].transform("first"))
     return frame
 
 
@@ -404,5 +432,8 @@ _EMPTY_DTYPES = {
     "correct": "int64",
     "instances": "int64",
     "n_settings": "int64",
+    "truncated": "int64",
+    "shots": "Int64",
+    "noise": "Float64",
     **dict.fromkeys(_FLOAT_COLUMNS, "float64"),
 }

@@ -1,8 +1,9 @@
 """Plotly figures of sweeps: accuracy against the number of shown examples and against noise.
 
-Pure functions: a `sweeps.sweep_summary` frame in, a Figure out. One line per mode and setting
-(and model, when there are several), with its 95% interval as error bars; a mode that shows no
-examples is a dashed level across the shots axis, the reference the curves climb towards.
+Pure functions: the swept rows of the summary (`sweeps.swept_rows`) in, a Figure out. One line per
+mode and setting (and model, when there are several), with its 95% interval as error bars (the
+summary's `ci_method`: the cluster bootstrap in code modes); a mode that shows no examples is a
+dashed level across the shots axis, the reference the curves climb towards.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import plotly.graph_objects as go
 from lab.results.charts import ACCURACY_AXIS, MODE_COLOURS, mode_label
 
 _OTHER_COLOUR = "#4d4d4d"
+# Lines of one mode (one colour) tell their settings apart by dash and marker; "dash" marks the levels.
+_DASHES = ("solid", "dot", "dashdot", "longdashdot")
+_SYMBOLS = ("circle", "square", "diamond", "triangle-up")
 
 
 def _name(row: pd.Series, several_models: bool) -> str:
@@ -31,8 +35,9 @@ def _errors(rows: pd.DataFrame) -> dict[str, object]:
     }
 
 
-def _line(rows: pd.DataFrame, x: str, name: str, dash: str = "solid") -> go.Scatter:
+def _line(rows: pd.DataFrame, x: str, name: str, *, style: int = 0, dash: str | None = None) -> go.Scatter:
     mode = str(rows["mode"].iloc[0])
+    dash = dash or _DASHES[style % len(_DASHES)]
     return go.Scatter(
         x=list(rows[x]),
         y=list(100 * rows["accuracy"]),
@@ -40,27 +45,43 @@ def _line(rows: pd.DataFrame, x: str, name: str, dash: str = "solid") -> go.Scat
         mode="lines+markers",
         name=name,
         line={"color": MODE_COLOURS.get(mode, _OTHER_COLOUR), "dash": dash},
+        marker={"symbol": _SYMBOLS[style % len(_SYMBOLS)], "size": 9},
         customdata=list(zip(rows["n"], rows["correct"], strict=True)),
         hovertemplate="%{y:.0f}% (%{customdata[1]} of %{customdata[0]})<extra>%{fullData.name}</extra>",
     )
 
 
+def _styles(summary: pd.DataFrame) -> dict[tuple[str, str, str], int]:
+    """A style number per model, probe and setting, so that one mode's lines can be told apart."""
+    keys = summary[["model", "probe", "setting"]].drop_duplicates().itertuples(index=False, name=None)
+    return {key: number for number, key in enumerate(sorted(keys))}
+
+
 def shot_curve(summary: pd.DataFrame, *, noise: float = 0.0) -> go.Figure:
     """Accuracy against shots (log axis) at one noise level, per mode and setting."""
     several = summary["model"].nunique() > 1
-    swept = summary[summary["shots"].notna() & (summary["noise"] == noise)]
+    swept = summary[summary["shots"].notna() & summary["noise"].eq(noise).fillna(False)]
     figure = go.Figure()
-    for _, rows in swept.sort_values("shots").groupby(["model", "probe", "setting", "mode"], sort=True):
-        figure.add_trace(_line(rows, "shots", _name(rows.iloc[0], several)))
+    styles = _styles(summary)
+    for key, rows in swept.sort_values("shots").groupby(["model", "probe", "setting", "mode"], sort=True):
+        figure.add_trace(_line(rows, "shots", _name(rows.iloc[0], several), style=styles[key[:3]]))
     shots = sorted({int(k) for k in swept["shots"]})
     if shots:
         for _, row in summary[summary["shots"].isna()].iterrows():
             level = pd.DataFrame([row] * 2).assign(shots=[shots[0], shots[-1]])
-            figure.add_trace(_line(level, "shots", _name(row, several), dash="dash"))
+            figure.add_trace(
+                _line(
+                    level,
+                    "shots",
+                    _name(row, several),
+                    style=styles[tuple(row[["model", "probe", "setting"]])],
+                    dash="dash",
+                )
+            )
     figure.update_layout(
         title=f"Accuracy against the number of shown examples (noise {noise:g})",
         xaxis={"type": "log", "title": "examples shown (shots, log scale)", "tickvals": shots},
-        yaxis={"title": ACCURACY_AXIS, "range": [0, 105]},
+        yaxis={"title": ACCURACY_AXIS, "range": [-5, 105]},
         legend={"title": "mode · setting"},
     )
     return figure
@@ -75,13 +96,14 @@ def noise_curve(summary: pd.DataFrame, *, shots: int | None = None) -> go.Figure
         shots = int(swept["shots"].max())
     swept = swept[swept["shots"] == shots]
     figure = go.Figure()
-    for _, rows in swept.sort_values("noise").groupby(["model", "probe", "setting", "mode"], sort=True):
-        figure.add_trace(_line(rows, "noise", _name(rows.iloc[0], several)))
+    styles = _styles(summary)
+    for key, rows in swept.sort_values("noise").groupby(["model", "probe", "setting", "mode"], sort=True):
+        figure.add_trace(_line(rows, "noise", _name(rows.iloc[0], several), style=styles[key[:3]]))
     levels = sorted(float(f) for f in swept["noise"].unique() if not math.isnan(f))
     figure.update_layout(
         title=f"Accuracy against noisy examples ({shots} shown)",
         xaxis={"title": "share of shown examples with a wrong output", "tickvals": levels},
-        yaxis={"title": ACCURACY_AXIS, "range": [0, 105]},
+        yaxis={"title": ACCURACY_AXIS, "range": [-5, 105]},
         legend={"title": "mode · setting"},
     )
     return figure
