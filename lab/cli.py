@@ -119,6 +119,8 @@ def _plan_from_args(args: argparse.Namespace) -> api.RunPlan:
         max_failures=args.max_failures,
         samples=args.samples,
         rounds=args.rounds,
+        queries=args.queries,
+        submissions=args.submissions,
         cases_file=args.cases_file,
         check_file=args.check_file,
         check_n=args.check_n,

@@ -44,7 +44,7 @@ from tests.scripted_server import ScriptedReply, ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=20)
-ONE_TURN_MODES = tuple(name for name in MODE_ORDER if not MODES[name].verbal)
+ONE_TURN_MODES = tuple(name for name in MODE_ORDER if not MODES[name].verbal and not MODES[name].interactive)
 EVERY_FAMILY = (
     "arithmetic:base=10",
     "arithmetic:base=9",

@@ -193,6 +193,7 @@ def test_modes_are_declared_with_keywords_only() -> None:
         "ccc",
         "verbal_apply",
         "verbal_code",
+        "oracle",
     )
     assert GAP_PAIRS == (("solverlearner", "deductive"), ("io", "io_rule"))
     assert parse_modes("io, ccc,io") == ["io", "ccc"]
@@ -209,6 +210,7 @@ def test_what_each_mode_declares() -> None:
         "ccc": Role.CHECK,
         "verbal_apply": Role.INDUCTIVE,
         "verbal_code": Role.INDUCTIVE,
+        "oracle": Role.INDUCTIVE,
     }
     assert [name for name, mode in MODES.items() if mode.verbal] == ["verbal_apply", "verbal_code"]
     assert [name for name, mode in MODES.items() if mode.draws is Draws.CHECKS] == ["ccc"]
@@ -217,7 +219,8 @@ def test_what_each_mode_declares() -> None:
     listfn = get_family("listfn")
     assert listfn.comprehension is None
     assert not MODES["ccc"].supports(listfn) and MODES["ccc"].supports(ARITHMETIC)
-    assert all(MODES[name].supports(listfn) for name in MODE_ORDER if name != "ccc")
+    assert all(MODES[name].supports(listfn) for name in MODE_ORDER if name not in ("ccc", "oracle"))
+    assert not MODES["oracle"].supports(listfn) and MODES["oracle"].supports(ARITHMETIC)
     with pytest.raises(ModeError, match="no comprehension check"):
         build_messages(listfn.default_setting(), "ccc", [], "[1, 2]")
 

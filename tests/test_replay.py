@@ -282,7 +282,7 @@ def test_an_exported_run_replays_to_the_identical_items(db_path: Path, tmp_path:
         read.export_items(store, [first.id], csv_path)
 
         table = pd.read_csv(io.BytesIO(csv_path.read_bytes()), dtype=str, keep_default_na=False)
-        assert list(table.columns[-2:]) == ["messages", "response"]
+        assert {"messages", "response"} <= set(table.columns)
         assert table["response"].str.startswith("'=").all()
         first_item = store.items([first.id])[0]
         assert json.loads(table["messages"][0]) == item_detail(store, first_item).messages

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from lab import api
-from ui import data, session
+from ui import data, oracle_view, session
 from ui.widgets import pick_runs
 
 if TYPE_CHECKING:
@@ -244,6 +244,8 @@ def item_view(detail: api.ItemDetail) -> None:
         st.code(detail.stated_rule, language="markdown", wrap_lines=True)
     if returns_code:
         code_view(detail)
+    if api.MODES[item["mode"]].interactive:
+        oracle_view.timeline(detail)
     prompt_tab, reply_tab = st.tabs(["Prompt (exact messages)", "Raw reply"])
     with prompt_tab:
         for message in detail.messages:

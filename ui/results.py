@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from lab import api
-from ui import compare, data, session
+from ui import compare, data, oracle_view, session
 from ui.widgets import percent_columns, pick_runs, summary_table
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ def page() -> None:
         details(db, run_ids, marker, tables, sort=api.overview_sorts()[0])
     if tables.is_sweep:
         sweep_section(tables, data.load_figures(db, run_ids, marker, ()))
+    oracle_view.results_section(db, run_ids, marker)
     downloads(run_ids, marker, tables.summary)
 
 
@@ -125,14 +126,13 @@ def sweep_section(tables: api.ResultTables, figures: dict) -> None:
     """Accuracy per sweep point (shots, noise), Li et al.'s consistency, identifiable vs ambiguous."""
     st.subheader("Sweep")
     st.caption(
-        "The summary above pools the points of a sweep; here each (shots, noise) point is its own cell, "
-        "measured on the same held-out cases (95% Wilson intervals over items)."
+        "Each (shots, noise) point is its own row of the summary, measured on the same held-out cases; "
+        "intervals as in the summary (cluster bootstrap over instances in code modes, Wilson otherwise)."
     )
     for name, figure in figures.items():
         if name.startswith("Accuracy against the number") or name.startswith("Accuracy against noisy"):
             st.plotly_chart(figure, config=api.chart_config("solverlab-sweep"), key=f"chart_{name}")
     percent = percent_columns("accuracy", "consistency", "ci_low", "ci_high")
-    st.dataframe(tables.swept, hide_index=True, key="sweep_table", column_config=percent)
     if not tables.consistency.empty:
         st.markdown("**Consistency** (same verdict with and without noisy examples, item by item)")
         st.dataframe(tables.consistency, hide_index=True, key="consistency_table", column_config=percent)

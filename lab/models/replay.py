@@ -182,6 +182,10 @@ def _items_csv_records(path: Path) -> Iterator[tuple[Messages, str, str]]:
             raise ReplayError(f"{place}: messages is not JSON ({exc})") from None
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             raise ReplayError(f"{place}: messages is not a JSON list of chat messages")
+        # A conversation's earlier replies (refinement, the oracle's turns) answer its earlier prompts.
+        for turn, message in enumerate(messages):
+            if message.get("role") == "assistant":
+                yield messages[:turn], str(message.get("content", "")), place
         yield messages, restore_cell(response), place
 
 

@@ -29,6 +29,7 @@ MODE_COLOURS: dict[str, str] = {
     "deductive_code": "#8c3b0e",
     "verbal_apply": "#2a9d8f",
     "verbal_code": "#1d6b61",
+    "oracle": "#6a4c93",
     "ccc": "#7a7a7a",
 }
 # Each inductive mode next to the deductive mode it is compared with, then the rest.
@@ -40,6 +41,7 @@ CHART_MODE_ORDER: tuple[str, ...] = (
     "deductive_code",
     "verbal_apply",
     "verbal_code",
+    "oracle",
     "ccc",
 )
 

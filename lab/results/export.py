@@ -192,10 +192,16 @@ def summary_csv(summary: pd.DataFrame) -> bytes:
 
 
 def summary_text(summary: pd.DataFrame) -> str:
-    """The summary as a plain-text table for a terminal: models by their label, figures to 3 decimals."""
+    """The summary as a plain-text table for a terminal: models by their label, figures to 3 decimals, the
+    sweep columns only when the runs sweep, blanks for what a row has not."""
     shown = summary.drop(columns="model").rename(columns={"model_label": "model"})
     for column in ("accuracy", "ci_low", "ci_high", "instance_solve_rate"):
         shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    for column in ("shots", "noise"):
+        if column in shown and shown[column].isna().all():
+            shown = shown.drop(columns=column)
+        elif column in shown:
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:g}")
     return shown.to_string(index=False)
 
 

@@ -31,6 +31,9 @@ class ModelEstimate:
 
 
 def calls_per_unit(plan: RunPlan, unit: WorkUnit) -> int:
+    """At most: the oracle's conversation uses up to its turn budget."""
+    if MODES[unit.mode].interactive:
+        return plan.budget.max_turns
     return plan.samples + plan.rounds if MODES[unit.mode].returns_code else 1
 
 
