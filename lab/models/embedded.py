@@ -48,6 +48,7 @@ CACHE_DIR_ENV = "SOLVERLAB_MODEL_CACHE"
 INSTALL_HINT = "pip install --require-hashes -r requirements.txt"
 
 _PARTIAL_SUFFIX = ".partial"
+_WAIT_POLL_SECONDS = 0.1
 _COPY_BUFFER = 16 * 1024 * 1024
 _SAMPLING_KEYS = (
     "temperature",
@@ -305,11 +306,12 @@ class _ReplyStream:
 
 class LocalEngine:
     """One loaded model with `n_parallel` decoding slots; `chat` is thread-safe and releases the GIL while
-    the engine works (requests beyond the slots wait in the engine's queue)."""
+    the engine works (requests beyond the slots wait for one, and a stop reaches them while they wait)."""
 
     def __init__(self, model_path: Path, settings: EngineSettings | None = None) -> None:
         self.model_path = model_path
         self.settings = settings or EngineSettings()
+        self._slots = threading.BoundedSemaphore(self.settings.n_parallel)
         xllamacpp = _import_xllamacpp()
         params = _server_params(xllamacpp, model_path, self.settings)
         try:
@@ -326,9 +328,16 @@ class LocalEngine:
         if not self.settings.prompt_cache:
             request = {**request, "cache_prompt": False}
         stream = _ReplyStream(should_stop)
-        returned = self._server.handle_chat_completions(
-            {**request, "stream": True, "stream_options": {"include_usage": True}}, stream.take
-        )
+        # A request waits for a free slot here, not in the engine's queue where a stop cannot reach it.
+        while not self._slots.acquire(timeout=_WAIT_POLL_SECONDS):
+            if should_stop():
+                raise EngineCancelledError("the run is stopping: the request was cancelled before it started")
+        try:
+            returned = self._server.handle_chat_completions(
+                {**request, "stream": True, "stream_options": {"include_usage": True}}, stream.take
+            )
+        finally:
+            self._slots.release()
         if isinstance(returned, dict):
             stream.take(returned)
         return stream.reply()
