@@ -81,7 +81,7 @@ def test_the_same_study_twice_gives_the_same_replies_item_by_item(tmp_path: Path
         modes=("deductive",),
         n=4,
         instances=1,
-        max_tokens=96,
+        max_tokens=64,
         concurrency=4,
     )
     runs = []
