@@ -97,7 +97,7 @@ def test_the_same_study_twice_gives_the_same_replies_item_by_item(tmp_path: Path
     assert differing == [], f"{len(differing)} of {len(first)} replies differ: {differing}"
 
 
-def test_stop_cancels_the_embedded_model_s_generations_and_the_run_resumes(db_path: Path) -> None:
+def test_stop_cancels_the_embedded_model_s_generations(db_path: Path) -> None:
     plan = RunPlan(
         models=(ModelSpec(DEFAULT_MODEL),),
         probes=("arithmetic:base=8",),

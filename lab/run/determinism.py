@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lab.models import provider_for
+from lab.models.registry import provider_type
 from lab.run.plan import RunPlan
 
 VERSIONS_KEY = "deterministic_replies"
@@ -29,9 +29,8 @@ class Determinism:
 
 def determinism_versions(plan: RunPlan) -> dict[str, str]:
     """The entry a new run adds to its versions."""
-    unpromised = [
-        model.label for model in plan.models if plan.temperature != 0 or not provider_for(model).deterministic
-    ]
+    promised = plan.temperature == 0
+    unpromised = [m.label for m in plan.models if not (promised and provider_type(m.name).deterministic)]
     return {VERSIONS_KEY: json.dumps({"temperature": plan.temperature, "unpromised": unpromised})}
 
 
