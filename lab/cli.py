@@ -241,6 +241,9 @@ def _execute(
     summary = api.summary_frame(store, [run_id])
     if not summary.empty:
         print(api.format_summary(summary))
+    smoke_test = api.smoke_test_note(api.RunPlan.from_dict(record.plan))
+    if smoke_test:
+        print(smoke_test)
     return api.run_succeeded(record)
 
 

@@ -6,6 +6,8 @@ from the store, so it goes on, and keeps its progress, when the user switches pa
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from lab import api
@@ -13,6 +15,7 @@ from ui import data, session, study_form
 from ui.widgets import plan_text, status_badge, summary_table
 
 REFRESH_SECONDS = 1.5
+ETA_SAMPLES = 400  # progress readings kept per run for the time left (about 10 minutes of refreshes)
 LIVE_RESULT_STEPS = 40  # while a run goes on, its results are re-read about this many times in all
 
 
@@ -56,10 +59,14 @@ def run_monitor(run_id: str, was_live: bool) -> None:
         st.subheader(f"Run `{run_id}` {status_badge(status)}")
         framing = record.plan.get("framing", api.Framing.BLIND.value)  # stored before framings: blind
         st.caption(f"{plan_text(record.plan)}, {framing} framing")
+        smoke_test = api.smoke_test_note(api.RunPlan.from_dict(record.plan))
+        if smoke_test:
+            st.info(smoke_test, icon=":material/local_fire_department:")
         share = progress.done / progress.total if progress.total else 0.0
-        st.progress(
-            min(1.0, share), text=f"{progress.done:,} of {progress.total:,} items scored ({share:.0%})"
-        )
+        text = f"{progress.done:,} of {progress.total:,} items scored ({share:.0%})"
+        if status == "running":
+            text += f" · {time_left(run_id, progress.done, progress.total)}"
+        st.progress(min(1.0, share), text=text)
         tokens = progress.prompt_tokens + progress.completion_tokens
         columns = st.columns(4)
         columns[0].metric("Items scored", f"{progress.done:,} / {progress.total:,}")
@@ -75,16 +82,32 @@ def run_monitor(run_id: str, was_live: bool) -> None:
             help="as litellm prices the calls; the embedded model costs nothing",
         )
         run_status_message(record, status)
+        if status != "running" and progress.done:
+            truncation_warning(run_id)
         run_actions(record, status)
         if progress.done:
             live_results(run_id, progress.done, progress.total, final=status != "running")
+
+
+def time_left(run_id: str, done: int, total: int) -> str:
+    """The ETA from the progress this session has seen of the run (kept for `api.eta_text`'s window)."""
+    samples = st.session_state.setdefault("eta_samples", {}).setdefault(run_id, [])
+    now = time.time()
+    if samples and samples[-1].done > done:  # the store lost items (deleted and started anew): start over
+        samples.clear()
+    samples.append(api.ProgressSample(now, done))
+    del samples[: max(0, len(samples) - ETA_SAMPLES)]
+    return api.eta_text(samples, total) or "estimating the time left…"
 
 
 def run_status_message(record: api.RunRecord, status: str) -> None:
     reason = record.reason or ""
     if status == "running":
         if st.session_state.get("stopping") == record.id:
-            st.info("Stopping: the calls already sent finish and are kept; then you can resume.")
+            st.info(
+                "Stopping: the calls in flight are cancelled (nothing is lost: they are made again on "
+                "resume); items already scored are kept."
+            )
         else:
             st.caption(
                 "The run executes in its own process: switch pages or reload the browser as you like; "
@@ -112,6 +135,13 @@ def run_status_message(record: api.RunRecord, status: str) -> None:
         st.info("This run has not started yet.")
 
 
+def truncation_warning(run_id: str) -> None:
+    """When replies stopped at the token cap, how many, and the larger cap to run again with."""
+    advice = api.truncation_advice(data.store(), run_id)
+    if advice is not None:
+        st.warning(advice.message, icon=":material/content_cut:")
+
+
 def stop_run(run_id: str) -> None:
     api.stop_run(data.store(), run_id)
     st.session_state["stopping"] = run_id
@@ -125,7 +155,8 @@ def run_actions(record: api.RunRecord, status: str) -> None:
             icon=":material/stop:",
             on_click=stop_run,
             args=(record.id,),
-            help="The calls in flight finish and are kept; then the run stops and can be resumed.",
+            help="Cancels the calls in flight within seconds; the items already scored are kept and the "
+            "run can be resumed.",
         )
     elif status == "finished":
         st.button(
@@ -188,6 +219,9 @@ def live_results(run_id: str, done: int, total: int, *, final: bool) -> None:
 
 def start_section(plan: api.RunPlan) -> None:
     st.subheader("Estimate")
+    smoke_test = api.smoke_test_note(plan)
+    if smoke_test:
+        st.info(smoke_test, icon=":material/local_fire_department:")
     columns = st.columns(4)
     columns[0].metric("Model calls", f"{api.estimated_calls(plan):,}")
     columns[1].metric("Items to score", f"{api.total_items(plan):,}")

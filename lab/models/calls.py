@@ -26,6 +26,7 @@ from lab.models.provider import (
     ModelUnavailableError,
     Provider,
     RetryPolicy,
+    stoppable,
     with_retries,
 )
 from lab.models.replicas import ReplicaRouter, shared_router
@@ -254,9 +255,12 @@ class LitellmProvider(Provider):
         retry: RetryPolicy = DEFAULT_RETRY,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Completion:
-        """One completion, retried with exponential backoff on rate limits, server errors and timeouts."""
+        """One completion, retried with exponential backoff on rate limits, server errors and timeouts;
+        given up (`CallCancelledError`) as soon as `should_stop()`."""
         return with_retries(
-            lambda: self.call_once(messages, params, retry.timeout), retry, should_stop=should_stop
+            lambda: stoppable(lambda: self.call_once(messages, params, retry.timeout), should_stop),
+            retry,
+            should_stop=should_stop,
         )
 
     def check(self, timeout: float = 120.0) -> None:

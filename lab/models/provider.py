@@ -5,8 +5,10 @@ A backend is one file with a `Provider` subclass plus one line in `lab.models.re
 
 from __future__ import annotations
 
+import contextvars
 import os
 import random
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -63,6 +65,11 @@ class NoReplyError(Exception):
     category: ClassVar[str] = "no_reply"
 
 
+class CallCancelledError(Exception):
+    """The run is stopping, so the call was given up before its reply: nothing is stored for it, it is
+    no failure, and a resumed run makes it again."""
+
+
 class ModelUnavailableError(Exception):
     """Raised before a run starts, with one message a user can act on."""
 
@@ -108,11 +115,47 @@ def with_retries(
             sleep(retry.delay(attempt, exc.retry_after))
 
 
+def stoppable(
+    call: Callable[[], Completion], should_stop: Callable[[], bool], *, poll: float = 0.1
+) -> Completion:
+    """`call`, given up with `CallCancelledError` within `poll` seconds of `should_stop()` turning true.
+
+    The call runs on a daemon thread (in a copy of the caller's context) that is left to finish or to be
+    ended with the process, so a stop never waits for a slow reply. A backend that can cancel its own
+    requests (the embedded model) reads the stop from the context and ends the abandoned call itself.
+    """
+    if should_stop():
+        raise CallCancelledError("the run is stopping; the call was not made")
+    finished = threading.Event()
+    outcome: list[Completion | BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome.append(exc)
+        finally:
+            finished.set()
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(target,), daemon=True, name="solverlab-model-call").start()
+    while not finished.wait(poll):
+        if should_stop():
+            raise CallCancelledError("the run is stopping; the call in flight was given up")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
 class Provider(ABC):
     """One model backend. `accepts` claims model names; an instance serves one `ModelSpec`."""
 
     # Whether the store's response cache may answer for this provider (a recording is its own cache).
     cacheable: ClassVar[bool] = True
+    # Whether identical calls at temperature 0 get identical replies (recorded with each run; a server
+    # behind litellm batches and caches as it likes, so it promises nothing).
+    deterministic: ClassVar[bool] = False
     # Whether the backend calls a server, so that a spec's api_base and key_env mean something.
     takes_server: ClassVar[bool] = True
 

@@ -30,9 +30,11 @@ from lab.models import (
     provider_for,
 )
 from lab.models.limits import call_slots, round_robin
+from lab.models.provider import CallCancelledError
 from lab.models.replay import NOT_RECORDED
 from lab.run.batch import NO_BATCH, BatchOptions, BatchRun
 from lab.run.cost import CostCap
+from lab.run.determinism import determinism_versions
 from lab.run.items import Reply, code_items, direct_items, unanswered_items
 from lab.run.oracle import converse
 from lab.run.plan import (
@@ -98,6 +100,7 @@ def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
         if any(MODES[mode].draws is Draws.CHECKS and mode_applies(setting, mode) for mode in plan.modes):
             check_cases(plan, setting)
     versions = package_versions() | fingerprints(store, {s.family for s in plan.settings()})
+    versions |= determinism_versions(plan)
     store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), versions)
     return run_id
 
@@ -353,6 +356,9 @@ class RunExecutor:
     def should_stop(self) -> bool:
         return self.stop.is_set() or self.budget_exceeded.is_set() or self.cost_cap.reached.is_set()
 
+    def _cancelled(self) -> bool:
+        return self.stop.is_set() or self.budget_exceeded.is_set()
+
     def _report(self) -> None:
         if self.progress is None:
             return
@@ -492,8 +498,12 @@ class RunExecutor:
             return None
         cost = None
         try:
-            completion = provider.complete(messages, params, retry=self.retry, should_stop=self.should_stop)
+            # A stop or a spent failure budget gives up the calls in flight; at the cost cap they finish, as
+            # they are paid for.
+            completion = provider.complete(messages, params, retry=self.retry, should_stop=self._cancelled)
             cost = completion.cost
+        except CallCancelledError:
+            return None  # the run is stopping: nothing stored, no failure; a resume makes the call again
         except NoReplyError as exc:
             # Neither a failure nor a reply: stored with an error, so it is never served from the cache.
             raise _UnansweredError(exc, record(None, error=f"{exc.category}: {exc}")) from None

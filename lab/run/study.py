@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from lab.models import ModelSpec, provider_for
-from lab.run.plan import RunError, RunPlan, estimated_calls, total_items
+from lab.run.determinism import Determinism, determinism_note, recorded_determinism
+from lab.run.plan import RunError, RunPlan, estimated_calls, quick_plan, total_items
 from lab.run.records import RunStatus
 from lab.run.runner import Progress, execute_run, prepare_run
 from lab.run.store import RunRecord, Store
@@ -25,13 +26,16 @@ __all__ = [
     "RunStatus",
     "Store",
     "delete_run",
+    "determinism_note",
     "effective_status",
     "estimated_calls",
     "execute_run",
     "get_run",
     "prepare_run",
+    "run_determinism",
     "run_progress",
     "runs_frame",
+    "smoke_test_note",
     "start_background_run",
     "stop_run",
     "total_items",
@@ -151,3 +155,19 @@ def stop_run(store: Store, run_id: str) -> None:
         os.killpg(record.pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
+
+
+def run_determinism(store: Store, run_id: str) -> Determinism:
+    """Whether a repeat of the run would give the same replies, as the run recorded when it was created."""
+    return recorded_determinism(get_run(store, run_id).versions)
+
+
+def smoke_test_note(plan: RunPlan) -> str | None:
+    """For the quick default study, what it is for (a smoke test, not a measurement); None for any other."""
+    if plan.identity_hash() != quick_plan().identity_hash():
+        return None
+    return (
+        f"The quick study is a smoke test: it checks in a few minutes that the model, the sandbox and the "
+        f"scoring work end to end. With {plan.n} held-out cases per cell and {plan.instances} function per "
+        "code-mode cell it measures nothing: for a result, choose more cases and instances."
+    )
