@@ -55,6 +55,7 @@ def page() -> None:
             f"Prompts with no recorded reply, scored wrong as `not_recorded`: {results.unrecorded}. "
             "Those bars say nothing about the recorded model."
         )
+    reproducibility(runs, run_ids)
     tables = results.tables
     if tables.summary["model_label"].nunique() > 1:
         view = overview_filters(tables.summary)
@@ -71,6 +72,22 @@ def page() -> None:
         sweep_section(tables, data.load_figures(db, run_ids, marker, ()))
     oracle_view.results_section(db, run_ids, marker)
     downloads(run_ids, marker, tables.summary)
+
+
+def reproducibility(runs: pd.DataFrame, run_ids: tuple[str, ...]) -> None:
+    """Which of the runs a repeat may not reproduce item by item, and why (as each run recorded it)."""
+    labels = runs.set_index("run_id")["label"]
+    notes: dict[str, list[str]] = {}
+    for run_id in run_ids:
+        note = api.determinism_note(data.store(), run_id)
+        if note:
+            notes.setdefault(note, []).append(str(labels.get(run_id, run_id)))
+    if not notes:
+        return
+    count = sum(len(shown) for shown in notes.values())
+    with st.expander(f"Reproducibility: {count} of {len(run_ids)} runs may differ item by item on a repeat"):
+        for note, shown in notes.items():
+            st.markdown(f"- **{', '.join(shown)}**: {note}")
 
 
 def overview_filters(summary: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...], str]:

@@ -245,7 +245,16 @@ def start_section(plan: api.RunPlan) -> None:
     )
     for warning in api.precision_warnings(plan):
         st.warning(warning, icon=":material/straighten:")
-    max_cost = st.number_input(
+    columns = st.columns(2)
+    name = columns[0].text_input(
+        "Run name (optional)",
+        key="run_name",
+        max_chars=api.NAME_LIMIT,
+        placeholder="e.g. base-9 sweep",
+        help="Shown in every chart, table and CSV; unnamed runs read model - date - short id. "
+        "Renamed later on the History page.",
+    )
+    max_cost = columns[1].number_input(
         "Stop at a cost of (USD, 0 for no cap)", min_value=0.0, value=0.0, step=1.0, key="max_cost"
     )
     unset = [model for model in plan.models if api.key_is_unset(model)]
@@ -258,10 +267,10 @@ def start_section(plan: api.RunPlan) -> None:
         "Start the study", type="primary", icon=":material/rocket_launch:", disabled=bool(unset), key="start"
     ):
         try:
-            run_id = api.prepare_run(data.store(), plan)
+            run_id = api.prepare_run(data.store(), plan, name=name or None)
             env = session.run_env([m.as_dict() for m in plan.models])
             api.start_background_run(data.store(), run_id, env=env, max_cost=max_cost or None)
-        except (api.RunError, OSError) as exc:
+        except (api.RunError, ValueError, OSError) as exc:
             st.error(f"Could not start the run: {exc}")
             return
         session.watch(run_id)

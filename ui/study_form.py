@@ -381,6 +381,30 @@ def search_section() -> dict[str, int]:
     return {"samples": int(samples), "rounds": int(rounds)}
 
 
+def oracle_section() -> dict[str, int]:
+    """The oracle mode's budget: inputs the model may ask about, and functions it may submit."""
+    st.markdown("**Oracle mode: queries and submissions**")
+    defaults = api.RunPlan(models=(api.DEFAULT_MODEL,), probes=("arithmetic",), modes=("oracle",))
+    columns = st.columns(2)
+    queries = columns[0].number_input(
+        "Queries (inputs the model may ask the hidden rule about)",
+        0,
+        1000,
+        defaults.queries,
+        key="queries",
+        help="A refused input (one the family cannot take) counts as a query.",
+    )
+    submissions = columns[1].number_input(
+        "Submissions (solvers it may submit for a counterexample)",
+        1,
+        100,
+        defaults.submissions,
+        key="submissions",
+        help="The last submission is scored on the held-out cases.",
+    )
+    return {"queries": int(queries), "submissions": int(submissions)}
+
+
 def study_form() -> api.RunPlan | None:
     """The whole form; the plan it describes, or None (with the problems shown) when it is not valid."""
     models = models_section()
@@ -388,6 +412,8 @@ def study_form() -> api.RunPlan | None:
     modes = modes_section()
     framing = framing_choice()
     sizes = sizes_section()
+    if "oracle" in modes:
+        sizes |= oracle_section()
     sweep = sweep_section()
     if isinstance(sweep, str):
         probe_problems.append(sweep)

@@ -51,6 +51,10 @@ def summary_table(summary: pd.DataFrame, key: str) -> None:
             "accuracy": st.column_config.NumberColumn("accuracy", format="percent"),
             "ci_low": st.column_config.NumberColumn("95% low", format="percent"),
             "ci_high": st.column_config.NumberColumn("95% high", format="percent"),
+            "truncated": st.column_config.NumberColumn(
+                "cut at token cap",
+                help="replies stopped at max_tokens without a readable answer; scored wrong",
+            ),
         },
     )
 

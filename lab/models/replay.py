@@ -317,6 +317,7 @@ class ReplayProvider(Provider):
 
     cacheable = False
     takes_server = False
+    deterministic = True  # a recording gives the same reply every time
 
     @classmethod
     def accepts(cls, name: str) -> bool:
