@@ -317,7 +317,7 @@ def test_scripted_solvers_agree_with_the_family_in_the_sandbox() -> None:
 
 
 # The verbal modes' two turns are scripted in tests/test_verbal_modes.py.
-ONE_TURN_MODES = tuple(name for name in MODE_ORDER if not MODES[name].verbal)
+ONE_TURN_MODES = tuple(name for name in MODE_ORDER if not MODES[name].verbal and not MODES[name].interactive)
 
 
 def test_every_mode_runs_end_to_end_with_solvers_in_the_sandbox(db_path: Path) -> None:

@@ -527,8 +527,9 @@ def test_mode_views_follow_lab_modes() -> None:
         "ccc",
         "verbal_apply",
         "verbal_code",
+        "oracle",
     )
-    assert INDUCTIVE_MODES == ("io", "solverlearner", "verbal_apply", "verbal_code")
+    assert INDUCTIVE_MODES == ("io", "solverlearner", "verbal_apply", "verbal_code", "oracle")
     assert DEDUCTIVE_MODES == ("deductive", "io_rule", "deductive_code")
     assert [label for label, _, _ in GAP_COMPARISONS] == ["solverlearner - deductive", "io - io_rule"]
 

@@ -106,7 +106,9 @@ def test_truncated_replies_are_counted_per_cell_and_appended_to_the_csv() -> Non
     assert (int(table.loc[0, "truncated"]), int(table.loc[0, "n"]), int(table.loc[0, "correct"])) == (2, 5, 2)
     assert tuple(stats.SUMMARY_COLUMNS[-3:]) == ("shots", "noise", "truncated")
     back = pd.read_csv(io.BytesIO(summary_csv(table)))
-    assert list(back.columns)[-1] == "truncated" and back.loc[0, "truncated"] == 2
+    # The CSV: the summary's columns in order (truncated last of them), then the setting's parameters.
+    assert list(back.columns)[: len(stats.SUMMARY_COLUMNS)] == list(stats.SUMMARY_COLUMNS)
+    assert back.loc[0, "truncated"] == 2
 
 
 def test_a_frame_without_sweep_columns_has_one_unswept_row_per_cell() -> None:

@@ -60,7 +60,11 @@ def summary_table(summary: pd.DataFrame, key: str) -> None:
 
 
 def run_labels(runs: pd.DataFrame) -> dict[str, str]:
-    return {row.run_id: f"{row.label} · {row.status} · {row.items} items" for row in runs.itertuples()}
+    """Each run's label, status and size, then its id (which the CLI takes), so typing either finds it."""
+    return {
+        row.run_id: f"{row.label} · {row.status} · {row.items} items · {row.run_id}"
+        for row in runs.itertuples()
+    }
 
 
 def run_picker(runs: pd.DataFrame, label: str) -> tuple[str, ...]:
