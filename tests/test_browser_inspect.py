@@ -89,7 +89,7 @@ def test_search_finds_a_reply_a_click_opens_the_row_and_its_link_reopens_it(
             page.get_by_text("36 of 36 items match").wait_for(timeout=WAIT_MS)  # the latest run: run Z
             wait_idle(page)
             page.locator(".st-key-runs input").click()
-            page.get_by_role("option", name=re.compile("run-a$")).click()
+            page.get_by_role("option", name=re.compile(r"\brun-a\b")).click()
             page.keyboard.press("Escape")
             page.get_by_text("72 of 72 items match").wait_for(timeout=WAIT_MS)
             wait_idle(page)

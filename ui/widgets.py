@@ -60,9 +60,11 @@ def summary_table(summary: pd.DataFrame, key: str) -> None:
 
 
 def run_labels(runs: pd.DataFrame) -> dict[str, str]:
-    """Each run's label, status and size, then its id (which the CLI takes), so typing either finds it."""
+    """Each run's label, status and size, then its id (which the CLI takes) unless the label holds it, so
+    typing either finds the run."""
     return {
-        row.run_id: f"{row.label} · {row.status} · {row.items} items · {row.run_id}"
+        row.run_id: f"{row.label} · {row.status} · {row.items} items"
+        + ("" if row.run_id in row.label else f" · {row.run_id}")
         for row in runs.itertuples()
     }
 
