@@ -4,7 +4,9 @@
    as a ratio to the ideal (400 / 32 x 0.2 s), and the time of a fully cached re-run.
 2. Client-bound: calls at concurrency 64 against a server answering at once (an asyncio server
    sending one canned reply, so that it is not the bottleneck): the runner's calls/s and CPU time
-   a call next to a bare `litellm.acompletion` loop at the same concurrency, alternating, in one run.
+   a call next to a bare `litellm.acompletion` loop at the same concurrency, alternating, in one run,
+   and a bare loop of the synchronous `litellm.completion` in 64 threads (how the runner calls): the
+   runner's gap to the async loop splits into litellm's own sync-vs-async cost and the runner's.
 
 Run: python -m bench.pipeline [--calls N] [--rounds R]
 """
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,28 +154,56 @@ def bare_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
         asyncio.run(loop())
 
 
+def sync_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
+    """`calls` of the synchronous `litellm.completion` from a pool of threads at the same concurrency."""
+    litellm = litellm_module()
+
+    def one(i: int) -> None:
+        litellm.completion(
+            model="openai/bench",
+            api_base=base_url,
+            api_key=NO_KEY,
+            messages=[{"role": "user", "content": f"What is {i} + {i}?"}],
+            max_tokens=1024,
+            temperature=0.0,
+            seed=0,
+            num_retries=0,
+            max_retries=0,
+        )
+
+    with measured(calls, out), ThreadPoolExecutor(FAST_CONCURRENCY) as pool:
+        list(pool.map(one, range(calls)))
+
+
 def client_bound(base_url: str, calls: int, rounds: int) -> None:
-    bare_calls(base_url, FAST_CONCURRENCY, [])  # warm both clients up
+    bare_calls(base_url, FAST_CONCURRENCY, [])  # warm the clients up
+    sync_calls(base_url, FAST_CONCURRENCY, [])
     runner_calls(base_url, len(PROBES) * 4, -1, [])
     print(f"\n{calls} calls at concurrency {FAST_CONCURRENCY}, server answering at once")
     print(
         f"{'round':>5} {'runner calls/s':>15} {'bare calls/s':>13} {'ratio':>6} {'CPU ms/call: runner':>20}"
-        f" {'bare':>5} {'runner main thread':>19}"
+        f" {'bare':>5} {'runner main thread':>19} {'sync threads calls/s':>21} {'runner/sync':>12}"
     )
     runner: list[Throughput] = []
     bare: list[Throughput] = []
+    sync: list[Throughput] = []
     for round_ in range(rounds):
         runner_calls(base_url, calls, round_, runner)
         bare_calls(base_url, calls, bare)
-        r, b = runner[-1], bare[-1]
+        sync_calls(base_url, calls, sync)
+        r, b, t = runner[-1], bare[-1], sync[-1]
         ratio = r.calls_per_second / b.calls_per_second
         cpu = f"{r.cpu_ms_per_call:>20.2f} {b.cpu_ms_per_call:>5.2f} {r.main_ms_per_call:>19.2f}"
-        print(f"{round_ + 1:>5} {r.calls_per_second:>15.0f} {b.calls_per_second:>13.0f} {ratio:>6.2f} {cpu}")
+        threads = f"{t.calls_per_second:>21.0f} {r.calls_per_second / t.calls_per_second:>12.2f}"
+        speeds = f"{r.calls_per_second:>15.0f} {b.calls_per_second:>13.0f} {ratio:>6.2f}"
+        print(f"{round_ + 1:>5} {speeds} {cpu} {threads}")
     median_runner = statistics.median(t.calls_per_second for t in runner)
     median_bare = statistics.median(t.calls_per_second for t in bare)
+    median_sync = statistics.median(t.calls_per_second for t in sync)
     print(
         f"medians: runner {median_runner:.0f} calls/s, bare {median_bare:.0f} calls/s, "
-        f"ratio {median_runner / median_bare:.2f}; load average {os.getloadavg()[0]:.1f}"
+        f"ratio {median_runner / median_bare:.2f}; sync litellm in threads {median_sync:.0f} calls/s "
+        f"(runner/sync {median_runner / median_sync:.2f}); load average {os.getloadavg()[0]:.1f}"
     )
 
 
