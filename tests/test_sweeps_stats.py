@@ -243,3 +243,35 @@ def test_items_stored_before_sweeps_join_their_cells_one_point() -> None:
     assert list(zip(table["shots"], table["noise"], table["n"], strict=True)) == [(4, 0.0, 4)]
     rows += point("io", 8, 0.0, [[False, False]])  # two points: the old items cannot be placed
     assert len(stats.summary(read.item_frame(rows))) == 3
+
+
+def test_the_gap_is_computed_per_sweep_point_against_the_same_deductive_items() -> None:
+    """io at 1 and 4 shots against io_rule at the same points, and solverlearner at 1 and 4 shots against
+    deductive (no shots): one gap row per point, never the points pooled."""
+    rows = point("io", 1, 0.0, [[True, False, False, False]])  # 1/4
+    rows += point("io", 4, 0.0, [[True, True, True, False]])  # 3/4
+    rows += point("io_rule", 1, 0.0, [[True, True, False, False]])  # 2/4
+    rows += point("io_rule", 4, 0.0, [[True, True, False, False]])  # 2/4
+    rows += point("deductive", None, None, [[True, True, False, False]])  # 2/4
+    rows += point("solverlearner", 1, 0.0, [[False] * 4, [True] * 4])  # 4/8
+    rows += point("solverlearner", 4, 0.0, [[True] * 4, [True] * 4])  # 8/8
+    table = stats.gaps(read.item_frame(rows))
+    assert list(table.columns) == list(stats.GAP_COLUMNS)
+    got = {(row.comparison, int(row.shots)): round(row.gap, 6) for row in table.itertuples()}
+    assert got == {
+        ("io - io_rule", 1): -0.25,
+        ("io - io_rule", 4): 0.25,
+        ("solverlearner - deductive", 1): 0.0,
+        ("solverlearner - deductive", 4): 0.5,
+    }
+    solver = table[table["comparison"] == "solverlearner - deductive"]
+    assert solver["deductive_accuracy"].tolist() == [0.5, 0.5]  # both points against the same items
+    assert (solver["ci_method"] == "cluster_bootstrap").all()
+    # The chart draws each comparison once, at its most shots.
+    shown = sweeps.at_one_point(table, within="comparison")
+    assert sorted(shown["shots"].astype(int)) == [4, 4]
+    # Without sweep columns a run has one unswept gap per comparison, as before.
+    plain = [
+        {k: v for k, v in row.items() if k not in ("shots", "noise")} for row in rows if row["shots"] != 4
+    ]
+    assert len(stats.gaps(read.item_frame(plain))) == 2

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -96,6 +97,8 @@ GAP_COLUMNS: tuple[str, ...] = (
     "test",
     "p_value",
     "p_holm",
+    "shots",
+    "noise",
 )
 DROP_COLUMNS: tuple[str, ...] = (
     "model",
@@ -182,26 +185,51 @@ def gaps(items: pd.DataFrame) -> pd.DataFrame:
     Columns `GAP_COLUMNS`, sorted by model, probe, default world first, setting, then comparison.
     """
     items = _checked(items)
+    if items.empty:
+        return _empty(GAP_COLUMNS)
+    items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
     for key, setting in items.groupby(_SETTING, sort=False):
         columns = _columns(setting)
         modes = dict(tuple(setting.groupby("mode", sort=False)))
         for label, inductive, deductive in GAP_COMPARISONS:
             if inductive in modes and deductive in modes:
-                rows.append(
-                    {
-                        **dict(zip(_SETTING, key, strict=True)),
-                        "comparison": label,
-                        "inductive_mode": inductive,
-                        "deductive_mode": deductive,
-                        **_paired(modes[inductive], modes[deductive], columns),
-                    }
-                )
+                pairs = _point_pairs(modes[inductive], modes[deductive])
+                for point, inductive_items, deductive_items in pairs:
+                    rows.append(
+                        {
+                            **dict(zip(_SETTING, key, strict=True)),
+                            "comparison": label,
+                            "inductive_mode": inductive,
+                            "deductive_mode": deductive,
+                            **_paired(inductive_items, deductive_items, columns),
+                            **point,
+                        }
+                    )
     if not rows:
         return _empty(GAP_COLUMNS)
-    table = pd.DataFrame(rows, columns=list(GAP_COLUMNS))
+    table = _point_typed(pd.DataFrame(rows, columns=list(GAP_COLUMNS)))
     table["p_holm"] = holm(table["p_value"].tolist())
-    return _sorted(table, [*_ORDER, "comparison"]).reset_index(drop=True)
+    return _sorted(table, [*_ORDER, "comparison", *_POINT]).reset_index(drop=True)
+
+
+def _point_key(values: Any) -> tuple[Any, ...]:
+    return tuple(None if pd.isna(value) else value for value in values)
+
+
+def _point_pairs(
+    inductive: pd.DataFrame, deductive: pd.DataFrame
+) -> Iterator[tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]]:
+    """Each sweep point of the inductive mode with the deductive items of the same point, or with all of
+    them when the deductive mode has a single point (a mode that shows no examples has no shots): a
+    sweep's points are compared one by one on the same held-out cases, never pooled."""
+    partners = {_point_key(key): cell for key, cell in deductive.groupby(_POINT, sort=False, dropna=False)}
+    single = next(iter(partners.values())) if len(partners) == 1 else None
+    for key, cell in inductive.groupby(_POINT, sort=True, dropna=False):
+        point = _point_key(key)
+        partner = single if single is not None else partners.get(point)
+        if partner is not None:
+            yield dict(zip(_POINT, point, strict=True)), cell, partner
 
 
 def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
