@@ -268,10 +268,24 @@ def test_the_gap_is_computed_per_sweep_point_against_the_same_deductive_items() 
     assert solver["deductive_accuracy"].tolist() == [0.5, 0.5]  # both points against the same items
     assert (solver["ci_method"] == "cluster_bootstrap").all()
     # The chart draws each comparison once, at its most shots.
-    shown = sweeps.at_one_point(table, within="comparison")
+    shown = sweeps.at_one_point(table, within=("setting", "comparison"))
     assert sorted(shown["shots"].astype(int)) == [4, 4]
     # Without sweep columns a run has one unswept gap per comparison, as before.
     plain = [
         {k: v for k, v in row.items() if k not in ("shots", "noise")} for row in rows if row["shots"] != 4
     ]
     assert len(stats.gaps(read.item_frame(plain))) == 2
+
+
+def test_the_counterfactual_drop_is_computed_per_sweep_point() -> None:
+    def at(setting: str, default: bool, shots: int, right: list[bool]) -> list[dict[str, Any]]:
+        rows = point("io", shots, 0.0, [right])
+        return [{**row, "setting": setting, "default_world": default} for row in rows]
+
+    rows = at("base=10", True, 1, [True, True, True, False])
+    rows += at("base=9", False, 1, [True, False, False, False])
+    rows += at("base=10", True, 4, [True] * 4) + at("base=9", False, 4, [True, True, True, False])
+    table = stats.counterfactual_drop(read.item_frame(rows))
+    assert list(table.columns) == list(stats.DROP_COLUMNS)
+    assert {int(row.shots): round(row.drop, 6) for row in table.itertuples()} == {1: 0.5, 4: 0.25}
+    assert sweeps.at_one_point(table, within=("mode",))["shots"].tolist() == [4]

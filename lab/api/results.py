@@ -184,8 +184,10 @@ def result_figures(tables: ResultTables) -> dict[str, go.Figure]:
         "Accuracy per setting": charts.accuracy_by_setting(single),
         "Accuracy against the counterfactual parameter": charts.accuracy_by_parameter(single),
         "Accuracy heatmap": charts.accuracy_heatmap(single),
-        "Inductive minus deductive": charts.gap_chart(sweeps.at_one_point(tables.gaps, within="comparison")),
-        "Counterfactual drop": charts.drop_chart(tables.drops),
+        "Inductive minus deductive": charts.gap_chart(
+            sweeps.at_one_point(tables.gaps, within=("setting", "comparison"))
+        ),
+        "Counterfactual drop": charts.drop_chart(sweeps.at_one_point(tables.drops, within=("mode",))),
         "Deductive vs comprehension check": charts.comprehension_chart(single),
         "pass@k": curves.pass_at_k_chart(tables.sampled),
         "Accuracy by refinement round": curves.rounds_chart(tables.refined),

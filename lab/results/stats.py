@@ -112,6 +112,8 @@ DROP_COLUMNS: tuple[str, ...] = (
     "ci_high",
     "ci_method",
     "n_settings",
+    "shots",
+    "noise",
 )
 
 _SETTING = ["model", MODEL_LABEL, "probe", "setting", "default_world"]
@@ -247,14 +249,18 @@ def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
     cluster bootstrap, each setting drawn on its own. Either covers the sampling of items (and
     functions) for the settings measured, not the choice of settings. Clipped to [-1, 1].
 
+    Each sweep point (`shots`, `noise`) is its own row: its settings against its default world.
     Families with no default-world setting in the data, or with no counterfactual setting, are
-    left out (per mode likewise). Columns `DROP_COLUMNS`, sorted by model, probe, mode order.
+    left out (per mode likewise). Columns `DROP_COLUMNS`, sorted by model, probe, mode order, point.
     More than one default-world setting for a model x probe x mode raises `ValueError`.
     """
     items = _checked(items)
+    if items.empty:
+        return _empty(DROP_COLUMNS)
+    items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
-    for (model, label, probe, mode), family in items.groupby(
-        ["model", MODEL_LABEL, "probe", "mode"], sort=False
+    for (model, label, probe, mode, *point), family in items.groupby(
+        ["model", MODEL_LABEL, "probe", "mode", *_POINT], sort=False, dropna=False
     ):
         settings = {
             (setting, bool(world)): cell
@@ -283,12 +289,13 @@ def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
                 "ci_high": clip(high, -1.0, 1.0),
                 "ci_method": method,
                 "n_settings": len(counterfactuals),
+                **dict(zip(_POINT, _point_key(point), strict=True)),
             }
         )
     if not rows:
         return _empty(DROP_COLUMNS)
-    table = pd.DataFrame(rows, columns=list(DROP_COLUMNS))
-    return _sorted(table, ["model", MODEL_LABEL, "probe", "mode"]).reset_index(drop=True)
+    table = _point_typed(pd.DataFrame(rows, columns=list(DROP_COLUMNS)))
+    return _sorted(table, ["model", MODEL_LABEL, "probe", "mode", *_POINT]).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------

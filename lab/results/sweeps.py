@@ -87,11 +87,11 @@ def swept_rows(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[swept | summary["shots"].isna()]
 
 
-def at_one_point(summary: pd.DataFrame, *, within: str = "mode") -> pd.DataFrame:
-    """One row per cell of the summary (or per comparison of the gaps, `within="comparison"`) for the
-    charts by setting: a swept cell at its most shots and, among those, its least noise (the cleanest
-    point with the most evidence); other rows as they are."""
-    cell = ["model", "model_label", "probe", "setting", within]
+def at_one_point(summary: pd.DataFrame, *, within: tuple[str, ...] = ("setting", "mode")) -> pd.DataFrame:
+    """One row per cell of the summary for the charts by setting (per setting and comparison of the
+    gaps, per mode of the drops: `within`): a swept cell at its most shots and, among those, its least
+    noise (the cleanest point with the most evidence); other rows as they are."""
+    cell = ["model", "model_label", "probe", *within]
     ranked = summary.sort_values(["shots", "noise"], ascending=[False, True], na_position="last")
     return summary.loc[sorted(ranked.drop_duplicates(cell).index)]
 
