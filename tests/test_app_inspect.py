@@ -75,3 +75,16 @@ def test_a_link_reopens_the_runs_filter_sort_page_and_item(db: Path, monkeypatch
     assert table["open"].tolist()[0] == "▶" and table["input"].iloc[0] == first["input"]
     assert f"case {first['case_index']}" in at.subheader[0].value
     assert "inspect_item" not in at.query_params
+
+
+def test_a_history_link_reopens_the_run_it_names(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for chosen in ("run-a", "run-z"):
+        at = fresh(db, monkeypatch, page="History", history_run=chosen)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.selectbox(key="history_run").value == chosen
+        assert at.query_params["history_run"] == chosen  # kept in the URL for the next copy
+    # A link to a run that is not in the store falls back to the first run, with no error.
+    at = fresh(db, monkeypatch, page="History", history_run="no-such-run")
+    at.run()
+    assert not at.exception and at.selectbox(key="history_run").value in ("run-a", "run-z")

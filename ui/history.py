@@ -96,8 +96,10 @@ def page() -> None:
     options = list(runs["run_id"])
     if st.session_state.get("history_run") not in options:
         st.session_state.pop("history_run", None)
+    session.seed_from_url("history_run", options=options)  # a copied link reopens the same run
     labels = dict(zip(runs["run_id"], runs["label"], strict=True))
     run_id = st.selectbox("Run", options, key="history_run", format_func=lambda r: f"{labels[r]} · {r}")
+    session.keep_in_url("history_run", run_id)
     record = api.get_run(data.store(), run_id)
     reason = f" — {record.reason}" if record.reason else ""
     st.markdown(f"**{labels[run_id]}** `{run_id}` {status_badge(api.effective_status(record))}{reason}")
