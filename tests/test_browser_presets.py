@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from lab import api
 from lab.run.store import Store
 from tests.conftest import ANCHORS
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, app_url, assert_no_exception, wait_idle
@@ -32,13 +33,15 @@ def choose_preset(page: Page, name: str) -> None:
     wait_idle(page)
 
 
-def finished_runs(db: Path, deadline: float) -> list[str]:
-    """The runs in the store once none is running (or the deadline passes)."""
+def finished_runs(db: Path, expected: int, deadline: float) -> list[str]:
+    """The runs in the store once all `expected` are stored and none is running (or the deadline passes):
+    the page starts a preset's runs one after the other, and a replayed run may end before the next
+    one is stored."""
     while True:
         store = Store(db)
         runs = store.list_runs()
         store.close()
-        if runs and all(run.status not in ("running", "created") for run in runs):
+        if len(runs) >= expected and all(run.status not in ("running", "created") for run in runs):
             return [run.id for run in runs]
         assert time.monotonic() < deadline, f"runs still going: {[(r.id, r.status) for r in runs]}"
         time.sleep(1)
@@ -59,7 +62,7 @@ def test_a_recorded_preset_started_from_the_run_page_finishes_with_every_item_re
         page.get_by_role("button", name="Start the preset's").click()
         wait_idle(page)
         assert_no_exception(page, f"preset {preset} started")
-        run_ids = finished_runs(db, time.monotonic() + 900)
+        run_ids = finished_runs(db, len(api.preset_plans(preset)), time.monotonic() + 900)
         browser.close()
     store = Store(db)
     runs = {run.id: run for run in store.list_runs()}
