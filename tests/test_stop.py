@@ -144,3 +144,16 @@ def test_a_stoppable_call_is_given_up_when_the_stop_comes_and_never_made_after_i
     with pytest.raises(CallCancelledError, match="not made"):
         stoppable(lambda: made.append(CallParams()) or Completion("", 0, 0, 0.0, 0.0), lambda: True)
     assert made == []
+
+
+def test_a_call_that_ends_in_an_error_because_of_the_stop_counts_as_cancelled() -> None:
+    """A backend told to abort (the embedded engine) may end the call with an error of its own before
+    the stop is polled: that is the stop's doing, not a failure of the model."""
+    stop = threading.Event()
+
+    def aborted() -> Completion:
+        stop.set()  # the stop arrives while the call runs, and the backend gives up with an error
+        raise ValueError("generation aborted")
+
+    with pytest.raises(CallCancelledError, match="ended with it"):
+        stoppable(aborted, stop.is_set)

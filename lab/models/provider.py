@@ -144,6 +144,8 @@ def stoppable(
             raise CallCancelledError("the run is stopping; the call in flight was given up")
     result = outcome[0]
     if isinstance(result, BaseException):
+        if should_stop():  # e.g. a backend reporting the generation it was told to abort as an error
+            raise CallCancelledError("the run is stopping; the call in flight ended with it") from result
         raise result
     return result
 

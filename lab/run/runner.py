@@ -504,12 +504,10 @@ class RunExecutor:
             cost = completion.cost
         except CallCancelledError:
             return None  # the run is stopping: nothing stored, no failure; a resume makes the call again
-        except (NoReplyError, ModelCallError) as exc:
-            if self.stop.is_set():  # e.g. the engine reporting the generation it was told to abort
-                return None  # as a cancelled call: nothing stored, no failure; a resume makes it again
-            if isinstance(exc, NoReplyError):
-                # Neither a failure nor a reply: stored with an error, so it is never served from the cache.
-                raise _UnansweredError(exc, record(None, error=f"{exc.category}: {exc}")) from None
+        except NoReplyError as exc:
+            # Neither a failure nor a reply: stored with an error, so it is never served from the cache.
+            raise _UnansweredError(exc, record(None, error=f"{exc.category}: {exc}")) from None
+        except ModelCallError as exc:
             record(None, error=f"{exc.category}: {exc}")
             self._count_failure(f"{exc.category}: {exc}")
             return None
