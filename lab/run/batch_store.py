@@ -7,14 +7,13 @@ before (no batches), and what it holds is kept.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+from lab.run.sqlite_file import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -61,33 +60,15 @@ class BatchRecord:
     detail: str | None
 
 
-class BatchStore:
+class BatchStore(SqliteFile):
     """The batch tables of one database file, on a connection of their own."""
 
     def __init__(self, path: str | Path):
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        super().__init__(path)
         with self._transaction() as db:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def begin(self, run_id: str, model: str, cache_keys: Sequence[str]) -> int:
         """Record a batch before anything is sent; its row."""

@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import platformdirs
 
 from lab.run.records import ITEM_COLUMNS, ITEM_FIELDS, FunctionRecord, Item, RunStatus
+from lab.run.sqlite_file import SqliteFile
 from lab.run.store_schema import FUNCTIONS_TABLE, SCHEMA
 
 __all__ = ["ITEM_COLUMNS", "ITEM_FIELDS", "RunStatus", "Store"]  # the item columns, for the read path
@@ -86,16 +85,13 @@ class CustomProbeExistsError(ValueError):
     """A custom probe of that name is saved with another definition."""
 
 
-class Store:
+class Store(SqliteFile):
     """One SQLite file; safe to share between the threads of one process."""
 
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        path = Path(path) if path else default_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
@@ -109,11 +105,8 @@ class Store:
         self._migrate_functions()
         self._add_columns("items", {"consistent_worlds": "INTEGER", "shots": "INTEGER", "noise": "REAL"})
         self._add_columns("runs", {"name": "TEXT"})  # runs stored before names: unnamed
-        if "finish_reason" not in self._columns("calls"):
-            # Calls made before finish reasons were recorded: NULL, as for a provider that does not say.
-            with self._transaction() as db:
-                if "finish_reason" not in self._columns("calls"):  # another process may have just added it
-                    db.execute("ALTER TABLE calls ADD COLUMN finish_reason TEXT")
+        # Calls made before finish reasons were recorded: NULL, as for a provider that does not say.
+        self._add_columns("calls", {"finish_reason": "TEXT"})
 
     def _add_columns(self, table: str, columns: Mapping[str, str]) -> None:
         """Nullable columns added since a database was written: NULL in its old rows."""
@@ -136,21 +129,6 @@ class Store:
             kept = ", ".join(sorted(columns))
             db.execute(f"INSERT INTO functions ({kept}) SELECT {kept} FROM functions_before_samples")
             db.execute("DROP TABLE functions_before_samples")
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
