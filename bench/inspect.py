@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import plant_store
+from bench.report import open_or_plant, store_arguments
 from lab import api
 from lab.results import browse, query
 
@@ -101,21 +101,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=16, help="runs in the store (default 16)")
-    parser.add_argument(
-        "--n", type=int, default=91, help="held-out cases per setting (default 91: 80,080 items)"
-    )
-    parser.add_argument("--reply-chars", type=int, default=400, help="length of every reply (default 400)")
+    store_arguments(parser)
     parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating the two sides (default 3)")
-    parser.add_argument("--db", help="keep the planted store in this file, or reuse it if it exists")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(args.db or Path(folder) / "bench.db")
         started = time.perf_counter()
-        if path.exists():
-            run_ids = tuple(run.id for run in api.Store(path).list_runs())[::-1]
-        else:
-            run_ids = tuple(plant_store(path, runs=args.runs, n=args.n, reply_chars=args.reply_chars))
+        run_ids = tuple(open_or_plant(path, runs=args.runs, n=args.n, reply_chars=args.reply_chars))
         store = api.Store(path)
         ready = time.perf_counter() - started
         # The last words of the last reply: the search finds the items of that reply (and of any

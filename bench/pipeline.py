@@ -127,6 +127,21 @@ def runner_calls(base_url: str, calls: int, round_: int, out: list[Throughput]) 
         assert store.totals(run_id).calls == calls
 
 
+def bare_request(base_url: str, i: int) -> dict[str, object]:
+    """The arguments of call `i` of the bare loops (async and sync alike)."""
+    return {
+        "model": "openai/bench",
+        "api_base": base_url,
+        "api_key": NO_KEY,
+        "messages": [{"role": "user", "content": f"What is {i} + {i}?"}],
+        "max_tokens": 1024,
+        "temperature": 0.0,
+        "seed": 0,
+        "num_retries": 0,
+        "max_retries": 0,
+    }
+
+
 def bare_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
     """`calls` of `litellm.acompletion` at the same concurrency, nothing stored or scored."""
     litellm = litellm_module()
@@ -136,17 +151,7 @@ def bare_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
 
         async def one(i: int) -> None:
             async with slots:
-                await litellm.acompletion(
-                    model="openai/bench",
-                    api_base=base_url,
-                    api_key=NO_KEY,
-                    messages=[{"role": "user", "content": f"What is {i} + {i}?"}],
-                    max_tokens=1024,
-                    temperature=0.0,
-                    seed=0,
-                    num_retries=0,
-                    max_retries=0,
-                )
+                await litellm.acompletion(**bare_request(base_url, i))
 
         await asyncio.gather(*(one(i) for i in range(calls)))
 
@@ -159,17 +164,7 @@ def sync_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
     litellm = litellm_module()
 
     def one(i: int) -> None:
-        litellm.completion(
-            model="openai/bench",
-            api_base=base_url,
-            api_key=NO_KEY,
-            messages=[{"role": "user", "content": f"What is {i} + {i}?"}],
-            max_tokens=1024,
-            temperature=0.0,
-            seed=0,
-            num_retries=0,
-            max_retries=0,
-        )
+        litellm.completion(**bare_request(base_url, i))
 
     with measured(calls, out), ThreadPoolExecutor(FAST_CONCURRENCY) as pool:
         list(pool.map(one, range(calls)))

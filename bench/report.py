@@ -31,6 +31,23 @@ from tests.planted import plant_run, planted_plan
 MODES = ("deductive", "io_rule", "io", "solverlearner", "deductive_code")
 
 
+def store_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the planted store the report and Inspect benchmarks share."""
+    parser.add_argument("--runs", type=int, default=16, help="runs in the store (default 16)")
+    parser.add_argument(
+        "--n", type=int, default=91, help="held-out cases per setting (default 91: 80,080 items)"
+    )
+    parser.add_argument("--reply-chars", type=int, default=400, help="length of every reply (default 400)")
+    parser.add_argument("--db", help="keep the planted store in this file, or reuse it if it exists")
+
+
+def open_or_plant(path: Path, *, runs: int, n: int, reply_chars: int) -> list[str]:
+    """The run ids of the store at `path`, planted first when there is none."""
+    if path.exists():
+        return [run.id for run in api.Store(path).list_runs()][::-1]
+    return plant_store(path, runs=runs, n=n, reply_chars=reply_chars)
+
+
 def plant_store(path: Path, *, runs: int, n: int, reply_chars: int) -> list[str]:
     store = api.Store(path)
     run_ids = []
@@ -98,22 +115,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=16, help="runs in the store (default 16)")
-    parser.add_argument(
-        "--n", type=int, default=91, help="held-out cases per setting (default 91: 80,080 items)"
-    )
-    parser.add_argument("--reply-chars", type=int, default=400, help="length of every reply (default 400)")
+    store_arguments(parser)
     parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating the two sides (default 3)")
-    parser.add_argument("--db", help="keep the planted store in this file, or reuse it if it exists")
     parser.add_argument("--old-commit", help="measure the report of this commit's lab against this one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(args.db or Path(folder) / "bench.db")
         started = time.perf_counter()
-        if path.exists():
-            run_ids = [run.id for run in api.Store(path).list_runs()][::-1]
-        else:
-            run_ids = plant_store(path, runs=args.runs, n=args.n, reply_chars=args.reply_chars)
+        run_ids = open_or_plant(path, runs=args.runs, n=args.n, reply_chars=args.reply_chars)
         store = api.Store(path)
         items = sum(store.totals(run_id).items for run_id in run_ids)
         print(

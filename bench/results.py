@@ -111,12 +111,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    # Its own store options (not bench.report's): the old side runs this file alone beside the old lab.
     parser.add_argument("--runs", type=int, default=16, help="runs in the store (default 16)")
     parser.add_argument(
         "--n", type=int, default=91, help="held-out cases per setting (default 91: 80,080 items)"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating the sides (default 3)")
     parser.add_argument("--db", help="keep the planted store in this file, or reuse it if it exists")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating the sides (default 3)")
     parser.add_argument(
         "--old-commit", default=OLD_COMMIT, help=f"the old side's commit (default {OLD_COMMIT})"
     )
@@ -127,15 +128,12 @@ def main() -> None:
         measure = old_side if args.side == "old" else new_side
         print(json.dumps(measure(args.db, args.run_ids)))
         return
-    from bench.report import plant_store
+    from bench.report import open_or_plant
     from lab import api
 
     with tempfile.TemporaryDirectory() as folder:
         db = Path(args.db or Path(folder) / "bench.db")
-        if db.exists():
-            run_ids = [run.id for run in api.Store(db).list_runs()][::-1]
-        else:
-            run_ids = plant_store(db, runs=args.runs, n=args.n, reply_chars=0)
+        run_ids = open_or_plant(db, runs=args.runs, n=args.n, reply_chars=0)
         items = sum(api.Store(db).totals(run_id).items for run_id in run_ids)
         old_root = old_package(args.old_commit, Path(folder) / "old")
         print(
