@@ -235,6 +235,7 @@ def start_section(plan: api.RunPlan) -> None:
     st.dataframe(
         api.cost_rows(plan),
         hide_index=True,
+        placeholder="",  # an unknown price is a blank, as the caption says, not "None"
         column_config={
             "prompt_cost": st.column_config.NumberColumn("prompt cost (USD)", format="%.4f"),
             "max_cost": st.column_config.NumberColumn("cost at the token cap (USD)", format="%.4f"),
