@@ -52,7 +52,7 @@ class ScriptedServer:
         self.request_responder = request_responder
         self.delay = delay
         self.requests: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
+        self.headers: list[dict[str, str]] = []  # each request's headers, names in lower case
         self._failures: deque[tuple[int, float | None]] = deque()
         self._connections: set[socket.socket] = set()
         self._killed = False
@@ -145,7 +145,7 @@ class ScriptedServer:
                         self.close_connection = True
                         return
                     server.requests.append(body)
-                    server.headers.append(dict(self.headers))
+                    server.headers.append({name.lower(): value for name, value in self.headers.items()})
                     failure = server._failures.popleft() if server._failures else None
                 if server.delay:
                     time.sleep(server.delay)

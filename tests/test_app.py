@@ -190,7 +190,7 @@ def test_run_page_estimates_starts_and_follows_a_study_to_the_end(finished_study
 
 
 def test_a_typed_key_reaches_the_model_but_never_the_store_or_the_log(finished_study: Study) -> None:
-    sent = [h.get("Authorization") or h.get("authorization") for h in finished_study.server.headers]
+    sent = [h.get("authorization") for h in finished_study.server.headers]
     assert f"Bearer {SECRET}" in sent
     for path in finished_study.db.parent.rglob("*"):
         if path.is_file():

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from lab import api
 from tests import test_browser
@@ -113,8 +113,9 @@ def test_search_finds_a_reply_a_click_opens_the_row_and_its_link_reopens_it(
             again.get_by_text("6 of 72 items match").wait_for(timeout=WAIT_MS)
             wait_idle(again)
             assert_the_item_is_open(again, unit, cases[2], phrase)
-            assert (
-                again.get_by_label("Search the input, reply and code").input_value() == f'"{phrase.upper()}"'
+            # The box may be drawn again once the rerun that read the link ends: wait for its value.
+            expect(again.get_by_label("Search the input, reply and code")).to_have_value(
+                f'"{phrase.upper()}"', timeout=WAIT_MS
             )
             assert_no_exception(again, "Inspect page from a link")
         finally:

@@ -224,7 +224,7 @@ def test_keys_reach_the_server_but_never_the_store_or_csv(
         store = Store(db_path)
         record = run(store, keyed)
         unkeyed = run(store, plan)
-        assert {h.get("Authorization") for h in server.headers} == {
+        assert {h.get("authorization") for h in server.headers} == {
             f"Bearer {secret}",
             "Bearer sk-no-key-needed",
         }

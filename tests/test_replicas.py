@@ -16,7 +16,7 @@ import pytest
 from lab.models import ModelCallError, ModelSpec, RetryPolicy, model_spec, provider_for
 from lab.models.calls import retry_after
 from lab.models.limits import CallLimiter, call_slots, round_robin
-from lab.models.provider import with_retries
+from lab.models.provider import CallCancelledError, with_retries
 from lab.models.spec import parse_model_option
 from lab.run import study
 from lab.run.plan import RunPlan, estimated_calls, total_items, work_units
@@ -185,17 +185,35 @@ def test_each_model_keeps_to_its_own_concurrency(db_path: Path) -> None:
 
 def test_call_limiter_spaces_starts_by_rpm() -> None:
     now = [100.0]
-    slept: list[float] = []
 
     def sleep(seconds: float) -> None:
-        slept.append(seconds)
         now[0] += seconds
 
     limiter = CallLimiter(None, 120, clock=lambda: now[0], sleep=sleep)
+    starts = []
     for _ in range(3):
         with limiter.slot():
-            pass
-    assert slept == [0.5, 0.5]
+            starts.append(now[0])
+    assert starts == pytest.approx([100.0, 100.5, 101.0])
+
+
+def test_a_stop_ends_the_wait_for_a_slot_or_a_turn_and_the_call_is_not_made() -> None:
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    slow = CallLimiter(None, 1)  # a call a minute: the second call's turn is 60 s away
+    with slow.slot(stop.is_set):
+        pass
+    started = time.monotonic()
+    with pytest.raises(CallCancelledError), slow.slot(stop.is_set):
+        pytest.fail("the call was made after the stop")
+    assert time.monotonic() - started < 5
+
+    busy = CallLimiter(1, None)
+    stop.clear()
+    threading.Timer(0.3, stop.set).start()
+    with busy.slot(stop.is_set):
+        with pytest.raises(CallCancelledError), busy.slot(stop.is_set):
+            pytest.fail("a second slot was granted at concurrency 1")
 
 
 def test_threads_are_shared_round_robin_by_model() -> None:

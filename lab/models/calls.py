@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from urllib.parse import urlsplit
 
+from lab.models.event_loop import run_stoppable
 from lab.models.limits import CallLimiter
 from lab.models.provider import (
     DEFAULT_RETRY,
@@ -26,7 +27,6 @@ from lab.models.provider import (
     ModelUnavailableError,
     Provider,
     RetryPolicy,
-    stoppable,
     with_retries,
 )
 from lab.models.replicas import ReplicaRouter, shared_router
@@ -150,6 +150,27 @@ def _cost(response: object) -> float:
         return 0.0
 
 
+def _completion(response: object, latency: float) -> Completion:
+    """Our record of an OpenAI-style chat completion; `malformed` (retryable) when it has no text."""
+    try:
+        choice = response.choices[0]  # type: ignore[attr-defined]
+        text = choice.message.content
+    except (AttributeError, IndexError, TypeError):
+        raise ModelCallError("malformed", "the provider's reply had no message content", True) from None
+    if not isinstance(text, str):
+        raise ModelCallError("malformed", "the provider's reply had no text content", True)
+    usage = getattr(response, "usage", None)
+    finish_reason = getattr(choice, "finish_reason", None)
+    return Completion(
+        text=text,
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost=_cost(response),
+        latency=latency,
+        finish_reason=str(finish_reason) if finish_reason else None,
+    )
+
+
 _ADVICE = {
     "auth": "no valid key for this provider: set the API key in the environment (e.g. OPENAI_API_KEY "
     "for openai/..., ANTHROPIC_API_KEY for anthropic/...) or name the variable that holds it",
@@ -197,26 +218,38 @@ class LitellmProvider(Provider):
             args["api_key"] = os.environ.get(model.key_env, "")
         return args
 
-    def call_once(self, messages: Messages, params: CallParams, timeout: float) -> Completion:
-        """One attempt, within the model's limits, on one of its replicas."""
-        with self.limiter.slot():
+    def call_once(
+        self,
+        messages: Messages,
+        params: CallParams,
+        timeout: float,
+        *,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Completion:
+        """One attempt, within the model's limits, on one of its replicas, as `litellm.acompletion` on the
+        process's event loop (`lab.models.event_loop`); cancelled within 0.1 s of `should_stop()`."""
+        with self.limiter.slot(should_stop):
             router = self.router()
             replica = router.pick(messages) if router else None
             arguments = replica.arguments if replica else self.call_arguments()
+            call = functools.partial(self._complete, messages, params, timeout, arguments)
             try:
-                return self._complete(messages, params, timeout, arguments)
+                if not replica:
+                    return run_stoppable(call, should_stop)
+                with router.holding(replica):  # type: ignore[union-attr]
+                    return run_stoppable(call, should_stop)
             except ModelCallError as exc:
                 if router and replica and exc.retryable:
                     router.cool_down(replica, exc)
                 raise
 
-    def _complete(
+    async def _complete(
         self, messages: Messages, params: CallParams, timeout: float, arguments: Mapping[str, object]
     ) -> Completion:
         litellm = litellm_module()
         start = time.monotonic()
         try:
-            response = litellm.completion(
+            response = await litellm.acompletion(
                 messages=messages,
                 temperature=params.temperature,
                 max_tokens=params.max_tokens,
@@ -229,23 +262,7 @@ class LitellmProvider(Provider):
         except Exception as exc:
             raise classify(exc) from None
         latency = time.monotonic() - start
-        try:
-            choice = response.choices[0]  # type: ignore[union-attr]
-            text = choice.message.content
-        except (AttributeError, IndexError, TypeError):
-            raise ModelCallError("malformed", "the provider's reply had no message content", True) from None
-        if not isinstance(text, str):
-            raise ModelCallError("malformed", "the provider's reply had no text content", True)
-        usage = getattr(response, "usage", None)
-        finish_reason = getattr(choice, "finish_reason", None)
-        return Completion(
-            text=text,
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            cost=_cost(response),
-            latency=latency,
-            finish_reason=str(finish_reason) if finish_reason else None,
-        )
+        return _completion(response, latency)
 
     def complete(
         self,
@@ -258,7 +275,7 @@ class LitellmProvider(Provider):
         """One completion, retried with exponential backoff on rate limits, server errors and timeouts;
         given up (`CallCancelledError`) as soon as `should_stop()`."""
         return with_retries(
-            lambda: stoppable(lambda: self.call_once(messages, params, retry.timeout), should_stop),
+            lambda: self.call_once(messages, params, retry.timeout, should_stop=should_stop),
             retry,
             should_stop=should_stop,
         )

@@ -9,7 +9,10 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from lab.models.provider import CallCancelledError
 from lab.models.spec import ModelSpec
+
+_POLL = 0.1  # seconds between looks at the run's stop while waiting for a slot or a turn
 
 T = TypeVar("T")
 
@@ -33,23 +36,34 @@ class CallLimiter:
         self._lock = threading.Lock()
         self._next_start = 0.0
 
-    def _wait_for_turn(self) -> None:
+    def _wait_for_turn(self, should_stop: Callable[[], bool]) -> None:
         if not self._interval:
             return
         with self._lock:
             now = self._clock()
             start = max(now, self._next_start)
             self._next_start = start + self._interval
-        if start > now:
-            self._sleep(start - now)
+        while start > now and not should_stop():
+            self._sleep(min(start - now, _POLL))
+            now = self._clock()
+
+    def _acquire(self, should_stop: Callable[[], bool]) -> bool:
+        assert self._slots is not None
+        while not self._slots.acquire(timeout=_POLL):
+            if should_stop():
+                return False
+        return True
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one of the model's slots for the length of a call."""
-        if self._slots is not None:
-            self._slots.acquire()
+    def slot(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[None]:
+        """Hold one of the model's slots for the length of a call. A stop ends the wait for a slot or
+        for the call's turn within a tenth of a second: the call is then not made (`CallCancelledError`)."""
+        if self._slots is not None and not self._acquire(should_stop):
+            raise CallCancelledError("the run is stopping; the call was not made")
         try:
-            self._wait_for_turn()
+            self._wait_for_turn(should_stop)
+            if should_stop():
+                raise CallCancelledError("the run is stopping; the call was not made")
             yield
         finally:
             if self._slots is not None:

@@ -4,15 +4,19 @@ failed in a way another server may not (connection, timeout, server error, rate 
 the retry goes elsewhere.
 
 litellm's Router does not cool a deployment down on a refused connection, the way a crashed replica
-fails, so the provider reports every retryable failure here itself. The calls in flight are counted by
-a logger the Router adds to litellm's global callbacks (and never removes) from the metadata each call
-carries, so a process keeps one router per set of replicas (`shared_router`).
+fails, so the provider reports every retryable failure here itself. Its least-busy strategy reads the
+calls in flight from the Router's cache, where a logger the Router adds to litellm's global callbacks
+counts them from each call's metadata; that logger counts `litellm.acompletion` calls late or not at all
+(its decrement is queued behind litellm's logging worker), so the calls carry no routing metadata and
+`ReplicaRouter.holding` keeps the counts itself, for as long as the call is in flight. As the logger is
+never removed, a process keeps one router per set of replicas (`shared_router`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +48,7 @@ class ReplicaRouter:
         `group`: the Router's model group, unique in the process (the in-flight counts are keyed by it)."""
         self.cooldown = cooldown
         self.group = group
+        self._counting = threading.Lock()
         self._urls = {f"replica-{i}": url for i, url in enumerate(api_bases)}
         self._router = litellm.Router(
             model_list=[
@@ -71,14 +76,20 @@ class ReplicaRouter:
                 True,
             ) from None
         replica_id = deployment["model_info"]["id"]
-        arguments = {
-            **deployment["litellm_params"],
-            "api_base": self._urls[replica_id],
-            # What least-busy counts the call in flight by (litellm's pre-call and success/failure hooks).
-            "metadata": {"model_group": self.group},
-            "model_info": {"id": replica_id},
-        }
-        return Replica(replica_id, arguments)
+        return Replica(replica_id, {**deployment["litellm_params"], "api_base": self._urls[replica_id]})
+
+    @contextmanager
+    def holding(self, replica: Replica) -> Iterator[None]:
+        """Count a call in flight on `replica` for the least-busy choice, until it ends."""
+        # The key litellm's least-busy strategy reads a deployment's in-flight count under.
+        key = f"{self.group}_request_count:{replica.id}"
+        with self._counting:
+            self._router.cache.increment_cache(key, 1, local_only=True)
+        try:
+            yield
+        finally:
+            with self._counting:
+                self._router.cache.increment_cache(key, -1, local_only=True)
 
     def cool_down(self, replica: Replica, error: ModelCallError) -> None:
         """Keep calls off a replica that failed, for its Retry-After or the router's cooldown."""
