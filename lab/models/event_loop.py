@@ -37,15 +37,18 @@ def run_stoppable(
     if should_stop():
         raise CallCancelledError("the run is stopping; the call was not made")
     future = asyncio.run_coroutine_threadsafe(make(), _loop())
-    while not concurrent.futures.wait([future], timeout=poll).done:
-        if should_stop():
-            future.cancel()
-            raise CallCancelledError("the run is stopping; the call in flight was cancelled")
-    try:
-        return future.result()
-    except concurrent.futures.CancelledError:
-        raise CallCancelledError("the call was cancelled") from None
-    except Exception as exc:
-        if should_stop():  # e.g. a backend reporting the generation it was told to abort as an error
-            raise CallCancelledError("the run is stopping; the call in flight ended with it") from exc
-        raise
+    while True:
+        try:
+            return future.result(timeout=poll)
+        except concurrent.futures.TimeoutError:
+            if not future.done() and should_stop():
+                future.cancel()
+                raise CallCancelledError("the run is stopping; the call in flight was cancelled") from None
+            if future.done():  # the coroutine itself raised TimeoutError
+                raise
+        except concurrent.futures.CancelledError:
+            raise CallCancelledError("the call was cancelled") from None
+        except Exception as exc:
+            if should_stop():  # e.g. a backend reporting the generation it was told to abort as an error
+                raise CallCancelledError("the run is stopping; the call in flight ended with it") from exc
+            raise

@@ -59,7 +59,7 @@ class Item:
 
     def row(self) -> dict[str, Any]:
         """The item as the store holds it (flags as 0/1)."""
-        values = asdict(self)
+        values = {name: getattr(self, name) for name in ITEM_FIELDS}  # flat: no deep copy as `asdict`
         values["default_world"] = int(self.default_world)
         values["correct"] = int(self.correct)
         return values

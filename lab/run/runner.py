@@ -343,12 +343,11 @@ class RunExecutor:
 
     def _missing_data(self) -> str | None:
         """Why a run whose items are all stored is still no result: most were never answered."""
-        items = self.store.items([self.run_id])
-        unanswered = sum(1 for item in items if item["error"] == NOT_RECORDED)
-        if 2 * unanswered <= len(items):
+        unanswered, items = self.store.item_errors(self.run_id, NOT_RECORDED)
+        if 2 * unanswered <= items:
             return None
         return (
-            f"{unanswered:,} of {len(items):,} items have no recorded reply (`{NOT_RECORDED}`), so their "
+            f"{unanswered:,} of {items:,} items have no recorded reply (`{NOT_RECORDED}`), so their "
             "scores say nothing about the model: the recordings do not hold these prompts. Choose the "
             "settings, modes, framing and cases file the recordings were made with (a preset sets them)"
         )

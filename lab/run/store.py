@@ -395,6 +395,14 @@ class Store(SqliteFile):
             float(call_row["cost"]),
         )
 
+    def item_errors(self, run_id: str, error: str) -> tuple[int, int]:
+        """How many of the run's stored items carry `error`, and how many items it has."""
+        row = self._query(
+            "SELECT COALESCE(SUM(error = ?), 0) AS e, COUNT(*) AS n FROM items WHERE run_id = ?",
+            (error, run_id),
+        )[0]
+        return int(row["e"]), int(row["n"])
+
     # custom probes
     def save_custom_probe(
         self, name: str, definition: Mapping[str, Any], pool: Sequence[tuple[str, str]]
