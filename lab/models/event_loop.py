@@ -21,34 +21,50 @@ from lab.models.provider import CallCancelledError
 T = TypeVar("T")
 
 
+_POLL = 0.1  # seconds between looks at the stops of the calls in flight
+# The stop check of each call in flight, by its task; read and written on the loop's thread only.
+_WATCHED: dict[asyncio.Task[Any], Callable[[], bool]] = {}
+
+
 @functools.cache
 def _loop() -> asyncio.AbstractEventLoop:
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True, name="solverlab-model-calls").start()
+    loop.call_soon_threadsafe(_watch, loop)
     return loop
 
 
-def run_stoppable(
-    make: Callable[[], Coroutine[Any, Any, T]], should_stop: Callable[[], bool], *, poll: float = 0.1
-) -> T:
+def _watch(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the calls whose run is stopping; again in `_POLL` seconds. One timer for every call in
+    flight: a thread per call waking to look would cost more than the calls' own client code."""
+    for task, should_stop in list(_WATCHED.items()):
+        if should_stop():
+            task.cancel()
+    loop.call_later(_POLL, _watch, loop)
+
+
+async def _watched(make: Callable[[], Coroutine[Any, Any, T]], should_stop: Callable[[], bool]) -> T:
+    task = asyncio.current_task()
+    assert task is not None
+    _WATCHED[task] = should_stop
+    try:
+        return await make()
+    finally:
+        del _WATCHED[task]
+
+
+def run_stoppable(make: Callable[[], Coroutine[Any, Any, T]], should_stop: Callable[[], bool]) -> T:
     """The result of the coroutine `make()` run on the process's loop (in a copy of the caller's
-    context); `CallCancelledError` within `poll` seconds of `should_stop()` turning true, with the
+    context); `CallCancelledError` within a tenth of a second of `should_stop()` turning true, with the
     coroutine's task cancelled. Made only when the run is not stopping already."""
     if should_stop():
         raise CallCancelledError("the run is stopping; the call was not made")
-    future = asyncio.run_coroutine_threadsafe(make(), _loop())
-    while True:
-        try:
-            return future.result(timeout=poll)
-        except concurrent.futures.TimeoutError:
-            if not future.done() and should_stop():
-                future.cancel()
-                raise CallCancelledError("the run is stopping; the call in flight was cancelled") from None
-            if future.done():  # the coroutine itself raised TimeoutError
-                raise
-        except concurrent.futures.CancelledError:
-            raise CallCancelledError("the call was cancelled") from None
-        except Exception as exc:
-            if should_stop():  # e.g. a backend reporting the generation it was told to abort as an error
-                raise CallCancelledError("the run is stopping; the call in flight ended with it") from exc
-            raise
+    future = asyncio.run_coroutine_threadsafe(_watched(make, should_stop), _loop())
+    try:
+        return future.result()
+    except concurrent.futures.CancelledError:
+        raise CallCancelledError("the run is stopping; the call in flight was cancelled") from None
+    except Exception as exc:
+        if should_stop():  # e.g. a backend reporting the generation it was told to abort as an error
+            raise CallCancelledError("the run is stopping; the call in flight ended with it") from exc
+        raise

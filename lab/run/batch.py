@@ -94,10 +94,10 @@ class BatchRun:
     def settle(self, pending: list[WorkUnit]) -> None:
         """Submit (when asked) and wait for every batch of the run; returns early when stopped."""
         try:
-            calls = opening_calls(pending, self.key)
             open_batches = self.batches.batches(self.run_id, open_only=True)
             if not open_batches and not self.options.submit:
                 return
+            calls = opening_calls(pending, self.key)
             for record in open_batches:
                 self._recover(record)
             if self.options.submit:
