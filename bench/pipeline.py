@@ -4,9 +4,9 @@
    as a ratio to the ideal (400 / 32 x 0.2 s), and the time of a fully cached re-run.
 2. Client-bound: calls at concurrency 64 against a server answering at once (an asyncio server
    sending one canned reply, so that it is not the bottleneck): the runner's calls/s and CPU time
-   a call next to a bare `litellm.acompletion` loop at the same concurrency, alternating, in one run,
-   and a bare loop of the synchronous `litellm.completion` in 64 threads (how the runner calls): the
-   runner's gap to the async loop splits into litellm's own sync-vs-async cost and the runner's.
+   a call next to a bare `litellm.acompletion` loop at the same concurrency, in one run, the order
+   of the two alternating round by round; and, for reference, a bare loop of the synchronous
+   `litellm.completion` in 64 threads (how the runner called models before it shared one event loop).
 
 Run: python -m bench.pipeline [--calls N] [--rounds R]
 """
@@ -142,6 +142,11 @@ def bare_request(base_url: str, i: int) -> dict[str, object]:
     }
 
 
+# One loop for every round, as the runner keeps one: litellm's logging worker binds to a loop, and a loop
+# closed after each round would leave its tasks pending.
+BARE_LOOP = asyncio.new_event_loop()
+
+
 def bare_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
     """`calls` of `litellm.acompletion` at the same concurrency, nothing stored or scored."""
     litellm = litellm_module()
@@ -156,7 +161,7 @@ def bare_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
         await asyncio.gather(*(one(i) for i in range(calls)))
 
     with measured(calls, out):
-        asyncio.run(loop())
+        BARE_LOOP.run_until_complete(loop())
 
 
 def sync_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
@@ -183,8 +188,13 @@ def client_bound(base_url: str, calls: int, rounds: int) -> None:
     bare: list[Throughput] = []
     sync: list[Throughput] = []
     for round_ in range(rounds):
-        runner_calls(base_url, calls, round_, runner)
-        bare_calls(base_url, calls, bare)
+        # Whichever goes first in a round may meet a different machine (caches, load): alternate.
+        if round_ % 2 == 0:
+            runner_calls(base_url, calls, round_, runner)
+            bare_calls(base_url, calls, bare)
+        else:
+            bare_calls(base_url, calls, bare)
+            runner_calls(base_url, calls, round_, runner)
         sync_calls(base_url, calls, sync)
         r, b, t = runner[-1], bare[-1], sync[-1]
         ratio = r.calls_per_second / b.calls_per_second
@@ -205,7 +215,7 @@ def client_bound(base_url: str, calls: int, rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=800, help="calls per side and round (client-bound part)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--only-client", action="store_true", help="skip the latency-bound part")
     args = parser.parse_args()
     litellm_module()  # its import (seconds) is not the pipeline's cost

@@ -332,6 +332,9 @@ class LocalEngine:
         while not self._slots.acquire(timeout=_WAIT_POLL_SECONDS):
             if should_stop():
                 raise EngineCancelledError("the run is stopping: the request was cancelled before it started")
+        if should_stop():  # the slot came free because the stop cancelled the generation holding it
+            self._slots.release()
+            raise EngineCancelledError("the run is stopping: the request was cancelled before it started")
         try:
             returned = self._server.handle_chat_completions(
                 {**request, "stream": True, "stream_options": {"include_usage": True}}, stream.take
