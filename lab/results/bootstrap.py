@@ -301,5 +301,8 @@ def sign_flip_p(differences: Sequence[float], *, resamples: int = RESAMPLES * 5,
 def _percentiles(replicates: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """The lower and upper percentile of each column of `replicates` (or of the one vector)."""
     tail = (1 - level) / 2 * 100
+    if not np.isnan(replicates).any():  # the same values as `nanpercentile`, without its loop per column
+        low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
+        return (low, high)
     low, high = np.nanpercentile(replicates, [tail, 100 - tail], axis=0)
     return (low, high)

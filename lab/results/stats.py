@@ -151,7 +151,7 @@ def summary(items: pd.DataFrame) -> pd.DataFrame:
     for key, cell in items.groupby([*_GROUP, *_POINT], sort=False, dropna=False):
         base = dict(zip([*_GROUP, *_POINT], key, strict=True))
         n, correct = len(cell), int(cell["correct"].sum())
-        solved = cell.groupby("instance")["correct"].all()
+        solved = _solved(cell)
         if returns_code(base["mode"]):
             grids.append(_grid(cell, _columns(cell)))
             (low, high), method, solve_rate = (math.nan, math.nan), CLUSTER_BOOTSTRAP, float(solved.mean())
@@ -168,7 +168,7 @@ def summary(items: pd.DataFrame) -> pd.DataFrame:
                 "ci_method": method,
                 "instances": len(solved),
                 "instance_solve_rate": solve_rate,
-                "truncated": int((cell["error"] == TRUNCATED).sum()),
+                "truncated": int((cell["error"].to_numpy() == TRUNCATED).sum()),
             }
         )
     code_rows = (row for row in rows if row["ci_method"] == CLUSTER_BOOTSTRAP)
@@ -176,6 +176,12 @@ def summary(items: pd.DataFrame) -> pd.DataFrame:
         row["ci_low"], row["ci_high"] = low, high
     table = _point_typed(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)))
     return _sorted(table, [*_ORDER, "mode", *_POINT]).reset_index(drop=True)
+
+
+def _solved(cell: pd.DataFrame) -> np.ndarray:
+    """Per instance of the cell (in order), whether it was right on every one of its items."""
+    _, instance = np.unique(cell["instance"].to_numpy(), return_inverse=True)
+    return np.bincount(instance, weights=~cell["correct"].to_numpy(dtype=bool)) == 0
 
 
 def gaps(items: pd.DataFrame) -> pd.DataFrame:
@@ -234,6 +240,9 @@ def _point_pairs(
     """Each sweep point of the inductive mode with the deductive items of the same point, or with all of
     them when the deductive mode has a single point (a mode that shows no examples has no shots): a
     sweep's points are compared one by one on the same held-out cases, never pooled."""
+    if _one_point(inductive) and _one_point(deductive):  # no sweep: skip the group-bys
+        yield dict(zip(_POINT, _point_key(inductive[_POINT].iloc[0]), strict=True)), inductive, deductive
+        return
     partners = {_point_key(key): cell for key, cell in deductive.groupby(_POINT, sort=False, dropna=False)}
     single = next(iter(partners.values())) if len(partners) == 1 else None
     for key, cell in inductive.groupby(_POINT, sort=True, dropna=False):
@@ -241,6 +250,18 @@ def _point_pairs(
         partner = single if single is not None else partners.get(point)
         if partner is not None:
             yield dict(zip(_POINT, point, strict=True)), cell, partner
+
+
+def _one_point(frame: pd.DataFrame) -> bool:
+    """Whether every item of the frame is at one sweep point (missing counts as a point of its own)."""
+    for name in _POINT:
+        column = frame[name]
+        missing = column.isna().to_numpy()
+        if missing.any() and not missing.all():
+            return False
+        if not missing.any() and not bool((column.to_numpy() == column.iloc[0]).all()):
+            return False
+    return True
 
 
 def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
