@@ -38,7 +38,7 @@ from lab.results.chart_layout import (
     mode_label,
     model_subtitle,
     ordered,
-    place_setting_axis,
+    place_setting_axes,
     present_modes,
     setting_axis,
     short_model,
@@ -112,6 +112,7 @@ def _accuracy_bars(summary: pd.DataFrame, title: str) -> go.Figure:
     fig = grid(models, probes)
     axes = {probe: setting_axis(summary[summary["probe"] == probe]) for probe in probes}
     shown: set[str] = set()
+    facets: list[tuple[SettingAxis, int, int]] = []
     for row, model in enumerate(models, start=1):
         for col, probe in enumerate(probes, start=1):
             part = summary[(summary["model_label"] == model) & (summary["probe"] == probe)]
@@ -135,7 +136,8 @@ def _accuracy_bars(summary: pd.DataFrame, title: str) -> go.Figure:
                     col=col,
                 )
                 shown.add(mode)
-            place_setting_axis(fig, axis, row, col, bottom=row == len(models))
+            facets.append((axis, row, col))
+    place_setting_axes(fig, facets, bottom_row=len(models))
     fig.update_layout(barmode="group", bargap=0.22, bargroupgap=0.06)
     accuracy_axis(fig, headroom=True)
     fig.update_yaxes(title_text=ACCURACY_AXIS, col=1)
@@ -159,6 +161,7 @@ def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
     fig = grid(models, probes)
     axes = {probe: setting_axis(summary[summary["probe"] == probe], by_value=True) for probe in probes}
     shown: set[str] = set()
+    facets: list[tuple[SettingAxis, int, int]] = []
     for row, model in enumerate(models, start=1):
         for col, probe in enumerate(probes, start=1):
             part = summary[(summary["model_label"] == model) & (summary["probe"] == probe)]
@@ -193,9 +196,8 @@ def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
                     col=col,
                 )
                 shown.add(mode)
-            place_setting_axis(
-                fig, axis, row, col, bottom=row == len(models), range=[-0.5, len(axis.order) - 0.5], line=True
-            )
+            facets.append((axis, row, col))
+    place_setting_axes(fig, facets, bottom_row=len(models), line=True, padded=True)
     # Modes measured at the same setting sit side by side, so their error bars do not hide each other.
     fig.update_layout(scattermode="group", scattergap=0.6)
     accuracy_axis(fig, headroom=True)
@@ -307,6 +309,7 @@ def gap_chart(gaps: pd.DataFrame) -> go.Figure:
     axes = {probe: setting_axis(gaps[gaps["probe"] == probe]) for probe in probes}
     comparisons = ordered(zip(gaps["inductive_mode"], gaps["deductive_mode"], strict=True))
     shown: set[str] = set()
+    facets: list[tuple[SettingAxis, int, int]] = []
     for row, model in enumerate(models, start=1):
         for col, probe in enumerate(probes, start=1):
             part = gaps[(gaps["model_label"] == model) & (gaps["probe"] == probe)]
@@ -333,7 +336,8 @@ def gap_chart(gaps: pd.DataFrame) -> go.Figure:
                     col=col,
                 )
                 shown.add(comparison)
-            place_setting_axis(fig, axis, row, col, bottom=row == len(models))
+            facets.append((axis, row, col))
+    place_setting_axes(fig, facets, bottom_row=len(models))
     fig.update_layout(barmode="group", bargap=0.3)
     fig.update_yaxes(range=[-1.05, 1.18], zerolinewidth=1.5, **POINTS_TICKS)
     fig.update_yaxes(title_text=GAP_AXIS, col=1)
