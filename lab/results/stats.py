@@ -464,6 +464,9 @@ def _with_old_points(frame: pd.DataFrame) -> pd.DataFrame:
     upgrade; beside several points they stay apart, as nothing says which one they belong to."""
     cell = frame.groupby(_GROUP, sort=False, dropna=False)
     for name in _POINT:
+        missing = frame[name].isna()
+        if missing.all() or not missing.any():  # nothing to join, or nothing to join to
+            continue
         single = cell[name].transform("nunique") == 1
         frame[name] = frame[name].where(~single | frame[name].notna(), cell[name].transform("first"))
     return frame
