@@ -202,12 +202,13 @@ def gaps(items: pd.DataFrame) -> pd.DataFrame:
     items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], bootstrap.Terms]] = []  # rows whose bootstrap is drawn below
+    swept = not _one_point(items)
     for key, setting in items.groupby(_SETTING, sort=False):
         columns = _columns(setting)
         modes = dict(tuple(setting.groupby("mode", sort=False)))
         for label, inductive, deductive in GAP_COMPARISONS:
             if inductive in modes and deductive in modes:
-                pairs = _point_pairs(modes[inductive], modes[deductive])
+                pairs = _point_pairs(modes[inductive], modes[deductive], swept=swept)
                 for point, inductive_items, deductive_items in pairs:
                     paired, terms = _paired(inductive_items, deductive_items, columns)
                     rows.append(
@@ -235,13 +236,17 @@ def _point_key(values: Any) -> tuple[Any, ...]:
 
 
 def _point_pairs(
-    inductive: pd.DataFrame, deductive: pd.DataFrame
+    inductive: pd.DataFrame, deductive: pd.DataFrame, *, swept: bool
 ) -> Iterator[tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]]:
     """Each sweep point of the inductive mode with the deductive items of the same point, or with all of
     them when the deductive mode has a single point (a mode that shows no examples has no shots): a
-    sweep's points are compared one by one on the same held-out cases, never pooled."""
-    if _one_point(inductive) and _one_point(deductive):  # no sweep: skip the group-bys
-        yield dict(zip(_POINT, _point_key(inductive[_POINT].iloc[0]), strict=True)), inductive, deductive
+    sweep's points are compared one by one on the same held-out cases, never pooled.
+
+    `swept`: the items of the whole table hold more than one point (without, the group-bys are skipped).
+    """
+    if not swept:
+        point = _point_key(inductive[name].iloc[0] for name in _POINT)
+        yield dict(zip(_POINT, point, strict=True)), inductive, deductive
         return
     partners = {_point_key(key): cell for key, cell in deductive.groupby(_POINT, sort=False, dropna=False)}
     single = next(iter(partners.values())) if len(partners) == 1 else None
