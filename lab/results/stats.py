@@ -257,6 +257,23 @@ def _point_pairs(
             yield dict(zip(_POINT, point, strict=True)), cell, partner
 
 
+_FAMILY = ["model", MODEL_LABEL, "probe", "mode", *_POINT]
+
+
+def _families(
+    items: pd.DataFrame,
+) -> Iterator[tuple[tuple[Any, ...], dict[tuple[str, bool], pd.DataFrame]]]:
+    """Per family (`_FAMILY`, in order of appearance), its cells by (setting, default world), sorted:
+    one group-by over both levels instead of one per family."""
+    families: dict[tuple[Any, ...], list[tuple[tuple[str, bool], pd.DataFrame]]] = {}
+    keys = [*_FAMILY, "setting", "default_world"]
+    for key, cell in items.groupby(keys, sort=False, dropna=False):
+        family = tuple(None if pd.isna(value) else value for value in key[: len(_FAMILY)])
+        families.setdefault(family, []).append(((key[-2], bool(key[-1])), cell))
+    for family, cells in families.items():
+        yield family, dict(sorted(cells, key=lambda pair: pair[0]))
+
+
 def _one_point(frame: pd.DataFrame) -> bool:
     """Whether every item of the frame is at one sweep point (missing counts as a point of its own)."""
     for name in _POINT:
@@ -295,13 +312,7 @@ def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
     items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], bootstrap.Terms]] = []  # rows whose bootstrap is drawn below
-    for (model, label, probe, mode, *point), family in items.groupby(
-        ["model", MODEL_LABEL, "probe", "mode", *_POINT], sort=False, dropna=False
-    ):
-        settings = {
-            (setting, bool(world)): cell
-            for (setting, world), cell in family.groupby(["setting", "default_world"])
-        }
+    for (model, label, probe, mode, *point), settings in _families(items):
         defaults = [cell for (_, world), cell in settings.items() if world]
         counterfactuals = [cell for (_, world), cell in settings.items() if not world]
         if not defaults or not counterfactuals:
