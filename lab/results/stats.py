@@ -203,9 +203,9 @@ def gaps(items: pd.DataFrame) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], bootstrap.Terms]] = []  # rows whose bootstrap is drawn below
     swept = not _one_point(items)
-    for key, setting in items.groupby(_SETTING, sort=False):
-        columns = _columns(setting)
-        modes = dict(tuple(setting.groupby("mode", sort=False)))
+    for key, cells in _nested(items, _SETTING, ["mode"], dropna=True):
+        modes = {mode: cell for (mode,), cell in cells.items()}
+        columns = sorted(set().union(*(_columns(cell) for cell in modes.values())))
         for label, inductive, deductive in GAP_COMPARISONS:
             if inductive in modes and deductive in modes:
                 pairs = _point_pairs(modes[inductive], modes[deductive], swept=swept)
@@ -260,18 +260,17 @@ def _point_pairs(
 _FAMILY = ["model", MODEL_LABEL, "probe", "mode", *_POINT]
 
 
-def _families(
-    items: pd.DataFrame,
-) -> Iterator[tuple[tuple[Any, ...], dict[tuple[str, bool], pd.DataFrame]]]:
-    """Per family (`_FAMILY`, in order of appearance), its cells by (setting, default world), sorted:
-    one group-by over both levels instead of one per family."""
-    families: dict[tuple[Any, ...], list[tuple[tuple[str, bool], pd.DataFrame]]] = {}
-    keys = [*_FAMILY, "setting", "default_world"]
-    for key, cell in items.groupby(keys, sort=False, dropna=False):
-        family = tuple(None if pd.isna(value) else value for value in key[: len(_FAMILY)])
-        families.setdefault(family, []).append(((key[-2], bool(key[-1])), cell))
-    for family, cells in families.items():
-        yield family, dict(sorted(cells, key=lambda pair: pair[0]))
+def _nested(
+    items: pd.DataFrame, outer: list[str], inner: list[str], *, dropna: bool
+) -> Iterator[tuple[tuple[Any, ...], dict[tuple[Any, ...], pd.DataFrame]]]:
+    """Per value of the `outer` columns (in order of appearance; missing values as None), its cells by
+    the `inner` columns, sorted: one group-by over both levels instead of one per outer group."""
+    groups: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], pd.DataFrame]]] = {}
+    for key, cell in items.groupby([*outer, *inner], sort=False, dropna=dropna):
+        head = tuple(None if pd.isna(value) else value for value in key[: len(outer)])
+        groups.setdefault(head, []).append((tuple(key[len(outer) :]), cell))
+    for head, cells in groups.items():
+        yield head, dict(sorted(cells, key=lambda pair: pair[0]))
 
 
 def _one_point(frame: pd.DataFrame) -> bool:
@@ -312,7 +311,9 @@ def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
     items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], bootstrap.Terms]] = []  # rows whose bootstrap is drawn below
-    for (model, label, probe, mode, *point), settings in _families(items):
+    for (model, label, probe, mode, *point), settings in _nested(
+        items, _FAMILY, ["setting", "default_world"], dropna=False
+    ):
         defaults = [cell for (_, world), cell in settings.items() if world]
         counterfactuals = [cell for (_, world), cell in settings.items() if not world]
         if not defaults or not counterfactuals:
