@@ -272,6 +272,25 @@ def accuracy_axis(fig: go.Figure, *, headroom: bool) -> None:
     )
 
 
+class TraceBatch:
+    """Traces gathered facet by facet, then added to the figure in one call: `add_trace` checks the
+    whole figure on each call."""
+
+    def __init__(self) -> None:
+        self.traces: list[go.Bar | go.Scatter] = []
+        self.rows: list[int] = []
+        self.cols: list[int] = []
+
+    def add(self, trace: go.Bar | go.Scatter, *, row: int, col: int) -> None:
+        self.traces.append(trace)
+        self.rows.append(row)
+        self.cols.append(col)
+
+    def into(self, fig: go.Figure) -> None:
+        if self.traces:
+            fig.add_traces(self.traces, rows=self.rows, cols=self.cols)
+
+
 def place_setting_axes(
     fig: go.Figure,
     facets: Iterable[tuple[SettingAxis, int, int]],
