@@ -122,13 +122,9 @@ def seeded_draws(seed: int, shapes: tuple[tuple[int, int], ...], resamples: int)
     return drawn
 
 
-def replicate_means(cell: Grid, instance_weights: np.ndarray, case_weights: np.ndarray) -> np.ndarray:
-    """The pooled accuracy of the cell in every resample (NaN where a resample drew no measured item)."""
-    return batch_means([cell], instance_weights, case_weights)[:, 0]
-
-
 def batch_means(cells: Sequence[Grid], instance_weights: np.ndarray, case_weights: np.ndarray) -> np.ndarray:
-    """`replicate_means` of cells of one shape, as the columns of one (resamples, cells) array.
+    """The pooled accuracy of each cell (all of one shape) in every resample (NaN where a resample drew
+    no measured item), as the columns of one (resamples, cells) array.
 
     One matrix product per `_ROWS` grid rows instead of one per cell. Weights are whole counts and
     scores 0 or 1, so every sum is a whole number computed exactly, in any order: each column is
@@ -199,23 +195,6 @@ def _floored(cell: Grid, low: float, high: float, level: float) -> tuple[float, 
 Terms = Sequence[tuple[float, Grid]]
 
 
-def combination_interval(
-    terms: Terms,
-    *,
-    paired: bool,
-    level: float = LEVEL,
-    resamples: int = RESAMPLES,
-    seed: int = SEED,
-) -> tuple[float, float]:
-    """The interval of sum(c * accuracy) over grids, e.g. a gap (1, a), (-1, b) or a drop.
-
-    `paired`: the grids share their cases (modes of one setting), so one case resample serves
-    all; otherwise (settings of a family) each grid draws its own. Instances are always drawn per
-    grid: different modes' functions are different functions. Clipped to [-1, 1].
-    """
-    return combination_intervals([terms], paired=paired, level=level, resamples=resamples, seed=seed)[0]
-
-
 def combination_intervals(
     combinations: Sequence[Terms],
     *,
@@ -224,7 +203,13 @@ def combination_intervals(
     resamples: int = RESAMPLES,
     seed: int = SEED,
 ) -> list[tuple[float, float]]:
-    """`combination_interval` of each combination; those with the same shapes evaluated together."""
+    """The interval of sum(c * accuracy) over grids for each combination of (c, grid) terms, e.g. a gap
+    (1, a), (-1, b) or a drop; combinations with the same shapes are evaluated together.
+
+    `paired`: the grids share their cases (modes of one setting), so one case resample serves
+    all; otherwise (settings of a family) each grid draws its own. Instances are always drawn per
+    grid: different modes' functions are different functions. Clipped to [-1, 1].
+    """
     check_level(level)
     groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
     for index, terms in enumerate(combinations):
