@@ -5,6 +5,8 @@ A store of `--runs` finished runs (arithmetic, five modes; 80,080 items at the d
 first; a side is the `lab` package of a commit (`--old-commit`, default the last one before the
 overview) or of this checkout, with everything else from this checkout.
 
+- imports: the modules both sides' work uses (`lab.results.*`, which pull in pandas, plotly, scipy and
+  statsmodels), loaded once per process, before the clock of cold starts.
 - cold: what a first visit computes, after imports: old, the full item frame, the statistics, every
   chart and the unrecorded note; new, the narrow item read, the statistics, the unrecorded note and the
   overview matrix. Both then serialise the figures the page shows, as `st.plotly_chart` does.
@@ -13,7 +15,10 @@ overview) or of this checkout, with everything else from this checkout.
   unrecorded note again and the shown figures serialised; new, the cached objects as they are (no
   copy) and the overview serialised.
 
-    python -m bench.results [--runs 16] [--n 91] [--rounds 3] [--db PATH] [--old-commit C]
+    python -m bench.results [--runs 16] [--n 91] [--rounds 3] [--db PATH] [--old-commit C] [--base C]
+
+With `--base C`, a third side does the new page's work with the `lab` of commit C (e.g. the commit
+before a speed-up), so before and after are measured in the same run.
 """
 
 from __future__ import annotations
@@ -45,10 +50,26 @@ SHOWN_OLD = (  # the figures the old page drew on every rerun (the headline and 
 )
 
 
+# The modules the work of either side uses (each that the side's `lab` has), imported before cold starts.
+PRELOAD = ("read", "stats", "sampling", "sweeps", "browse", "charts", "curves", "overview", "sweep_charts")
+
+
+def preload() -> float:
+    """Seconds to import the `lab.results` modules of `PRELOAD` this side's `lab` holds."""
+    import importlib.util
+
+    started = time.perf_counter()
+    for name in PRELOAD:
+        if importlib.util.find_spec(f"lab.results.{name}") is not None:
+            importlib.import_module(f"lab.results.{name}")
+    return time.perf_counter() - started
+
+
 def old_side(db: str, run_ids: list[str]) -> dict[str, float]:
     from lab import api
 
     store = api.Store(db)
+    imports = preload()
     started = time.perf_counter()
     items = api.browse_items(store, run_ids)
     tables = api.result_tables(items, api.functions_frame(store, run_ids))
@@ -65,13 +86,14 @@ def old_side(db: str, run_ids: list[str]) -> dict[str, float]:
     api.unrecorded_summary(items_again)
     for name in SHOWN_OLD:
         figures[name].to_json(validate=False)
-    return {"cold": cold, "warm": time.perf_counter() - started}
+    return {"imports": imports, "cold": cold, "warm": time.perf_counter() - started}
 
 
 def new_side(db: str, run_ids: list[str]) -> dict[str, float]:
     from lab import api
 
     store = api.Store(db)
+    imports = preload()
     started = time.perf_counter()
     result = api.result_set(store, run_ids)
     figure = api.overview_figure(result.tables.summary)
@@ -81,18 +103,17 @@ def new_side(db: str, run_ids: list[str]) -> dict[str, float]:
     api.runs_frame(store)
     api.change_marker(store, run_ids)
     figure.to_json(validate=False)
-    return {"cold": cold, "warm": time.perf_counter() - started}
+    return {"imports": imports, "cold": cold, "warm": time.perf_counter() - started}
 
 
-def run_side(side: str, db: Path, run_ids: list[str], old_root: Path) -> dict[str, float]:
-    path = [str(old_root), str(ROOT)] if side == "old" else [str(ROOT)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
-    command = [sys.executable, "-m", "bench.results", "--side", side, "--db", str(db), *run_ids]
-    done = subprocess.run(
-        command, check=False, cwd=ROOT if side == "new" else old_root, env=env, capture_output=True
-    )
+def run_side(work: str, root: Path, db: Path, run_ids: list[str]) -> dict[str, float]:
+    """`work` ("old" or "new": the page whose data path is measured) in a fresh process whose `lab` is
+    the one under `root`."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(root), str(ROOT)]))}
+    command = [sys.executable, "-m", "bench.results", "--side", work, "--db", str(db), *run_ids]
+    done = subprocess.run(command, check=False, cwd=root, env=env, capture_output=True)
     if done.returncode:
-        raise SystemExit(f"the {side} side failed:\n{done.stderr.decode()}")
+        raise SystemExit(f"the {work} page's work under {root} failed:\n{done.stderr.decode()}")
     return json.loads(done.stdout.decode().splitlines()[-1])
 
 
@@ -121,6 +142,9 @@ def main() -> None:
     parser.add_argument(
         "--old-commit", default=OLD_COMMIT, help=f"the old side's commit (default {OLD_COMMIT})"
     )
+    parser.add_argument(
+        "--base", help="also measure this page's work with the lab of this commit (e.g. before a change)"
+    )
     parser.add_argument("--side", choices=("old", "new"), help=argparse.SUPPRESS)
     parser.add_argument("run_ids", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -135,21 +159,27 @@ def main() -> None:
         db = Path(args.db or Path(folder) / "bench.db")
         run_ids = open_or_plant(db, runs=args.runs, n=args.n, reply_chars=0)
         items = sum(api.Store(db).totals(run_id).items for run_id in run_ids)
-        old_root = old_package(args.old_commit, Path(folder) / "old")
+        # side -> (the page whose work it does, the root of its `lab`)
+        sides = {"old": ("old", old_package(args.old_commit, Path(folder) / "old"))}
+        if args.base:
+            sides["base"] = ("new", old_package(args.base, Path(folder) / "base"))
+        sides["new"] = ("new", ROOT)
         print(
             f"Results data path: {len(run_ids)} runs, {items:,} items, {os.cpu_count()} CPUs, "
             f"load average {os.getloadavg()[0]:.1f}; old = lab at {args.old_commit}"
+            + (f", base = this page's work with lab at {args.base}" if args.base else "")
         )
-        times: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
+        times: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+        order = list(sides)
         for number in range(args.rounds):
-            for side in ("old", "new") if number % 2 == 0 else ("new", "old"):
-                times[side].append(run_side(side, db, run_ids, old_root))
+            for side in order[number % len(order) :] + order[: number % len(order)]:
+                times[side].append(run_side(*sides[side], db, run_ids))
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
-    print(f"{'measure':10} {'old':>9} {'new':>9} {'new / old':>10}")
-    for phase in ("cold", "warm"):
-        old = statistics.median(t[phase] for t in times["old"])
-        new = statistics.median(t[phase] for t in times["new"])
-        print(f"{phase:10} {old:8.2f}s {new:8.2f}s {new / old:10.3f}")
+    print(f"{'measure':10}" + "".join(f" {side:>9}" for side in sides) + f" {'new / old':>10}")
+    for phase in ("imports", "cold", "warm"):
+        medians = {side: statistics.median(t[phase] for t in times[side]) for side in sides}
+        shown = "".join(f" {value:8.2f}s" for value in medians.values())
+        print(f"{phase:10}{shown} {medians['new'] / medians['old']:10.3f}")
 
 
 if __name__ == "__main__":

@@ -37,10 +37,10 @@ def test_grid_lines_up_cases_and_marks_what_was_not_measured() -> None:
 def test_replicates_with_every_weight_one_give_the_estimate() -> None:
     right = np.array([[1, 0, 1, 1], [0, 0, 1, 0], [1, 1, 1, 1.0]])
     cell = bootstrap.Grid(right)
-    means = bootstrap.replicate_means(cell, np.ones((2, 3)), np.ones((2, 4)))
+    means = bootstrap.batch_means([cell], np.ones((2, 3)), np.ones((2, 4)))[:, 0]
     assert means.tolist() == pytest.approx([cell.estimate, cell.estimate])
     # Instance 2 drawn three times, every case once: its accuracy.
-    assert bootstrap.replicate_means(cell, np.array([[0, 0, 3.0]]), np.ones((1, 4))).tolist() == [1.0]
+    assert bootstrap.batch_means([cell], np.array([[0, 0, 3.0]]), np.ones((1, 4))).tolist() == [[1.0]]
 
 
 def test_the_interval_is_seeded_and_widens_with_the_spread_between_functions() -> None:

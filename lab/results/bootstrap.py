@@ -32,6 +32,7 @@ RESAMPLES = 4000
 SEED = 13
 MIN_INSTANCES = 5
 _EXACT_FLIPS = 16  # up to this many instances the sign-flip test enumerates every pattern
+_ROWS = 1024  # grid rows (cells x instances) per matrix product: 4000 x 1024 float64 is 33 MB
 
 
 @dataclass(frozen=True)
@@ -121,16 +122,34 @@ def seeded_draws(seed: int, shapes: tuple[tuple[int, int], ...], resamples: int)
     return drawn
 
 
-def replicate_means(cell: Grid, instance_weights: np.ndarray, case_weights: np.ndarray) -> np.ndarray:
-    """The pooled accuracy of the cell in every resample (NaN where a resample drew no measured item)."""
-    measured = ~np.isnan(cell.right)
-    if measured.all():  # each resample then draws exactly instances x cases items
-        return ((instance_weights @ cell.right) * case_weights).sum(axis=1) / (cell.instances * cell.cases)
-    right = np.where(measured, cell.right, 0.0)
-    numerator = ((instance_weights @ right) * case_weights).sum(axis=1)
-    denominator = ((instance_weights @ measured.astype(float)) * case_weights).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return numerator / denominator
+def batch_means(cells: Sequence[Grid], instance_weights: np.ndarray, case_weights: np.ndarray) -> np.ndarray:
+    """The pooled accuracy of each cell (all of one shape) in every resample (NaN where a resample drew
+    no measured item), as the columns of one (resamples, cells) array.
+
+    One matrix product per `_ROWS` grid rows instead of one per cell. Weights are whole counts and
+    scores 0 or 1, so every sum is a whole number computed exactly, in any order: each column is
+    bit for bit what the cell alone gives.
+    """
+    means = []
+    chunk = max(1, _ROWS // cells[0].instances)
+    for start in range(0, len(cells), chunk):
+        right = np.stack([cell.right for cell in cells[start : start + chunk]])
+        measured = ~np.isnan(right)
+        numerator = _weighted(np.where(measured, right, 0.0), instance_weights, case_weights)
+        if measured.all():  # each resample then draws exactly instances x cases items
+            means.append(numerator / (right.shape[1] * right.shape[2]))
+            continue
+        denominator = _weighted(measured.astype(float), instance_weights, case_weights)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means.append(numerator / denominator)
+    return np.concatenate(means, axis=1)
+
+
+def _weighted(values: np.ndarray, instance_weights: np.ndarray, case_weights: np.ndarray) -> np.ndarray:
+    """Per resample and cell, the sum of values[cell, i, j] x instance weight i x case weight j."""
+    cells, instances, cases = values.shape
+    per_instance = case_weights @ values.reshape(cells * instances, cases).T  # (resamples, cells x instances)
+    return (per_instance.reshape(-1, cells, instances) * instance_weights[:, None, :]).sum(axis=2)
 
 
 def accuracy_interval(
@@ -140,12 +159,32 @@ def accuracy_interval(
 
     A grid that is not clustered gets the Wilson interval over its items.
     """
+    return accuracy_intervals([cell], level=level, resamples=resamples, seed=seed)[0]
+
+
+def accuracy_intervals(
+    cells: Sequence[Grid], *, level: float = LEVEL, resamples: int = RESAMPLES, seed: int = SEED
+) -> list[tuple[float, float]]:
+    """`accuracy_interval` of each cell, the bootstraps of cells of one shape evaluated together."""
     check_level(level)
-    if not cell.clustered:
-        measured = cell.right[~np.isnan(cell.right)]
-        return wilson_interval(int(measured.sum()), int(measured.size), level)
-    (weights,) = seeded_draws(seed, ((cell.instances, cell.cases),), resamples)
-    low, high = _percentiles(replicate_means(cell, weights.instances, weights.cases), level)
+    intervals: list[tuple[float, float]] = [(math.nan, math.nan)] * len(cells)
+    shapes: dict[tuple[int, int], list[int]] = {}
+    for index, cell in enumerate(cells):
+        if cell.clustered:
+            shapes.setdefault((cell.instances, cell.cases), []).append(index)
+        else:
+            measured = cell.right[~np.isnan(cell.right)]
+            intervals[index] = wilson_interval(int(measured.sum()), int(measured.size), level)
+    for shape, indices in shapes.items():
+        (weights,) = seeded_draws(seed, (shape,), resamples)
+        shaped = [cells[index] for index in indices]
+        lows, highs = _percentiles(batch_means(shaped, weights.instances, weights.cases), level)
+        for index, cell, low, high in zip(indices, shaped, lows, highs, strict=True):
+            intervals[index] = _floored(cell, float(low), float(high), level)
+    return intervals
+
+
+def _floored(cell: Grid, low: float, high: float, level: float) -> tuple[float, float]:
     estimate = cell.estimate
     if cell.thin():
         floor_low, floor_high = wilson_limits(estimate, cell.instances, level)
@@ -153,38 +192,56 @@ def accuracy_interval(
     return (clip(min(low, estimate), 0.0, 1.0), clip(max(high, estimate), 0.0, 1.0))
 
 
-def combination_interval(
-    terms: Sequence[tuple[float, Grid]],
+Terms = Sequence[tuple[float, Grid]]
+
+
+def combination_intervals(
+    combinations: Sequence[Terms],
     *,
     paired: bool,
     level: float = LEVEL,
     resamples: int = RESAMPLES,
     seed: int = SEED,
-) -> tuple[float, float]:
-    """The interval of sum(c * accuracy) over grids, e.g. a gap (1, a), (-1, b) or a drop.
+) -> list[tuple[float, float]]:
+    """The interval of sum(c * accuracy) over grids for each combination of (c, grid) terms, e.g. a gap
+    (1, a), (-1, b) or a drop; combinations with the same shapes are evaluated together.
 
     `paired`: the grids share their cases (modes of one setting), so one case resample serves
     all; otherwise (settings of a family) each grid draws its own. Instances are always drawn per
     grid: different modes' functions are different functions. Clipped to [-1, 1].
     """
     check_level(level)
-    if paired and len({cell.cases for _, cell in terms}) != 1:
-        raise ValueError("paired grids must have the same cases; got " + str([c.cases for _, c in terms]))
-    # The draws in their original order: the shared case weights (paired), then each grid's.
-    shapes = ((1, terms[0][1].cases),) if paired else ()
-    drawn = seeded_draws(seed, shapes + tuple((cell.instances, cell.cases) for _, cell in terms), resamples)
-    shared = drawn[0].cases if paired else None
-    total = np.zeros(resamples)
-    for (weight, cell), weights in zip(terms, drawn[len(shapes) :], strict=True):
-        cases = shared if shared is not None else weights.cases
-        total += weight * replicate_means(cell, weights.instances, cases)
-    low, high = _percentiles(total, level)
-    estimate = sum(weight * cell.estimate for weight, cell in terms)
-    if any(cell.thin() for _, cell in terms):
-        parts = [(w, cell.estimate, *accuracy_interval(cell, level=level, seed=seed)) for w, cell in terms]
-        mover_low, mover_high = mover_interval(parts)
-        low, high = min(low, mover_low), max(high, mover_high)
-    return (clip(min(low, estimate), -1.0, 1.0), clip(max(high, estimate), -1.0, 1.0))
+    groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
+    for index, terms in enumerate(combinations):
+        if paired and len({cell.cases for _, cell in terms}) != 1:
+            raise ValueError("paired grids must have the same cases; got " + str([c.cases for _, c in terms]))
+        # The draws in their original order: the shared case weights (paired), then each grid's.
+        shapes = ((1, terms[0][1].cases),) if paired else ()
+        groups.setdefault(shapes + tuple((c.instances, c.cases) for _, c in terms), []).append(index)
+    limits: dict[int, tuple[float, float]] = {}
+    for shapes, indices in groups.items():
+        drawn = seeded_draws(seed, shapes, resamples)
+        head = 1 if paired else 0
+        total = np.zeros((resamples, len(indices)))
+        for position, weights in enumerate(drawn[head:]):
+            cases = drawn[0].cases if paired else weights.cases
+            factors = np.array([combinations[index][position][0] for index in indices])
+            cells = [combinations[index][position][1] for index in indices]
+            total += factors * batch_means(cells, weights.instances, cases)
+        lows, highs = _percentiles(total, level)
+        limits.update(zip(indices, zip(lows.tolist(), highs.tolist(), strict=True), strict=True))
+    thin = [cell for terms in combinations if any(c.thin() for _, c in terms) for _, cell in terms]
+    floors = iter(accuracy_intervals(thin, level=level, seed=seed))
+    intervals = []
+    for index, terms in enumerate(combinations):
+        low, high = limits[index]
+        estimate = sum(weight * cell.estimate for weight, cell in terms)
+        if any(cell.thin() for _, cell in terms):
+            parts = [(w, cell.estimate, *next(floors)) for w, cell in terms]
+            mover_low, mover_high = mover_interval(parts)
+            low, high = min(low, mover_low), max(high, mover_high)
+        intervals.append((clip(min(low, estimate), -1.0, 1.0), clip(max(high, estimate), -1.0, 1.0)))
+    return intervals
 
 
 def mean_interval(
@@ -200,7 +257,7 @@ def mean_interval(
     if array.size == 0:
         return (math.nan, math.nan)
     weights = seeded_draws(seed, ((array.size, 1),), resamples)[0].instances
-    low, high = _percentiles(weights @ array / array.size, level)
+    low, high = map(float, _percentiles(weights @ array / array.size, level))
     estimate = float(array.mean())
     if array.size < MIN_INSTANCES or np.ptp(array) == 0:
         floor_low, floor_high = wilson_limits(estimate, int(array.size), level)
@@ -226,7 +283,11 @@ def sign_flip_p(differences: Sequence[float], *, resamples: int = RESAMPLES * 5,
     return float(np.mean(flipped >= observed - 1e-12))
 
 
-def _percentiles(replicates: np.ndarray, level: float) -> tuple[float, float]:
+def _percentiles(replicates: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The lower and upper percentile of each column of `replicates` (or of the one vector)."""
     tail = (1 - level) / 2 * 100
-    low, high = np.nanpercentile(replicates, [tail, 100 - tail])
-    return (float(low), float(high))
+    if not np.isnan(replicates).any():  # the same values as `nanpercentile`, without its loop per column
+        low, high = np.percentile(replicates, [tail, 100 - tail], axis=0)
+        return (low, high)
+    low, high = np.nanpercentile(replicates, [tail, 100 - tail], axis=0)
+    return (low, high)

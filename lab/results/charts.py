@@ -27,6 +27,7 @@ from lab.results.chart_layout import (
     POINTS_TICKS,
     TOP,
     SettingAxis,
+    TraceBatch,
     accuracy_axis,
     bar_marker,
     chart_config,
@@ -38,7 +39,7 @@ from lab.results.chart_layout import (
     mode_label,
     model_subtitle,
     ordered,
-    place_setting_axis,
+    place_setting_axes,
     present_modes,
     setting_axis,
     short_model,
@@ -110,15 +111,17 @@ def comprehension_chart(summary: pd.DataFrame) -> go.Figure:
 def _accuracy_bars(summary: pd.DataFrame, title: str) -> go.Figure:
     models, probes = ordered(summary["model_label"]), ordered(summary["probe"])
     fig = grid(models, probes)
+    traces = TraceBatch()
     axes = {probe: setting_axis(summary[summary["probe"] == probe]) for probe in probes}
     shown: set[str] = set()
+    facets: list[tuple[SettingAxis, int, int]] = []
     for row, model in enumerate(models, start=1):
         for col, probe in enumerate(probes, start=1):
             part = summary[(summary["model_label"] == model) & (summary["probe"] == probe)]
             axis = axes[probe]
             for mode in present_modes(part):
                 rows = part[part["mode"] == mode]
-                fig.add_trace(
+                traces.add(
                     go.Bar(
                         x=[axis.ticks[s] for s in rows["setting"]],
                         y=rows["accuracy"].tolist(),
@@ -135,7 +138,9 @@ def _accuracy_bars(summary: pd.DataFrame, title: str) -> go.Figure:
                     col=col,
                 )
                 shown.add(mode)
-            place_setting_axis(fig, axis, row, col, bottom=row == len(models))
+            facets.append((axis, row, col))
+    traces.into(fig)
+    place_setting_axes(fig, facets, bottom_row=len(models))
     fig.update_layout(barmode="group", bargap=0.22, bargroupgap=0.06)
     accuracy_axis(fig, headroom=True)
     fig.update_yaxes(title_text=ACCURACY_AXIS, col=1)
@@ -157,8 +162,10 @@ def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
         return empty_figure("No scored items yet.")
     models, probes = ordered(summary["model_label"]), ordered(summary["probe"])
     fig = grid(models, probes)
+    traces = TraceBatch()
     axes = {probe: setting_axis(summary[summary["probe"] == probe], by_value=True) for probe in probes}
     shown: set[str] = set()
+    facets: list[tuple[SettingAxis, int, int]] = []
     for row, model in enumerate(models, start=1):
         for col, probe in enumerate(probes, start=1):
             part = summary[(summary["model_label"] == model) & (summary["probe"] == probe)]
@@ -167,7 +174,7 @@ def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
                 rows = part[part["mode"] == mode]
                 rows = rows.sort_values("setting", key=lambda s: s.map(axis.position))
                 defaults = rows["default_world"].astype(bool).tolist()
-                fig.add_trace(
+                traces.add(
                     go.Scatter(
                         x=[axis.ticks[s] for s in rows["setting"]],
                         y=rows["accuracy"].tolist(),
@@ -193,9 +200,9 @@ def accuracy_by_parameter(summary: pd.DataFrame) -> go.Figure:
                     col=col,
                 )
                 shown.add(mode)
-            place_setting_axis(
-                fig, axis, row, col, bottom=row == len(models), range=[-0.5, len(axis.order) - 0.5], line=True
-            )
+            facets.append((axis, row, col))
+    traces.into(fig)
+    place_setting_axes(fig, facets, bottom_row=len(models), line=True, padded=True)
     # Modes measured at the same setting sit side by side, so their error bars do not hide each other.
     fig.update_layout(scattermode="group", scattergap=0.6)
     accuracy_axis(fig, headroom=True)
@@ -304,9 +311,11 @@ def gap_chart(gaps: pd.DataFrame) -> go.Figure:
         )
     models, probes = ordered(gaps["model_label"]), ordered(gaps["probe"])
     fig = grid(models, probes)
+    traces = TraceBatch()
     axes = {probe: setting_axis(gaps[gaps["probe"] == probe]) for probe in probes}
     comparisons = ordered(zip(gaps["inductive_mode"], gaps["deductive_mode"], strict=True))
     shown: set[str] = set()
+    facets: list[tuple[SettingAxis, int, int]] = []
     for row, model in enumerate(models, start=1):
         for col, probe in enumerate(probes, start=1):
             part = gaps[(gaps["model_label"] == model) & (gaps["probe"] == probe)]
@@ -316,7 +325,7 @@ def gap_chart(gaps: pd.DataFrame) -> go.Figure:
                 if rows.empty:
                     continue
                 comparison = f"{inductive} − {deductive}"
-                fig.add_trace(
+                traces.add(
                     go.Bar(
                         x=[axis.ticks[s] for s in rows["setting"]],
                         y=rows["gap"].tolist(),
@@ -333,7 +342,9 @@ def gap_chart(gaps: pd.DataFrame) -> go.Figure:
                     col=col,
                 )
                 shown.add(comparison)
-            place_setting_axis(fig, axis, row, col, bottom=row == len(models))
+            facets.append((axis, row, col))
+    traces.into(fig)
+    place_setting_axes(fig, facets, bottom_row=len(models))
     fig.update_layout(barmode="group", bargap=0.3)
     fig.update_yaxes(range=[-1.05, 1.18], zerolinewidth=1.5, **POINTS_TICKS)
     fig.update_yaxes(title_text=GAP_AXIS, col=1)
@@ -356,13 +367,14 @@ def drop_chart(drops: pd.DataFrame) -> go.Figure:
         )
     models, probes = ordered(drops["model_label"]), ordered(drops["probe"])
     fig = grid(models, probes)
+    traces = TraceBatch()
     shown: set[str] = set()
     for row, model in enumerate(models, start=1):
         for col, probe in enumerate(probes, start=1):
             part = drops[(drops["model_label"] == model) & (drops["probe"] == probe)]
             for mode in present_modes(part):
                 rows = part[part["mode"] == mode]
-                fig.add_trace(
+                traces.add(
                     go.Bar(
                         x=[mode] * len(rows),
                         y=rows["drop"].tolist(),
@@ -387,6 +399,7 @@ def drop_chart(drops: pd.DataFrame) -> go.Figure:
                 col=col,
                 title_text="mode" if row == len(models) else None,
             )
+    traces.into(fig)
     fig.update_yaxes(range=[-1.05, 1.05], zerolinewidth=1.5, **POINTS_TICKS)
     fig.update_yaxes(title_text=DROP_AXIS, col=1)
     return finish(

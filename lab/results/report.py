@@ -128,8 +128,9 @@ def _figures_html(figures: Mapping[str, go.Figure]) -> list[str]:
 
 
 def items_payload(report: ReportInput) -> str:
-    """The items as gzip-compressed JSON, base64 (level 3: a third of the time of level 6, 15% larger)."""
-    return base64.b64encode(gzip.compress(json.dumps(items_data(report)).encode("utf-8"), 3)).decode("ascii")
+    """The items as gzip-compressed JSON, base64. Level 1: at 80,000 items, 0.3 s and 10.8 MB, against
+    0.55 s and 9.9 MB at level 3 and 1.8 s and 8.5 MB at level 6."""
+    return base64.b64encode(gzip.compress(json.dumps(items_data(report)).encode("utf-8"), 1)).decode("ascii")
 
 
 def items_data(report: ReportInput) -> dict[str, object]:

@@ -136,20 +136,20 @@ def rounds(functions: pd.DataFrame) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     # Every group runs to the last round seen anywhere, so the curves of a chart line up.
     last_round = int(chosen["round"].max()) if not chosen.empty else 0
+    grids: list[bootstrap.Grid] = []  # one per row, their intervals drawn together below
     for group, frame in chosen.groupby(list(GROUP), sort=True):
         base = dict(zip(GROUP, group, strict=True))
-        chains = [unit.sort_values("round") for _, unit in frame.groupby(list(UNIT))]
-        current = [(int(c["cases"].iloc[0]), c["held_out_failed"].iloc[0]) for c in chains]
+        chains = _chains(frame)
+        current = [chain[min(chain)] for chain in chains]
         for r in range(last_round + 1):
             refined = 0
             for index, chain in enumerate(chains):
-                this_round = chain[chain["round"] == r]
-                if not this_round.empty:
-                    current[index] = (current[index][0], this_round["held_out_failed"].iloc[0])
+                if r in chain:
+                    current[index] = (current[index][0], chain[r][1])
                     refined += 1
             cell = _cases_grid(current)
+            grids.append(cell)
             n, right = int((~np.isnan(cell.right)).sum()), int(np.nansum(cell.right))
-            low, high = bootstrap.accuracy_interval(cell)
             rows.append(
                 {
                     **base,
@@ -157,14 +157,29 @@ def rounds(functions: pd.DataFrame) -> pd.DataFrame:
                     "n": n,
                     "correct": right,
                     "accuracy": right / n,
-                    "ci_low": low,
-                    "ci_high": high,
+                    "ci_low": math.nan,
+                    "ci_high": math.nan,
                     "ci_method": bootstrap.CLUSTER_BOOTSTRAP,
                     "instances": len(chains),
                     "refined": refined,
                 }
             )
+    for row, (low, high) in zip(rows, bootstrap.accuracy_intervals(grids), strict=True):
+        row["ci_low"], row["ci_high"] = low, high
     return pd.DataFrame(rows, columns=list(ROUND_COLUMNS))
+
+
+def _chains(frame: pd.DataFrame) -> list[dict[int, tuple[int, Any]]]:
+    """Per unit (in the order of `UNIT`), its chosen functions by round: (held-out cases, failed indices).
+
+    The first function of a round counts."""
+    chains: dict[tuple[Any, ...], dict[int, tuple[int, Any]]] = {}
+    units = zip(*(frame[name] for name in UNIT), strict=True)
+    for unit, r, cases, failed in zip(
+        units, frame["round"], frame["cases"], frame["held_out_failed"], strict=True
+    ):
+        chains.setdefault(unit, {}).setdefault(int(r), (int(cases), failed))
+    return [chains[unit] for unit in sorted(chains)]
 
 
 def _labelled(functions: pd.DataFrame) -> pd.DataFrame:

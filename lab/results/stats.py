@@ -147,13 +147,14 @@ def summary(items: pd.DataFrame) -> pd.DataFrame:
         return _empty(SUMMARY_COLUMNS)
     items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
+    grids: list[bootstrap.Grid] = []  # the code cells' grids, their intervals drawn together below
     for key, cell in items.groupby([*_GROUP, *_POINT], sort=False, dropna=False):
         base = dict(zip([*_GROUP, *_POINT], key, strict=True))
         n, correct = len(cell), int(cell["correct"].sum())
-        solved = cell.groupby("instance")["correct"].all()
+        solved = _solved(cell)
         if returns_code(base["mode"]):
-            low, high = bootstrap.accuracy_interval(_grid(cell, _columns(cell)))
-            method, solve_rate = CLUSTER_BOOTSTRAP, float(solved.mean())
+            grids.append(_grid(cell, _columns(cell)))
+            (low, high), method, solve_rate = (math.nan, math.nan), CLUSTER_BOOTSTRAP, float(solved.mean())
         else:
             (low, high), method, solve_rate = wilson_interval(correct, n), WILSON, math.nan
         rows.append(
@@ -167,11 +168,20 @@ def summary(items: pd.DataFrame) -> pd.DataFrame:
                 "ci_method": method,
                 "instances": len(solved),
                 "instance_solve_rate": solve_rate,
-                "truncated": int((cell["error"] == TRUNCATED).sum()),
+                "truncated": int((cell["error"].to_numpy() == TRUNCATED).sum()),
             }
         )
+    code_rows = (row for row in rows if row["ci_method"] == CLUSTER_BOOTSTRAP)
+    for row, (low, high) in zip(code_rows, bootstrap.accuracy_intervals(grids), strict=True):
+        row["ci_low"], row["ci_high"] = low, high
     table = _point_typed(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)))
     return _sorted(table, [*_ORDER, "mode", *_POINT]).reset_index(drop=True)
+
+
+def _solved(cell: pd.DataFrame) -> np.ndarray:
+    """Per instance of the cell (in order), whether it was right on every one of its items."""
+    _, instance = np.unique(cell["instance"].to_numpy(), return_inverse=True)
+    return np.bincount(instance, weights=~cell["correct"].to_numpy(dtype=bool)) == 0
 
 
 def gaps(items: pd.DataFrame) -> pd.DataFrame:
@@ -191,25 +201,31 @@ def gaps(items: pd.DataFrame) -> pd.DataFrame:
         return _empty(GAP_COLUMNS)
     items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
-    for key, setting in items.groupby(_SETTING, sort=False):
-        columns = _columns(setting)
-        modes = dict(tuple(setting.groupby("mode", sort=False)))
+    pending: list[tuple[dict[str, Any], bootstrap.Terms]] = []  # rows whose bootstrap is drawn below
+    swept = not _one_point(items)
+    for key, cells in _nested(items, _SETTING, ["mode"], dropna=True):
+        modes = {mode: cell for (mode,), cell in cells.items()}
+        columns = sorted(set().union(*(_columns(cell) for cell in modes.values())))
         for label, inductive, deductive in GAP_COMPARISONS:
             if inductive in modes and deductive in modes:
-                pairs = _point_pairs(modes[inductive], modes[deductive])
+                pairs = _point_pairs(modes[inductive], modes[deductive], swept=swept)
                 for point, inductive_items, deductive_items in pairs:
+                    paired, terms = _paired(inductive_items, deductive_items, columns)
                     rows.append(
                         {
                             **dict(zip(_SETTING, key, strict=True)),
                             "comparison": label,
                             "inductive_mode": inductive,
                             "deductive_mode": deductive,
-                            **_paired(inductive_items, deductive_items, columns),
+                            **paired,
                             **point,
                         }
                     )
+                    if terms:
+                        pending.append((rows[-1], terms))
     if not rows:
         return _empty(GAP_COLUMNS)
+    _fill_bootstrap(pending, paired=True)
     table = _point_typed(pd.DataFrame(rows, columns=list(GAP_COLUMNS)))
     table["p_holm"] = holm(table["p_value"].tolist())
     return _sorted(table, [*_ORDER, "comparison", *_POINT]).reset_index(drop=True)
@@ -220,11 +236,18 @@ def _point_key(values: Any) -> tuple[Any, ...]:
 
 
 def _point_pairs(
-    inductive: pd.DataFrame, deductive: pd.DataFrame
+    inductive: pd.DataFrame, deductive: pd.DataFrame, *, swept: bool
 ) -> Iterator[tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]]:
     """Each sweep point of the inductive mode with the deductive items of the same point, or with all of
     them when the deductive mode has a single point (a mode that shows no examples has no shots): a
-    sweep's points are compared one by one on the same held-out cases, never pooled."""
+    sweep's points are compared one by one on the same held-out cases, never pooled.
+
+    `swept`: the items of the whole table hold more than one point (without, the group-bys are skipped).
+    """
+    if not swept:
+        point = _point_key(inductive[name].iloc[0] for name in _POINT)
+        yield dict(zip(_POINT, point, strict=True)), inductive, deductive
+        return
     partners = {_point_key(key): cell for key, cell in deductive.groupby(_POINT, sort=False, dropna=False)}
     single = next(iter(partners.values())) if len(partners) == 1 else None
     for key, cell in inductive.groupby(_POINT, sort=True, dropna=False):
@@ -232,6 +255,34 @@ def _point_pairs(
         partner = single if single is not None else partners.get(point)
         if partner is not None:
             yield dict(zip(_POINT, point, strict=True)), cell, partner
+
+
+_FAMILY = ["model", MODEL_LABEL, "probe", "mode", *_POINT]
+
+
+def _nested(
+    items: pd.DataFrame, outer: list[str], inner: list[str], *, dropna: bool
+) -> Iterator[tuple[tuple[Any, ...], dict[tuple[Any, ...], pd.DataFrame]]]:
+    """Per value of the `outer` columns (in order of appearance; missing values as None), its cells by
+    the `inner` columns, sorted: one group-by over both levels instead of one per outer group."""
+    groups: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], pd.DataFrame]]] = {}
+    for key, cell in items.groupby([*outer, *inner], sort=False, dropna=dropna):
+        head = tuple(None if pd.isna(value) else value for value in key[: len(outer)])
+        groups.setdefault(head, []).append((tuple(key[len(outer) :]), cell))
+    for head, cells in groups.items():
+        yield head, dict(sorted(cells, key=lambda pair: pair[0]))
+
+
+def _one_point(frame: pd.DataFrame) -> bool:
+    """Whether every item of the frame is at one sweep point (missing counts as a point of its own)."""
+    for name in _POINT:
+        column = frame[name]
+        missing = column.isna().to_numpy()
+        if missing.any() and not missing.all():
+            return False
+        if not missing.any() and not bool((column.to_numpy() == column.iloc[0]).all()):
+            return False
+    return True
 
 
 def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
@@ -259,13 +310,10 @@ def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
         return _empty(DROP_COLUMNS)
     items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
-    for (model, label, probe, mode, *point), family in items.groupby(
-        ["model", MODEL_LABEL, "probe", "mode", *_POINT], sort=False, dropna=False
+    pending: list[tuple[dict[str, Any], bootstrap.Terms]] = []  # rows whose bootstrap is drawn below
+    for (model, label, probe, mode, *point), settings in _nested(
+        items, _FAMILY, ["setting", "default_world"], dropna=False
     ):
-        settings = {
-            (setting, bool(world)): cell
-            for (setting, world), cell in family.groupby(["setting", "default_world"])
-        }
         defaults = [cell for (_, world), cell in settings.items() if world]
         counterfactuals = [cell for (_, world), cell in settings.items() if not world]
         if not defaults or not counterfactuals:
@@ -275,7 +323,7 @@ def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"{model} / {probe} / {mode}: more than one default-world setting ({names})")
         rates = [float(cell["correct"].mean()) for cell in counterfactuals]
         default_accuracy = float(defaults[0]["correct"].mean())
-        low, high, method = _drop_interval(mode, defaults[0], counterfactuals)
+        low, high, method, terms = _drop_interval(mode, defaults[0], counterfactuals)
         rows.append(
             {
                 "model": model,
@@ -292,8 +340,11 @@ def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
                 **dict(zip(_POINT, _point_key(point), strict=True)),
             }
         )
+        if terms:
+            pending.append((rows[-1], terms))
     if not rows:
         return _empty(DROP_COLUMNS)
+    _fill_bootstrap(pending, paired=False)
     table = _point_typed(pd.DataFrame(rows, columns=list(DROP_COLUMNS)))
     return _sorted(table, ["model", MODEL_LABEL, "probe", "mode", *_POINT]).reset_index(drop=True)
 
@@ -302,12 +353,18 @@ def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
 # Comparisons
 
 
-def _paired(first: pd.DataFrame, second: pd.DataFrame, columns: list[int]) -> dict[str, Any]:
-    """Accuracies, gap, interval and test of two modes of one setting (first minus second)."""
+def _paired(
+    first: pd.DataFrame, second: pd.DataFrame, columns: list[int]
+) -> tuple[dict[str, Any], bootstrap.Terms]:
+    """Accuracies, gap, interval and test of two modes of one setting (first minus second).
+
+    With a code mode, the interval is left NaN and the bootstrap's terms are returned to draw it
+    (`_fill_bootstrap`); otherwise the terms are empty."""
     a, b = _grid(first, columns), _grid(second, columns)
     p1, p2 = float(first["correct"].mean()), float(second["correct"].mean())
+    terms: bootstrap.Terms = ()
     if returns_code(str(first["mode"].iloc[0])) or returns_code(str(second["mode"].iloc[0])):
-        low, high = bootstrap.combination_interval([(1.0, a), (-1.0, b)], paired=True)
+        low, high, terms = math.nan, math.nan, ((1.0, a), (-1.0, b))
         method, test, p_value = CLUSTER_BOOTSTRAP, SIGN_FLIP, _sign_flip(a, b)
     else:
         left, right = _aligned(a, b)
@@ -316,7 +373,7 @@ def _paired(first: pd.DataFrame, second: pd.DataFrame, columns: list[int]) -> di
         counts = (int((x & y).sum()), int((x & ~y).sum()), int((~x & y).sum()), int((~x & ~y).sum()))
         low, high = paired_difference_interval(*counts)
         method, test, p_value = NEWCOMBE_PAIRED, MCNEMAR_EXACT, mcnemar_exact(counts[1], counts[2])
-    return {
+    row = {
         "inductive_accuracy": p1,
         "deductive_accuracy": p2,
         "gap": p1 - p2,
@@ -326,6 +383,14 @@ def _paired(first: pd.DataFrame, second: pd.DataFrame, columns: list[int]) -> di
         "test": test,
         "p_value": p_value,
     }
+    return row, terms
+
+
+def _fill_bootstrap(pending: list[tuple[dict[str, Any], bootstrap.Terms]], *, paired: bool) -> None:
+    """Set each row's interval to the cluster bootstrap of its terms, all of them drawn together."""
+    intervals = bootstrap.combination_intervals([terms for _, terms in pending], paired=paired)
+    for (row, _), (low, high) in zip(pending, intervals, strict=True):
+        row["ci_low"], row["ci_high"] = clip(low, -1.0, 1.0), clip(high, -1.0, 1.0)
 
 
 def _aligned(a: bootstrap.Grid, b: bootstrap.Grid) -> tuple[np.ndarray, np.ndarray]:
@@ -348,15 +413,17 @@ def _sign_flip(a: bootstrap.Grid, b: bootstrap.Grid) -> float:
 
 def _drop_interval(
     mode: str, default: pd.DataFrame, counterfactuals: list[pd.DataFrame]
-) -> tuple[float, float, str]:
+) -> tuple[float, float, str, bootstrap.Terms]:
+    """The drop's interval and method; a code mode's interval is NaN and its bootstrap terms returned
+    to draw it (`_fill_bootstrap`)."""
     k = len(counterfactuals)
     if returns_code(mode):
         terms = [(1.0, _grid(default, _columns(default)))]
         terms += [(-1.0 / k, _grid(cell, _columns(cell))) for cell in counterfactuals]
-        return (*bootstrap.combination_interval(terms, paired=False), CLUSTER_BOOTSTRAP)
+        return (math.nan, math.nan, CLUSTER_BOOTSTRAP, terms)
     counts = [(1.0, int(default["correct"].sum()), len(default))]
     counts += [(-1.0 / k, int(cell["correct"].sum()), len(cell)) for cell in counterfactuals]
-    return (*mover_wilson_interval(counts), MOVER_WILSON)
+    return (*mover_wilson_interval(counts), MOVER_WILSON, ())
 
 
 def _columns(frame: pd.DataFrame) -> list[int]:
@@ -414,6 +481,9 @@ def _with_old_points(frame: pd.DataFrame) -> pd.DataFrame:
     upgrade; beside several points they stay apart, as nothing says which one they belong to."""
     cell = frame.groupby(_GROUP, sort=False, dropna=False)
     for name in _POINT:
+        missing = frame[name].isna()
+        if missing.all() or not missing.any():  # nothing to join, or nothing to join to
+            continue
         single = cell[name].transform("nunique") == 1
         frame[name] = frame[name].where(~single | frame[name].notna(), cell[name].transform("first"))
     return frame

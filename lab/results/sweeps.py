@@ -78,10 +78,10 @@ def swept_rows(summary: pd.DataFrame) -> pd.DataFrame:
     if summary.empty:
         return summary
     cell = ["model", "model_label", "probe", "setting", "mode"]
-    points = summary.groupby(cell, dropna=False)[["shots", "noise"]].transform(
-        lambda column: column.nunique(dropna=False)
-    )
-    swept = (points > 1).any(axis=1)
+    cells = summary.groupby(cell, dropna=False)
+    swept = pd.Series(False, index=summary.index)
+    for name in ("shots", "noise"):
+        swept |= cells[name].transform("nunique", dropna=False) > 1
     if not swept.any():
         return summary.iloc[0:0]
     return summary[swept | summary["shots"].isna()]
