@@ -5,8 +5,8 @@
 2. Client-bound: calls at concurrency 64 against a server answering at once (an asyncio server
    sending one canned reply, so that it is not the bottleneck): the runner's calls/s and CPU time
    a call next to a bare `litellm.acompletion` loop at the same concurrency, in one run, the order
-   of the two alternating round by round; and, for reference, a bare loop of the synchronous
-   `litellm.completion` in 64 threads (how the runner called models before it shared one event loop).
+   of the two alternating round by round. Both run on the process's one event loop
+   (`lab.models.event_loop`), as the runner's calls do.
 
 Run: python -m bench.pipeline [--calls N] [--rounds R]
 """
@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lab.models import ModelSpec, RetryPolicy
 from lab.models.calls import NO_KEY, litellm_module
+from lab.models.event_loop import run_stoppable
 from lab.run import study
 from lab.run.plan import RunPlan, estimated_calls
 from lab.run.store import Store
@@ -128,7 +128,7 @@ def runner_calls(base_url: str, calls: int, round_: int, out: list[Throughput]) 
 
 
 def bare_request(base_url: str, i: int) -> dict[str, object]:
-    """The arguments of call `i` of the bare loops (async and sync alike)."""
+    """The arguments of call `i` of the bare loop."""
     return {
         "model": "openai/bench",
         "api_base": base_url,
@@ -140,11 +140,6 @@ def bare_request(base_url: str, i: int) -> dict[str, object]:
         "num_retries": 0,
         "max_retries": 0,
     }
-
-
-# One loop for every round, as the runner keeps one: litellm's logging worker binds to a loop, and a loop
-# closed after each round would leave its tasks pending.
-BARE_LOOP = asyncio.new_event_loop()
 
 
 def bare_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
@@ -160,33 +155,22 @@ def bare_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
 
         await asyncio.gather(*(one(i) for i in range(calls)))
 
+    # On the process's event loop, the one the runner's calls use: litellm's logging worker binds to one
+    # loop, and moving it between loops every round re-queues its work and fails some of it.
     with measured(calls, out):
-        BARE_LOOP.run_until_complete(loop())
-
-
-def sync_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
-    """`calls` of the synchronous `litellm.completion` from a pool of threads at the same concurrency."""
-    litellm = litellm_module()
-
-    def one(i: int) -> None:
-        litellm.completion(**bare_request(base_url, i))
-
-    with measured(calls, out), ThreadPoolExecutor(FAST_CONCURRENCY) as pool:
-        list(pool.map(one, range(calls)))
+        run_stoppable(loop, lambda: False)
 
 
 def client_bound(base_url: str, calls: int, rounds: int) -> None:
     bare_calls(base_url, FAST_CONCURRENCY, [])  # warm the clients up
-    sync_calls(base_url, FAST_CONCURRENCY, [])
     runner_calls(base_url, len(PROBES) * 4, -1, [])
     print(f"\n{calls} calls at concurrency {FAST_CONCURRENCY}, server answering at once")
     print(
         f"{'round':>5} {'runner calls/s':>15} {'bare calls/s':>13} {'ratio':>6} {'CPU ms/call: runner':>20}"
-        f" {'bare':>5} {'runner main thread':>19} {'sync threads calls/s':>21} {'runner/sync':>12}"
+        f" {'bare':>5} {'runner main thread':>19}"
     )
     runner: list[Throughput] = []
     bare: list[Throughput] = []
-    sync: list[Throughput] = []
     for round_ in range(rounds):
         # Whichever goes first in a round may meet a different machine (caches, load): alternate.
         if round_ % 2 == 0:
@@ -195,20 +179,17 @@ def client_bound(base_url: str, calls: int, rounds: int) -> None:
         else:
             bare_calls(base_url, calls, bare)
             runner_calls(base_url, calls, round_, runner)
-        sync_calls(base_url, calls, sync)
-        r, b, t = runner[-1], bare[-1], sync[-1]
+        r, b = runner[-1], bare[-1]
         ratio = r.calls_per_second / b.calls_per_second
         cpu = f"{r.cpu_ms_per_call:>20.2f} {b.cpu_ms_per_call:>5.2f} {r.main_ms_per_call:>19.2f}"
-        threads = f"{t.calls_per_second:>21.0f} {r.calls_per_second / t.calls_per_second:>12.2f}"
-        speeds = f"{r.calls_per_second:>15.0f} {b.calls_per_second:>13.0f} {ratio:>6.2f}"
-        print(f"{round_ + 1:>5} {speeds} {cpu} {threads}")
+        print(f"{round_ + 1:>5} {r.calls_per_second:>15.0f} {b.calls_per_second:>13.0f} {ratio:>6.2f} {cpu}")
     median_runner = statistics.median(t.calls_per_second for t in runner)
     median_bare = statistics.median(t.calls_per_second for t in bare)
-    median_sync = statistics.median(t.calls_per_second for t in sync)
+    ratios = sorted(r.calls_per_second / b.calls_per_second for r, b in zip(runner, bare, strict=True))
     print(
         f"medians: runner {median_runner:.0f} calls/s, bare {median_bare:.0f} calls/s, "
-        f"ratio {median_runner / median_bare:.2f}; sync litellm in threads {median_sync:.0f} calls/s "
-        f"(runner/sync {median_runner / median_sync:.2f}); load average {os.getloadavg()[0]:.1f}"
+        f"ratio {median_runner / median_bare:.2f} (rounds {ratios[0]:.2f}-{ratios[-1]:.2f}); "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
 
 

@@ -3,8 +3,10 @@
 The runner scores items on threads; a thread's model call is `litellm.acompletion` on this loop, and the
 thread waits for its reply. litellm's synchronous client costs about a third more CPU a call than its
 asynchronous one (bench/README.md, "Client throughput"), and many threads contending for the GIL cost
-more again, so the calls of every run and thread share this one loop. A waiting thread also watches the
-run's stop and cancels its call's task, which ends the request instead of abandoning it.
+more again, so the calls of every run and thread share this one loop; a stopping run's calls are
+cancelled here, which ends their requests instead of abandoning them. `on_loop` runs a short function
+on the loop's thread: the runner's SQLite writes, which from 64 threads each handed the GIL back and
+forth with the loop several times a statement.
 """
 
 from __future__ import annotations
@@ -26,10 +28,15 @@ _POLL = 0.1  # seconds between looks at the stops of the calls in flight
 _WATCHED: dict[asyncio.Task[Any], Callable[[], bool]] = {}
 
 
+_LOOP_THREAD: list[threading.Thread] = []
+
+
 @functools.cache
 def _loop() -> asyncio.AbstractEventLoop:
     loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, daemon=True, name="solverlab-model-calls").start()
+    thread = threading.Thread(target=loop.run_forever, daemon=True, name="solverlab-model-calls")
+    _LOOP_THREAD.append(thread)
+    thread.start()
     loop.call_soon_threadsafe(_watch, loop)
     return loop
 
@@ -68,3 +75,16 @@ def run_stoppable(make: Callable[[], Coroutine[Any, Any, T]], should_stop: Calla
         if should_stop():  # e.g. a backend reporting the generation it was told to abort as an error
             raise CallCancelledError("the run is stopping; the call in flight ended with it") from exc
         raise
+
+
+def on_loop(function: Callable[[], T]) -> T:
+    """`function()` run on the loop's thread (directly when called there), its result or its exception
+    handed back. For short work only: the loop runs nothing else meanwhile."""
+    loop = _loop()
+    if threading.current_thread() is _LOOP_THREAD[0]:
+        return function()
+
+    async def call() -> T:
+        return function()
+
+    return asyncio.run_coroutine_threadsafe(call(), loop).result()

@@ -29,6 +29,7 @@ from lab.models import (
     RetryPolicy,
     provider_for,
 )
+from lab.models.event_loop import on_loop
 from lab.models.limits import call_slots, round_robin
 from lab.models.provider import CallCancelledError
 from lab.models.replay import NOT_RECORDED
@@ -465,7 +466,7 @@ class RunExecutor:
         return Candidate(messages, reply.text, scored)
 
     def _save(self, items: list[Item], functions: list[FunctionRecord]) -> None:
-        self.store.save_items(items, functions)
+        on_loop(lambda: self.store.save_items(items, functions))
         with self.lock:
             self.counters.done += len(items)
         self._report()
@@ -478,17 +479,19 @@ class RunExecutor:
         provider = self.providers[unit.model]
 
         def record(response: str | None, **fields: Any) -> int:
-            return self.store.record_call(
-                run_id=self.run_id,
-                cache_key=key,
-                model=unit.model.label,
-                messages=messages,
-                params=self.params,
-                response=response,
-                **fields,
+            return on_loop(
+                lambda: self.store.record_call(
+                    run_id=self.run_id,
+                    cache_key=key,
+                    model=unit.model.label,
+                    messages=messages,
+                    params=self.params,
+                    response=response,
+                    **fields,
+                )
             )
 
-        cached = self.store.cached_response(key) if provider.cacheable else None
+        cached = on_loop(lambda: self.store.cached_response(key)) if provider.cacheable else None
         if cached is not None:
             call_id = record(cached.response, cached=True, finish_reason=cached.finish_reason)
             return Reply(cached.response, call_id, cached.finish_reason == CUT_AT_TOKEN_CAP)
