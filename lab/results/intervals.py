@@ -6,6 +6,7 @@ Pure functions of whole-number counts. The cluster-aware intervals of the code m
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from statistics import NormalDist
@@ -18,6 +19,7 @@ WILSON = "wilson"
 LEVEL = 0.95
 
 
+@functools.lru_cache(maxsize=65536)  # a table's cells repeat few counts (n is mostly the cases a cell has)
 def wilson_interval(correct: int, n: int, level: float = LEVEL) -> tuple[float, float]:
     """Wilson score interval for `correct` successes out of `n`; `(nan, nan)` when `n == 0`.
 
