@@ -124,8 +124,12 @@ def stats_items(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
 
 
 def _stats_dtype(name: str) -> str:
+    """As in `item_frame`, but the statistics' group-by keys (never missing) as pandas' `str` dtype,
+    which factorises about five times faster than Python strings in an object column."""
     if name in _SWEEP_DTYPES:
         return _SWEEP_DTYPES[name]
+    if name in _TEXT_COLUMNS:
+        return "str"
     return "int64" if name in _INT_COLUMNS else "bool" if name in _BOOL_COLUMNS else "object"
 
 
