@@ -138,6 +138,7 @@ def test_wilson_rejects_impossible_counts_and_levels(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         wilson_interval(correct, n, level)
+    wilson_interval(1, 2)  # memoised: a cached 1 of 2 must not answer for a refused True of 2
     with pytest.raises(TypeError, match="whole numbers"):
         wilson_interval(True, 2)
 

@@ -19,7 +19,6 @@ WILSON = "wilson"
 LEVEL = 0.95
 
 
-@functools.lru_cache(maxsize=65536)  # a table's cells repeat few counts (n is mostly the cases a cell has)
 def wilson_interval(correct: int, n: int, level: float = LEVEL) -> tuple[float, float]:
     """Wilson score interval for `correct` successes out of `n`; `(nan, nan)` when `n == 0`.
 
@@ -29,6 +28,13 @@ def wilson_interval(correct: int, n: int, level: float = LEVEL) -> tuple[float, 
     """
     check_count(correct, n)
     check_level(level)
+    return _wilson(int(correct), int(n), float(level))
+
+
+@functools.lru_cache(maxsize=65536)  # a table's cells repeat few counts (n is mostly the cases a cell has)
+def _wilson(correct: int, n: int, level: float) -> tuple[float, float]:
+    """`wilson_interval` of checked counts: memoised after the checks, so that a cached (1, 2) never
+    answers for a refused (True, 2)."""
     if n == 0:
         return (math.nan, math.nan)
     low, high = proportion_confint(correct, n, alpha=1 - level, method="wilson")
