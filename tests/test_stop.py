@@ -3,6 +3,7 @@ loses nothing (no call stored as an answer or counted as a failure; a resume fin
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from lab.models import CallParams, Completion, ModelSpec
-from lab.models.provider import CallCancelledError, stoppable
+from lab.models.event_loop import run_stoppable
+from lab.models.provider import CallCancelledError
 from lab.run import study
 from lab.run.plan import RunPlan, total_items
 from lab.run.store import Store
@@ -115,34 +117,47 @@ def test_a_background_run_is_stopped_within_seconds(
 
 def test_a_stoppable_call_returns_its_reply_or_its_error() -> None:
     reply = Completion("ok", 1, 1, 0.0, 0.0)
-    assert stoppable(lambda: reply, lambda: False) is reply
 
-    def fails() -> Completion:
+    async def answers() -> Completion:
+        return reply
+
+    assert run_stoppable(answers, lambda: False) is reply
+
+    async def fails() -> Completion:
         raise ValueError("the backend failed")
 
     with pytest.raises(ValueError, match="the backend failed"):
-        stoppable(fails, lambda: False)
+        run_stoppable(fails, lambda: False)
 
 
-def test_a_stoppable_call_is_given_up_when_the_stop_comes_and_never_made_after_it() -> None:
-    started, release = threading.Event(), threading.Event()
+def test_a_stoppable_call_is_cancelled_when_the_stop_comes_and_never_made_after_it() -> None:
+    started, cancelled = threading.Event(), threading.Event()
     stop = threading.Event()
 
-    def slow() -> Completion:
+    async def slow() -> Completion:
         started.set()
-        release.wait(timeout=60)
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
         return Completion("late", 1, 1, 0.0, 0.0)
 
     threading.Timer(0.2, stop.set).start()
     began = time.monotonic()
-    with pytest.raises(CallCancelledError, match="given up"):
-        stoppable(slow, stop.is_set)
+    with pytest.raises(CallCancelledError, match="cancelled"):
+        run_stoppable(slow, stop.is_set)
     assert started.is_set() and time.monotonic() - began < 10
-    release.set()
+    assert cancelled.wait(timeout=5), "the call's task went on after the stop"
 
     made: list[CallParams] = []
+
+    async def counted() -> Completion:
+        made.append(CallParams())
+        return Completion("", 0, 0, 0.0, 0.0)
+
     with pytest.raises(CallCancelledError, match="not made"):
-        stoppable(lambda: made.append(CallParams()) or Completion("", 0, 0, 0.0, 0.0), lambda: True)
+        run_stoppable(counted, lambda: True)
     assert made == []
 
 
@@ -151,9 +166,9 @@ def test_a_call_that_ends_in_an_error_because_of_the_stop_counts_as_cancelled() 
     the stop is polled: that is the stop's doing, not a failure of the model."""
     stop = threading.Event()
 
-    def aborted() -> Completion:
+    async def aborted() -> Completion:
         stop.set()  # the stop arrives while the call runs, and the backend gives up with an error
         raise ValueError("generation aborted")
 
     with pytest.raises(CallCancelledError, match="ended with it"):
-        stoppable(aborted, stop.is_set)
+        run_stoppable(aborted, stop.is_set)

@@ -7,6 +7,7 @@ import, so it is imported on the first call, not with this module.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import os
@@ -234,9 +235,7 @@ class LitellmProvider(Provider):
             arguments = replica.arguments if replica else self.call_arguments()
             call = functools.partial(self._complete, messages, params, timeout, arguments)
             try:
-                if not replica:
-                    return run_stoppable(call, should_stop)
-                with router.holding(replica):  # type: ignore[union-attr]
+                with router.holding(replica) if router and replica else contextlib.nullcontext():
                     return run_stoppable(call, should_stop)
             except ModelCallError as exc:
                 if router and replica and exc.retryable:

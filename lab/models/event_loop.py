@@ -28,15 +28,10 @@ _POLL = 0.1  # seconds between looks at the stops of the calls in flight
 _WATCHED: dict[asyncio.Task[Any], Callable[[], bool]] = {}
 
 
-_LOOP_THREAD: list[threading.Thread] = []
-
-
 @functools.cache
 def _loop() -> asyncio.AbstractEventLoop:
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True, name="solverlab-model-calls")
-    _LOOP_THREAD.append(thread)
-    thread.start()
+    threading.Thread(target=loop.run_forever, daemon=True, name="solverlab-model-calls").start()
     loop.call_soon_threadsafe(_watch, loop)
     return loop
 
@@ -81,7 +76,11 @@ def on_loop(function: Callable[[], T]) -> T:
     """`function()` run on the loop's thread (directly when called there), its result or its exception
     handed back. For short work only: the loop runs nothing else meanwhile."""
     loop = _loop()
-    if threading.current_thread() is _LOOP_THREAD[0]:
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:  # a thread without a loop: the usual case
+        running = None
+    if running is loop:
         return function()
 
     async def call() -> T:

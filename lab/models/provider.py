@@ -5,10 +5,8 @@ A backend is one file with a `Provider` subclass plus one line in `lab.models.re
 
 from __future__ import annotations
 
-import contextvars
 import os
 import random
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -113,41 +111,6 @@ def with_retries(
             if not exc.retryable or attempt >= retry.attempts or should_stop():
                 raise
             sleep(retry.delay(attempt, exc.retry_after))
-
-
-def stoppable(
-    call: Callable[[], Completion], should_stop: Callable[[], bool], *, poll: float = 0.1
-) -> Completion:
-    """`call`, given up with `CallCancelledError` within `poll` seconds of `should_stop()` turning true.
-
-    The call runs on a daemon thread (in a copy of the caller's context) that is left to finish or to be
-    ended with the process, so a stop never waits for a slow reply. A backend that can cancel its own
-    requests (the embedded model) reads the stop from the context and ends the abandoned call itself.
-    """
-    if should_stop():
-        raise CallCancelledError("the run is stopping; the call was not made")
-    finished = threading.Event()
-    outcome: list[Completion | BaseException] = []
-
-    def target() -> None:
-        try:
-            outcome.append(call())
-        except BaseException as exc:  # handed to the caller's thread below
-            outcome.append(exc)
-        finally:
-            finished.set()
-
-    context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(target,), daemon=True, name="solverlab-model-call").start()
-    while not finished.wait(poll):
-        if should_stop():
-            raise CallCancelledError("the run is stopping; the call in flight was given up")
-    result = outcome[0]
-    if isinstance(result, BaseException):
-        if should_stop():  # e.g. a backend reporting the generation it was told to abort as an error
-            raise CallCancelledError("the run is stopping; the call in flight ended with it") from result
-        raise result
-    return result
 
 
 class Provider(ABC):
