@@ -4,8 +4,8 @@
    as a ratio to the ideal (400 / 32 x 0.2 s), and the time of a fully cached re-run.
 2. Client-bound: calls at concurrency 64 against a server answering at once (an asyncio server
    sending one canned reply, so that it is not the bottleneck): the runner's calls/s and CPU time
-   a call next to a bare `litellm.acompletion` loop at the same concurrency, in one run, the order
-   of the two alternating round by round. Both run on the process's one event loop
+   a call next to a bare `litellm.acompletion` loop at the same concurrency sending the same prompts,
+   in one run, the order of the two alternating round by round. Both run on the process's one event loop
    (`lab.models.event_loop`), as the runner's calls do.
 
 Run: python -m bench.pipeline [--calls N] [--rounds R]
@@ -32,7 +32,7 @@ from lab.models import ModelSpec, RetryPolicy
 from lab.models.calls import NO_KEY, litellm_module
 from lab.models.event_loop import run_stoppable
 from lab.run import study
-from lab.run.plan import RunPlan, estimated_calls
+from lab.run.plan import RunPlan, estimated_calls, work_units
 from lab.run.store import Store
 
 CALLS, CONCURRENCY, DELAY = 400, 32, 0.2
@@ -114,11 +114,16 @@ def measured(calls: int, out: list[Throughput]) -> Iterator[None]:
     out.append(Throughput(calls / wall, cpu / calls * 1000, main / calls * 1000))
 
 
+def round_plan(base_url: str, calls: int, round_: int) -> RunPlan:
+    """The round's plan: its own seed, so that its cases (and prompts) differ and nothing is cached."""
+    plan = deductive_plan(base_url, calls, FAST_CONCURRENCY)
+    return RunPlan(**{**plan.__dict__, "seed": round_})
+
+
 def runner_calls(base_url: str, calls: int, round_: int, out: list[Throughput]) -> None:
     """A fresh run (its own store and seed, so nothing is cached) of `calls` direct-answer calls."""
     with tempfile.TemporaryDirectory() as tmp:
-        plan = deductive_plan(base_url, calls, FAST_CONCURRENCY)
-        plan = RunPlan(**{**plan.__dict__, "seed": round_})
+        plan = round_plan(base_url, calls, round_)
         store = Store(Path(tmp) / "bench.db")
         run_id = study.prepare_run(store, plan)
         with measured(calls, out):
@@ -127,13 +132,13 @@ def runner_calls(base_url: str, calls: int, round_: int, out: list[Throughput]) 
         assert store.totals(run_id).calls == calls
 
 
-def bare_request(base_url: str, i: int) -> dict[str, object]:
-    """The arguments of call `i` of the bare loop."""
+def bare_request(base_url: str, messages: list[dict[str, str]]) -> dict[str, object]:
+    """The arguments of one call of the bare loop: the runner's, without its timeout and retries."""
     return {
         "model": "openai/bench",
         "api_base": base_url,
         "api_key": NO_KEY,
-        "messages": [{"role": "user", "content": f"What is {i} + {i}?"}],
+        "messages": messages,
         "max_tokens": 1024,
         "temperature": 0.0,
         "seed": 0,
@@ -142,18 +147,20 @@ def bare_request(base_url: str, i: int) -> dict[str, object]:
     }
 
 
-def bare_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
-    """`calls` of `litellm.acompletion` at the same concurrency, nothing stored or scored."""
+def bare_calls(base_url: str, calls: int, round_: int, out: list[Throughput]) -> None:
+    """`calls` of `litellm.acompletion` at the same concurrency, with the prompts of the runner's run of
+    the round; nothing stored or scored."""
     litellm = litellm_module()
+    prompts = [unit.messages for unit in work_units(round_plan(base_url, calls, round_))]
 
     async def loop() -> None:
         slots = asyncio.Semaphore(FAST_CONCURRENCY)
 
-        async def one(i: int) -> None:
+        async def one(messages: list[dict[str, str]]) -> None:
             async with slots:
-                await litellm.acompletion(**bare_request(base_url, i))
+                await litellm.acompletion(**bare_request(base_url, messages))
 
-        await asyncio.gather(*(one(i) for i in range(calls)))
+        await asyncio.gather(*(one(messages) for messages in prompts))
 
     # On the process's event loop, the one the runner's calls use: litellm's logging worker binds to one
     # loop, and moving it between loops every round re-queues its work and fails some of it.
@@ -162,7 +169,7 @@ def bare_calls(base_url: str, calls: int, out: list[Throughput]) -> None:
 
 
 def client_bound(base_url: str, calls: int, rounds: int) -> None:
-    bare_calls(base_url, FAST_CONCURRENCY, [])  # warm the clients up
+    bare_calls(base_url, len(PROBES) * 16, -1, [])  # warm the clients up
     runner_calls(base_url, len(PROBES) * 4, -1, [])
     print(f"\n{calls} calls at concurrency {FAST_CONCURRENCY}, server answering at once")
     print(
@@ -175,9 +182,9 @@ def client_bound(base_url: str, calls: int, rounds: int) -> None:
         # Whichever goes first in a round may meet a different machine (caches, load): alternate.
         if round_ % 2 == 0:
             runner_calls(base_url, calls, round_, runner)
-            bare_calls(base_url, calls, bare)
+            bare_calls(base_url, calls, round_, bare)
         else:
-            bare_calls(base_url, calls, bare)
+            bare_calls(base_url, calls, round_, bare)
             runner_calls(base_url, calls, round_, runner)
         r, b = runner[-1], bare[-1]
         ratio = r.calls_per_second / b.calls_per_second

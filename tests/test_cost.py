@@ -3,8 +3,8 @@ reports usage, priced by litellm's price map."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
@@ -84,25 +84,31 @@ def test_a_cap_already_spent_starts_no_call(tmp_path: Path) -> None:
 
 
 def test_cost_cap_admits_calls_by_the_mean_cost_and_waits_for_calls_in_flight() -> None:
-    cap = CostCap(1.0, spent=0.0)
-    assert cap.begin()  # the first call: its cost is not known yet
-    cap.end(0.3)
-    assert cap.begin() and cap.begin()  # 0.3 spent + 2 x 0.3 in flight <= 1.0
-    answer: list[bool] = []
-    third = threading.Thread(target=lambda: answer.append(cap.begin()))
-    third.start()
-    third.join(0.2)
-    assert third.is_alive()  # 0.3 + 3 x 0.3 > 1.0: it waits for the calls in flight
-    cap.end(0.3)
-    cap.end(0.3)
-    third.join(5)
-    assert answer == [False] and cap.reached.is_set()  # 0.9 spent: no room for another 0.3
-    assert not cap.begin()
+    async def calls() -> None:
+        cap = CostCap(1.0, spent=0.0)
+        assert await cap.begin()  # the first call: its cost is not known yet
+        second = asyncio.create_task(cap.begin())
+        await asyncio.sleep(0.05)
+        assert not second.done()  # until the first call's cost is known, one call at a time
+        cap.end(0.3)
+        assert await second and await cap.begin()  # 0.3 spent + 2 x 0.3 in flight <= 1.0
+        third = asyncio.create_task(cap.begin())
+        await asyncio.sleep(0.05)
+        assert not third.done()  # 0.3 + 3 x 0.3 > 1.0: it waits for the calls in flight
+        cap.end(0.3)
+        cap.end(0.3)
+        assert await asyncio.wait_for(third, 5) is False and cap.reached.is_set()  # 0.9 spent: no room
+        assert not await cap.begin()
+
+    asyncio.run(calls())
 
 
 def test_without_a_cap_every_call_starts() -> None:
+    async def calls() -> list[bool]:
+        return [await cap.begin() for _ in range(3)]
+
     cap = CostCap(None, spent=100.0)
-    assert all(cap.begin() for _ in range(3)) and not cap.reached.is_set()
+    assert all(asyncio.run(calls())) and not cap.reached.is_set()
     with pytest.raises(ValueError, match="-1"):
         CostCap(-1, spent=0.0)
 

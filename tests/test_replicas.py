@@ -3,6 +3,7 @@ OpenAI-compatible servers on 127.0.0.1 through the real litellm client."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import sqlite3
 import threading
@@ -15,6 +16,7 @@ import pytest
 
 from lab.models import ModelCallError, ModelSpec, RetryPolicy, model_spec, provider_for
 from lab.models.calls import retry_after
+from lab.models.event_loop import run_stoppable
 from lab.models.limits import CallLimiter, call_slots, round_robin
 from lab.models.provider import CallCancelledError, with_retries
 from lab.models.spec import parse_model_option
@@ -186,14 +188,18 @@ def test_each_model_keeps_to_its_own_concurrency(db_path: Path) -> None:
 def test_call_limiter_spaces_starts_by_rpm() -> None:
     now = [100.0]
 
-    def sleep(seconds: float) -> None:
+    async def sleep(seconds: float) -> None:
         now[0] += seconds
 
     limiter = CallLimiter(None, 120, clock=lambda: now[0], sleep=sleep)
     starts = []
-    for _ in range(3):
-        with limiter.slot():
-            starts.append(now[0])
+
+    async def three_calls() -> None:
+        for _ in range(3):
+            async with limiter.slot():
+                starts.append(now[0])
+
+    asyncio.run(three_calls())
     assert starts == pytest.approx([100.0, 100.5, 101.0])
 
 
@@ -201,19 +207,35 @@ def test_a_stop_ends_the_wait_for_a_slot_or_a_turn_and_the_call_is_not_made() ->
     stop = threading.Event()
     threading.Timer(0.3, stop.set).start()
     slow = CallLimiter(None, 1)  # a call a minute: the second call's turn is 60 s away
-    with slow.slot(stop.is_set):
-        pass
+    made: list[str] = []
+
+    async def two_calls(limiter: CallLimiter) -> None:
+        async with limiter.slot():
+            made.append("first")
+            async with limiter.slot():  # at concurrency 1 this waits for the first slot; at rpm 1 a minute
+                made.append("second")
+
+    async def in_turn(limiter: CallLimiter) -> None:
+        async with limiter.slot():
+            made.append("first")
+        async with limiter.slot():
+            made.append("second")
+
     started = time.monotonic()
-    with pytest.raises(CallCancelledError), slow.slot(stop.is_set):
-        pytest.fail("the call was made after the stop")
-    assert time.monotonic() - started < 5
+    with pytest.raises(CallCancelledError):
+        run_stoppable(lambda: in_turn(slow), stop.is_set)
+    assert time.monotonic() - started < 5 and made == ["first"]
 
     busy = CallLimiter(1, None)
     stop.clear()
+    made.clear()
     threading.Timer(0.3, stop.set).start()
-    with busy.slot(stop.is_set):
-        with pytest.raises(CallCancelledError), busy.slot(stop.is_set):
-            pytest.fail("a second slot was granted at concurrency 1")
+    with pytest.raises(CallCancelledError):
+        run_stoppable(lambda: two_calls(busy), stop.is_set)
+    assert made == ["first"]  # a second slot was not granted at concurrency 1
+    stop.clear()
+    run_stoppable(lambda: in_turn(busy), stop.is_set)  # and the cancelled wait gave back the slot it held
+    assert made == ["first", "first", "second"]
 
 
 def test_threads_are_shared_round_robin_by_model() -> None:
@@ -222,24 +244,32 @@ def test_threads_are_shared_round_robin_by_model() -> None:
     assert round_robin(["a1", "a2", "a3", "b1"], key=lambda s: s[0]) == ["a1", "b1", "a2", "a3"]
 
 
+def _call_once(provider: Any, messages: list[dict[str, str]]) -> Any:
+    """One attempt of a litellm provider, on the process's event loop as the runner makes it."""
+    return run_stoppable(lambda: provider.call_once(messages, _params(), 10), lambda: False)
+
+
 def test_a_429_with_retry_after_is_waited_out() -> None:
     with ScriptedServer() as server:
         provider = provider_for(ModelSpec("openai/scripted", server.base_url))
         server.fail_next(429, 1, retry_after=7)
         with pytest.raises(ModelCallError) as caught:
-            provider.call_once([{"role": "user", "content": "Reply with OK."}], _params(), 10)
+            _call_once(provider, [{"role": "user", "content": "Reply with OK."}])
     assert caught.value.category == "rate_limit" and caught.value.retry_after == 7.0
 
     slept: list[float] = []
     calls = iter([caught.value, None])
 
-    def call():
+    async def call():
         error = next(calls)
         if error is not None:
             raise error
         return "reply"
 
-    assert with_retries(call, RetryPolicy(max_delay=1.0), sleep=slept.append) == "reply"  # type: ignore[arg-type]
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    assert asyncio.run(with_retries(call, RetryPolicy(max_delay=1.0), sleep=sleep)) == "reply"  # type: ignore[arg-type]
     assert slept == [7.0]
 
 
@@ -250,12 +280,12 @@ def test_a_replica_sending_retry_after_is_cooled_down_and_the_call_goes_elsewher
         messages = [{"role": "user", "content": "Reply with OK."}]
         while not first.chat_requests:  # the router shuffles: call until it picks the first replica
             try:
-                provider.call_once(messages, _params(), 10)
+                _call_once(provider, messages)
             except ModelCallError as exc:
                 assert exc.retry_after == 60.0
         before = second.chat_requests
         for _ in range(5):
-            assert provider.call_once(messages, _params(), 10).text == "\\boxed{OK}"
+            assert _call_once(provider, messages).text == "\\boxed{OK}"
         assert first.chat_requests == 1 and second.chat_requests == before + 5
 
 

@@ -219,24 +219,16 @@ class LitellmProvider(Provider):
             args["api_key"] = os.environ.get(model.key_env, "")
         return args
 
-    def call_once(
-        self,
-        messages: Messages,
-        params: CallParams,
-        timeout: float,
-        *,
-        should_stop: Callable[[], bool] = lambda: False,
-    ) -> Completion:
-        """One attempt, within the model's limits, on one of its replicas, as `litellm.acompletion` on the
-        process's event loop (`lab.models.event_loop`); cancelled within 0.1 s of `should_stop()`."""
-        with self.limiter.slot(should_stop):
+    async def call_once(self, messages: Messages, params: CallParams, timeout: float) -> Completion:
+        """One attempt, within the model's limits, on one of its replicas: `litellm.acompletion`, awaited
+        on the process's event loop (`lab.models.event_loop`)."""
+        async with self.limiter.slot():
             router = self.router()
             replica = router.pick(messages) if router else None
             arguments = replica.arguments if replica else self.call_arguments()
-            call = functools.partial(self._complete, messages, params, timeout, arguments)
             try:
                 with router.holding(replica) if router and replica else contextlib.nullcontext():
-                    return run_stoppable(call, should_stop)
+                    return await self._complete(messages, params, timeout, arguments)
             except ModelCallError as exc:
                 if router and replica and exc.retryable:
                     router.cool_down(replica, exc)
@@ -263,6 +255,19 @@ class LitellmProvider(Provider):
         latency = time.monotonic() - start
         return _completion(response, latency)
 
+    async def acomplete(
+        self,
+        messages: Messages,
+        params: CallParams,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Completion:
+        """One completion, retried with exponential backoff on rate limits, server errors and timeouts."""
+        return await with_retries(
+            lambda: self.call_once(messages, params, retry.timeout), retry, should_stop=should_stop
+        )
+
     def complete(
         self,
         messages: Messages,
@@ -271,12 +276,10 @@ class LitellmProvider(Provider):
         retry: RetryPolicy = DEFAULT_RETRY,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Completion:
-        """One completion, retried with exponential backoff on rate limits, server errors and timeouts;
-        given up (`CallCancelledError`) as soon as `should_stop()`."""
-        return with_retries(
-            lambda: self.call_once(messages, params, retry.timeout, should_stop=should_stop),
-            retry,
-            should_stop=should_stop,
+        """`acomplete` on the process's event loop, waited for; given up (`CallCancelledError`) within a
+        tenth of a second of `should_stop()`."""
+        return run_stoppable(
+            lambda: self.acomplete(messages, params, retry=retry, should_stop=should_stop), should_stop
         )
 
     def check(self, timeout: float = 120.0) -> None:
@@ -290,10 +293,11 @@ class LitellmProvider(Provider):
         if model.key_env and not os.environ.get(model.key_env):
             raise ModelUnavailableError(f"{model.label}: the environment variable {model.key_env} is not set")
         probe = [{"role": "user", "content": "Reply with OK."}]
+        probe_params = CallParams(temperature=0.0, max_tokens=4, seed=0)
         attempts = max(1, len(model.api_bases))
         for attempt in range(1, attempts + 1):
             try:
-                self.call_once(probe, CallParams(temperature=0.0, max_tokens=4, seed=0), timeout)
+                run_stoppable(lambda: self.call_once(probe, probe_params, timeout), lambda: False)
                 return
             except ModelCallError as exc:
                 if exc.retryable and attempt < attempts:

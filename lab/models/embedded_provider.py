@@ -25,7 +25,7 @@ class EmbeddedProvider(LitellmProvider):
         embedded.register()
         return {"model": self.spec.name}
 
-    def complete(
+    async def acomplete(
         self,
         messages: Messages,
         params: CallParams,
@@ -33,12 +33,13 @@ class EmbeddedProvider(LitellmProvider):
         retry: RetryPolicy = DEFAULT_RETRY,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Completion:
-        """As litellm's, and a stop also cancels the generation in the engine (within a token)."""
+        """As litellm's, and a stop also cancels the generation in the engine (within a token): the
+        engine reads the stop check from the call's context."""
         from lab.models import embedded
 
         token = embedded.STOP_CHECK.set(should_stop)
         try:
-            return super().complete(messages, params, retry=retry, should_stop=should_stop)
+            return await super().acomplete(messages, params, retry=retry, should_stop=should_stop)
         finally:
             embedded.STOP_CHECK.reset(token)
 

@@ -1,12 +1,12 @@
-"""One event loop for the process's litellm calls, on a daemon thread.
+"""One event loop for the process's model calls, on a daemon thread.
 
-The runner scores items on threads; a thread's model call is `litellm.acompletion` on this loop, and the
-thread waits for its reply. litellm's synchronous client costs about a third more CPU a call than its
-asynchronous one (bench/README.md, "Client throughput"), and many threads contending for the GIL cost
-more again, so the calls of every run and thread share this one loop; a stopping run's calls are
-cancelled here, which ends their requests instead of abandoning them. `on_loop` runs a short function
-on the loop's thread: the runner's SQLite writes, which from 64 threads each handed the GIL back and
-forth with the loop several times a statement.
+The runner's one-call work units run here as coroutines; its other units run on threads, and each of
+their model calls is a coroutine on this loop that the thread waits for. litellm's synchronous client
+costs about a third more CPU a call than its asynchronous one (bench/README.md, "Client throughput"), and
+each hand-over between a thread and the loop costs a GIL switch or two, so the calls of every run share
+this one loop; a stopping run's calls are cancelled here, which ends their requests instead of abandoning
+them. `on_loop` runs a short function on the loop's thread: the runner's SQLite writes, which from 64
+threads each handed the GIL back and forth with the loop several times a statement.
 """
 
 from __future__ import annotations
@@ -55,13 +55,29 @@ async def _watched(make: Callable[[], Coroutine[Any, Any, T]], should_stop: Call
         del _WATCHED[task]
 
 
+def stoppable_task(
+    make: Callable[[], Coroutine[Any, Any, T]], should_stop: Callable[[], bool]
+) -> asyncio.Task[T]:
+    """From the process's loop: the coroutine `make()` as a task of it, cancelled within a tenth of a
+    second of `should_stop()` turning true."""
+    return asyncio.get_running_loop().create_task(_watched(make, should_stop))
+
+
+def start_stoppable(
+    make: Callable[[], Coroutine[Any, Any, T]], should_stop: Callable[[], bool]
+) -> concurrent.futures.Future[T]:
+    """The coroutine `make()` started on the process's loop (in a copy of the caller's context); its task
+    is cancelled, and so the future, within a tenth of a second of `should_stop()` turning true."""
+    return asyncio.run_coroutine_threadsafe(_watched(make, should_stop), _loop())
+
+
 def run_stoppable(make: Callable[[], Coroutine[Any, Any, T]], should_stop: Callable[[], bool]) -> T:
-    """The result of the coroutine `make()` run on the process's loop (in a copy of the caller's
-    context); `CallCancelledError` within a tenth of a second of `should_stop()` turning true, with the
+    """The result of the coroutine `make()` run on the process's loop, waited for on this thread;
+    `CallCancelledError` within a tenth of a second of `should_stop()` turning true, with the
     coroutine's task cancelled. Made only when the run is not stopping already."""
     if should_stop():
         raise CallCancelledError("the run is stopping; the call was not made")
-    future = asyncio.run_coroutine_threadsafe(_watched(make, should_stop), _loop())
+    future = start_stoppable(make, should_stop)
     try:
         return future.result()
     except concurrent.futures.CancelledError:

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
-from lab.models.provider import CallCancelledError
 from lab.models.spec import ModelSpec
-
-_POLL = 0.1  # seconds between looks at the run's stop while waiting for a slot or a turn
 
 T = TypeVar("T")
 
 
 class CallLimiter:
     """At most `concurrency` calls at once (None: no cap here) and, with `rpm`, call starts spaced
-    60/rpm seconds apart. Thread-safe; one per model and process."""
+    60/rpm seconds apart. One per model and run; used on the process's event loop
+    (`lab.models.event_loop`), where a stopping run's calls are cancelled, waits for a slot or a turn
+    included."""
 
     def __init__(
         self,
@@ -27,47 +26,33 @@ class CallLimiter:
         rpm: float | None,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
-        self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
+        self._slots = asyncio.Semaphore(concurrency) if concurrency else None
         self._interval = 60.0 / rpm if rpm else 0.0
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
         self._next_start = 0.0
 
-    def _wait_for_turn(self, should_stop: Callable[[], bool]) -> None:
+    async def _wait_for_turn(self) -> None:
         if not self._interval:
             return
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next_start)
-            self._next_start = start + self._interval
-        while start > now and not should_stop():
-            self._sleep(min(start - now, _POLL))
-            now = self._clock()
+        now = self._clock()
+        start = max(now, self._next_start)
+        self._next_start = start + self._interval
+        if start > now:
+            await self._sleep(start - now)
 
-    def _acquire(self, should_stop: Callable[[], bool]) -> bool:
-        assert self._slots is not None
-        while not self._slots.acquire(timeout=_POLL):
-            if should_stop():
-                return False
-        return True
-
-    @contextmanager
-    def slot(self, should_stop: Callable[[], bool] = lambda: False) -> Iterator[None]:
-        """Hold one of the model's slots for the length of a call. A stop ends the wait for a slot or
-        for the call's turn within a tenth of a second: the call is then not made (`CallCancelledError`)."""
-        if self._slots is not None and not self._acquire(should_stop):
-            raise CallCancelledError("the run is stopping; the call was not made")
-        try:
-            self._wait_for_turn(should_stop)
-            if should_stop():
-                raise CallCancelledError("the run is stopping; the call was not made")
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the model's slots, after waiting for the call's turn, for the length of a call."""
+        if self._slots is None:
+            await self._wait_for_turn()
             yield
-        finally:
-            if self._slots is not None:
-                self._slots.release()
+            return
+        async with self._slots:
+            await self._wait_for_turn()
+            yield
 
 
 def call_slots(models: Iterable[ModelSpec], default: int) -> int:

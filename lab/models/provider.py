@@ -5,11 +5,14 @@ A backend is one file with a `Provider` subclass plus one line in `lab.models.re
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import os
 import random
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -93,24 +96,28 @@ class RetryPolicy:
 DEFAULT_RETRY = RetryPolicy()
 
 
-def with_retries(
-    call: Callable[[], Completion],
+async def with_retries(
+    call: Callable[[], Awaitable[Completion]],
     retry: RetryPolicy,
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Completion:
-    """`call`, retried while its error is retryable: after the provider's Retry-After when it sent one,
-    else with exponential backoff and jitter."""
+    """`call()` awaited, and again while its error is retryable: after the provider's Retry-After when it
+    sent one, else with exponential backoff and jitter."""
     attempt = 0
     while True:
         try:
-            return call()
+            return await call()
         except ModelCallError as exc:
             attempt += 1
             if not exc.retryable or attempt >= retry.attempts or should_stop():
                 raise
-            sleep(retry.delay(attempt, exc.retry_after))
+            await sleep(retry.delay(attempt, exc.retry_after))
+
+
+# The threads on which `Provider.acomplete` runs the calls of backends without their own async client.
+_SYNC_CALLS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="solverlab-sync-call")
 
 
 class Provider(ABC):
@@ -158,6 +165,20 @@ class Provider(ABC):
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Completion:
         """One reply; `ModelCallError` when the call failed, `NoReplyError` when there is none to give."""
+
+    async def acomplete(
+        self,
+        messages: Messages,
+        params: CallParams,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Completion:
+        """`complete`, awaited on an event loop. By default `complete` runs on a worker thread (whose
+        `should_stop` ends it at a stop); a backend with an async client awaits it instead."""
+        call = functools.partial(self.complete, messages, params, retry=retry, should_stop=should_stop)
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(_SYNC_CALLS, context.run, call)
 
     @abstractmethod
     def describe(self, environ: Mapping[str, str] = os.environ) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -95,6 +96,7 @@ class CostCap:
     A call starts only if what is spent, plus the calls in flight and itself at the mean cost of a
     call so far, stays within the cap; until one call's cost is known, one call runs at a time. So the
     run ends within about one call's cost of the cap. Calls of unknown price cost 0 and never stop it.
+    Used on the process's event loop, where the runner's calls are made; `reached` may be read anywhere.
     """
 
     def __init__(self, cap: float | None, spent: float):
@@ -102,28 +104,27 @@ class CostCap:
             raise ValueError(f"--max-cost must be 0 or more USD, got {cap}")
         self.cap = cap
         self.spent = spent
-        self._condition = threading.Condition()
+        self._ended = asyncio.Event()  # set, and replaced, as each call ends
         self._in_flight = 0
         self._paid_calls = 0
         self._paid_cost = 0.0
         self.reached = threading.Event()
 
-    def begin(self) -> bool:
+    async def begin(self) -> bool:
         """Wait until a call may start; False (and `reached` set) once the cap leaves no room for one."""
         if self.cap is None:
             return True
-        with self._condition:
-            while not self.reached.is_set():
-                decision = self._may_start(self.cap)
-                if decision:
-                    self._in_flight += 1
-                    return True
-                if decision is False:
-                    self.reached.set()
-                    self._condition.notify_all()
-                    break
-                self._condition.wait()
-            return False
+        while not self.reached.is_set():
+            decision = self._may_start(self.cap)
+            if decision:
+                self._in_flight += 1
+                return True
+            if decision is False:
+                self.reached.set()
+                self._wake()
+                break
+            await self._ended.wait()
+        return False
 
     def _may_start(self, cap: float) -> bool | None:
         """True: start; False: the cap is reached; None: wait for a call in flight to end."""
@@ -136,14 +137,17 @@ class CostCap:
             return True
         return False if self._in_flight == 0 else None
 
+    def _wake(self) -> None:
+        self._ended.set()
+        self._ended = asyncio.Event()
+
     def end(self, cost: float | None) -> None:
         """A call that `begin` let start has ended: with its cost, or None when it failed."""
         if self.cap is None:
             return
-        with self._condition:
-            self._in_flight -= 1
-            if cost is not None:
-                self.spent += cost
-                self._paid_calls += 1
-                self._paid_cost += cost
-            self._condition.notify_all()
+        self._in_flight -= 1
+        if cost is not None:
+            self.spent += cost
+            self._paid_calls += 1
+            self._paid_cost += cost
+        self._wake()

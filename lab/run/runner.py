@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -10,7 +12,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -29,7 +31,7 @@ from lab.models import (
     RetryPolicy,
     provider_for,
 )
-from lab.models.event_loop import on_loop
+from lab.models.event_loop import on_loop, run_stoppable, start_stoppable, stoppable_task
 from lab.models.limits import call_slots, round_robin
 from lab.models.provider import CallCancelledError
 from lab.models.replay import NOT_RECORDED
@@ -104,6 +106,12 @@ def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
     versions |= determinism_versions(plan)
     store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), versions)
     return run_id
+
+
+def _takes_one_call(unit: WorkUnit) -> bool:
+    """Whether the unit is scored on one model call (run as a coroutine on the process's event loop)."""
+    mode = MODES[unit.mode]
+    return not (mode.returns_code or mode.verbal or mode.interactive)
 
 
 def cache_key(model: ModelSpec, messages: list[dict[str, str]], params: dict[str, Any], sample: int) -> str:
@@ -286,27 +294,53 @@ class RunExecutor:
             self.sandbox = None
 
     def _dispatch(self, pending: list[WorkUnit]) -> None:
-        limit = call_slots(self.plan.models, self.plan.concurrency)
-        # At most two units a thread are queued; a semaphore released as each ends costs a call less than
-        # waiting on every queued future for the first to finish.
-        queued = threading.BoundedSemaphore(limit * 2)
-        failed: list[BaseException] = []
-
-        def finished(future: Future[None]) -> None:
-            error = future.exception()
-            if error is not None:
-                failed.append(error)
-            queued.release()
-
-        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="solverlab-call") as workers:
-            for unit in round_robin(pending, key=lambda u: u.model):
-                queued.acquire()
-                if self.should_stop() or failed:
-                    queued.release()
-                    break
-                workers.submit(self._process, unit).add_done_callback(finished)
+        """Each pending unit once, dispatched from the process's event loop (`_dispatch_on_loop`); this
+        thread waits. An interrupt (Ctrl-C) stops the run: the calls in flight are cancelled, not waited
+        for, and the units that were started end before the run's status is set."""
+        dispatched = start_stoppable(functools.partial(self._dispatch_on_loop, pending), lambda: False)
+        try:
+            failed = dispatched.result()
+        except KeyboardInterrupt:
+            self.stop.set()
+            wait([dispatched])
+            raise
         if failed:
             raise failed[0]
+
+    async def _dispatch_on_loop(self, pending: list[WorkUnit]) -> list[BaseException]:
+        """At most `limit` units at a time: a one-call unit as a task on this loop (nothing of it waits on
+        a thread), the others on a thread of the pool. The errors of failed units, after all have ended."""
+        limit = call_slots(self.plan.models, self.plan.concurrency)
+        running = asyncio.Semaphore(limit)
+        started: set[asyncio.Future[None]] = set()
+        failed: list[BaseException] = []
+
+        def finished(unit: asyncio.Future[None]) -> None:
+            started.discard(unit)
+            error = None if unit.cancelled() else unit.exception()  # cancelled: the run is stopping
+            if error is not None:
+                failed.append(error)
+            running.release()
+
+        loop = asyncio.get_running_loop()
+        workers = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="solverlab-call")
+        try:
+            for unit in round_robin(pending, key=lambda u: u.model):
+                await running.acquire()
+                if self.should_stop() or failed:
+                    running.release()
+                    break
+                if _takes_one_call(unit):
+                    task = stoppable_task(functools.partial(self._one_call, unit), self._cancelled)
+                else:
+                    task = loop.run_in_executor(workers, self._process, unit)
+                started.add(task)
+                task.add_done_callback(finished)
+        finally:
+            if started:
+                await asyncio.wait(started)
+            workers.shutdown()  # its threads are idle now: their units have ended
+        return failed
 
     def _set_final_status(self) -> None:
         missing = self.record.total_items - self.store.totals(self.run_id).items
@@ -385,6 +419,18 @@ class RunExecutor:
         except _UnansweredError as exc:
             self._save(unanswered_items(unit, self.run_id, exc.call_id, exc.category, str(exc)), [])
 
+    async def _one_call(self, unit: WorkUnit) -> None:
+        """A one-call unit, on the process's event loop."""
+        if self.should_stop():
+            return
+        try:
+            reply = await self._acall(unit, unit.messages, 0)
+        except _UnansweredError as exc:
+            self._save(unanswered_items(unit, self.run_id, exc.call_id, exc.category, str(exc)), [])
+            return
+        if reply is not None:
+            self._save_direct(unit, reply)
+
     def _score_unit(self, unit: WorkUnit) -> None:
         family = get_family(unit.setting.family)
         opening = self._opening(unit)
@@ -407,7 +453,7 @@ class RunExecutor:
         if not MODES[unit.mode].returns_code:
             reply = self._call(unit, opening, 0)
             if reply is not None:
-                self._save(direct_items(unit, family, reply, self.run_id, framing=self.plan.framing), [])
+                self._save_direct(unit, reply)
             return
         result = search(
             opening,
@@ -465,7 +511,12 @@ class RunExecutor:
         )
         return Candidate(messages, reply.text, scored)
 
+    def _save_direct(self, unit: WorkUnit, reply: Reply) -> None:
+        family = get_family(unit.setting.family)
+        self._save(direct_items(unit, family, reply, self.run_id, framing=self.plan.framing), [])
+
     def _save(self, items: list[Item], functions: list[FunctionRecord]) -> None:
+        """Commit the items (on the loop's thread, as all the runner's SQLite work) and report progress."""
         on_loop(lambda: self.store.save_items(items, functions))
         with self.lock:
             self.counters.done += len(items)
@@ -474,42 +525,52 @@ class RunExecutor:
     # ---------------------------------------------------------------- one model call
 
     def _call(self, unit: WorkUnit, messages: list[dict[str, str]], sample: int) -> Reply | None:
-        """The reply, from the cache or the model; None when the call failed."""
+        """`_acall` from a unit's thread; None also when the run stops meanwhile."""
+        try:
+            return run_stoppable(lambda: self._acall(unit, messages, sample), self._cancelled)
+        except CallCancelledError:
+            return None
+
+    async def _acall(self, unit: WorkUnit, messages: list[dict[str, str]], sample: int) -> Reply | None:
+        """The reply, from the cache or the model; None when the call failed or the run is stopping.
+        On the process's event loop, whose thread does the store's work."""
         key = cache_key(unit.model, messages, self.params, sample=sample)
         provider = self.providers[unit.model]
 
         def record(response: str | None, **fields: Any) -> int:
-            return on_loop(
-                lambda: self.store.record_call(
-                    run_id=self.run_id,
-                    cache_key=key,
-                    model=unit.model.label,
-                    messages=messages,
-                    params=self.params,
-                    response=response,
-                    **fields,
-                )
+            return self.store.record_call(
+                run_id=self.run_id,
+                cache_key=key,
+                model=unit.model.label,
+                messages=messages,
+                params=self.params,
+                response=response,
+                **fields,
             )
 
-        cached = on_loop(lambda: self.store.cached_response(key)) if provider.cacheable else None
+        cached = self.store.cached_response(key) if provider.cacheable else None
         if cached is not None:
             call_id = record(cached.response, cached=True, finish_reason=cached.finish_reason)
             return Reply(cached.response, call_id, cached.finish_reason == CUT_AT_TOKEN_CAP)
         params = CallParams(self.plan.temperature, self.plan.max_tokens, self.plan.seed + sample)
-        if not self.cost_cap.begin():
+        if not await self.cost_cap.begin():
             return None
         cost = None
         try:
-            # A stop or a spent failure budget gives up the calls in flight; at the cost cap they finish, as
+            # A stop or a spent failure budget cancels the calls in flight; at the cost cap they finish, as
             # they are paid for.
-            completion = provider.complete(messages, params, retry=self.retry, should_stop=self._cancelled)
+            completion = await provider.acomplete(
+                messages, params, retry=self.retry, should_stop=self._cancelled
+            )
             cost = completion.cost
         except CallCancelledError:
             return None  # the run is stopping: nothing stored, no failure; a resume makes the call again
-        except NoReplyError as exc:
-            # Neither a failure nor a reply: stored with an error, so it is never served from the cache.
-            raise _UnansweredError(exc, record(None, error=f"{exc.category}: {exc}")) from None
-        except ModelCallError as exc:
+        except (NoReplyError, ModelCallError) as exc:
+            if self._cancelled():  # e.g. a backend reporting the generation it was told to abort as an error
+                return None
+            if isinstance(exc, NoReplyError):
+                # Neither a failure nor a reply: stored with an error, so it is never served from the cache.
+                raise _UnansweredError(exc, record(None, error=f"{exc.category}: {exc}")) from None
             record(None, error=f"{exc.category}: {exc}")
             self._count_failure(f"{exc.category}: {exc}")
             return None
