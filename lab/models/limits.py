@@ -56,13 +56,13 @@ class CallLimiter:
 
 
 def call_slots(models: Iterable[ModelSpec], default: int) -> int:
-    """Threads a run needs: each model's own concurrency, or `default` (the run's) for one without."""
+    """Units a run keeps in flight: each model's own concurrency, or `default` (the run's) for one without."""
     return sum(model.concurrency or default for model in models)
 
 
 def round_robin(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
     """`items` taken in turn from each `key` group, in order within a group, so that models with
-    their own limits share a run's threads instead of waiting behind one another."""
+    their own limits share a run's slots instead of waiting behind one another."""
     groups: dict[Hashable, list[T]] = {}
     for item in items:
         groups.setdefault(key(item), []).append(item)

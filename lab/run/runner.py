@@ -166,7 +166,8 @@ def execute_run(
 
 
 class RunExecutor:
-    """One execution of a stored run: the pending work units, called and scored on a thread pool."""
+    """One execution of a stored run: the pending work units, called and scored from the process's event
+    loop (one-call units as its coroutines, the others on a thread pool)."""
 
     def __init__(
         self,
