@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from statistics import NormalDist
 
 import numpy as np
-
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 

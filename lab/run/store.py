@@ -445,7 +445,8 @@ class Store(SqliteFile):
             for entry in kept:
                 db.execute("DELETE FROM kept_statistics WHERE run_id = ?", (entry.run_id,))
                 db.executemany(
-                    "INSERT INTO kept_statistics (run_id, version, marker, name, payload) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO kept_statistics (run_id, version, marker, name, payload) "
+                    "VALUES (?, ?, ?, ?, ?)",
                     [
                         (entry.run_id, entry.version, entry.marker, name, payload)
                         for name, payload in entry.tables.items()
