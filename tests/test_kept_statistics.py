@@ -145,7 +145,8 @@ def test_a_setting_default_in_one_run_and_counterfactual_in_another_is_refused(s
     api.result_set(store, ["r1"])
     with sqlite3.connect(store.path) as db:
         db.execute(
-            "UPDATE items SET default_world = 1 - default_world WHERE run_id = 'r3' AND setting = 'base=9,digits=2'"
+            "UPDATE items SET default_world = 1 - default_world "
+            "WHERE run_id = 'r3' AND setting = 'base=9,digits=2'"
         )
     with pytest.raises(
         ValueError, match="arithmetic / base=9,digits=2 is marked both default world and counterfactual"
