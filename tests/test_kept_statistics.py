@@ -211,3 +211,33 @@ def test_forgotten_tables_are_computed_again(store: Store) -> None:
     store.forget_statistics(["r1"])
     assert kept_runs(store) == {"r2"}
     assert_same(api.result_set(store, ["r1", "r2"]), full_path(store, ["r1", "r2"]))
+
+
+def add_functions(
+    store: Store, run_id: str, *, sample: int, round: int, chosen: bool, failed: str, where: str
+) -> None:
+    """A copy of each of the run's first functions (`where` picks the units) as another sample or round."""
+    columns = "run_id, model, probe, setting, mode, instance, call_id, code, verdict, detail, examples"
+    columns += ", fits_examples"
+    with sqlite3.connect(store.path) as db:
+        db.execute(
+            f"INSERT INTO functions ({columns}, memorised, held_out_failed, sample, round, chosen) "
+            f"SELECT {columns}, memorised, ?, ?, ?, ? FROM functions "
+            f"WHERE run_id = ? AND sample = 0 AND round = 0 AND {where}",
+            (failed, sample, round, int(chosen), run_id),
+        )
+
+
+def test_pass_at_k_and_rounds_of_runs_refined_to_different_last_rounds(store: Store) -> None:
+    add_functions(store, "r1", sample=0, round=1, chosen=True, failed="[]", where="instance = 0")
+    add_functions(store, "r1", sample=0, round=2, chosen=True, failed="[1]", where="instance = 1")
+    add_functions(store, "r3", sample=1, round=0, chosen=False, failed="[0, 2]", where="instance < 3")
+    api.result_set(store, ["r2"])  # kept alone: its rounds stop at 0
+    api.result_set(store, ["r1", "r3"])  # kept together: r3's rounds run on to r1's last, 2
+    assert kept_runs(store) == {"r1", "r2", "r3"}
+    for selection in (["r1", "r2", "r3"], ["r2", "r3"], ["r3"], ["r1"], ["r2"]):
+        assert_same(api.result_set(store, selection), full_path(store, selection))
+    expected = full_path(store, ["r1", "r2", "r3"]).tables
+    assert expected.refined["round"].max() == 2 and set(expected.sampled["model_label"]) == {
+        label for label in expected.summary["model_label"] if label.endswith("r3")
+    }

@@ -96,14 +96,11 @@ def result_set(store: Store, run_ids: Sequence[str]) -> ResultSet:
     from lab.results import kept, read
 
     marks = kept.run_marks(store, run_ids)
-    functions = functions_frame(store, run_ids)
     if any(mark.unrecorded for mark in marks.values()):  # their cells are filtered across runs
         items = result_items(store, run_ids)
-        return ResultSet(result_tables(items, functions), unrecorded_summary(items))
+        return ResultSet(result_tables(items, functions_frame(store, run_ids)), unrecorded_summary(items))
     core = kept.selection_tables(store, run_ids, marks)
-    return ResultSet(
-        _completed(core, functions, lambda column: read.stats_items(store, run_ids, present=column)), None
-    )
+    return ResultSet(_completed(core, lambda column: read.stats_items(store, run_ids, present=column)), None)
 
 
 def overview_sorts() -> tuple[str, ...]:
@@ -160,17 +157,15 @@ def result_tables(items: pd.DataFrame, functions: pd.DataFrame) -> ResultTables:
     def having(column: str) -> pd.DataFrame:
         return items.dropna(subset=[column]) if column in items else items.iloc[0:0]
 
-    return _completed(kept.core_tables(items), functions, having)
+    return _completed(kept.core_tables(items, functions), having)
 
 
-def _completed(
-    core: CoreTables, functions: pd.DataFrame, having: Callable[[str], pd.DataFrame]
-) -> ResultTables:
-    """The tables of the summary, gaps and drops in `core`, the functions, and the items `having(column)`
-    gives: those with a value in that sweep column, in the items' order (the sweep tables read only them)."""
+def _completed(core: CoreTables, having: Callable[[str], pd.DataFrame]) -> ResultTables:
+    """The tables of `core` and those of the items `having(column)` gives: those with a value in that
+    sweep column, in the items' order (the sweep tables read only them)."""
     import pandas as pd
 
-    from lab.results import sampling, sweeps
+    from lab.results import sweeps
 
     swept = sweeps.swept_rows(core.summary)
     noisy = not swept.empty and bool((swept["noise"].fillna(0) > 0).any())
@@ -180,8 +175,8 @@ def _completed(
         gaps=core.gaps,
         drops=core.drops,
         drop_problem=core.drop_problem,
-        sampled=sampling.sampling(functions),
-        refined=sampling.rounds(functions),
+        sampled=core.sampled,
+        refined=core.refined,
         swept=swept,
         consistency=sweeps.consistency(having("noise")) if noisy else pd.DataFrame(),
         identifiability=sweeps.identifiability(counted) if not counted.empty else pd.DataFrame(),
