@@ -187,10 +187,10 @@ def _computed(store: Store, run_ids: list[str]) -> tuple[dict[str, Parts], str |
         table = getattr(core, name)
         by_run = table.rename(columns={stats.MODEL_LABEL: RUN_ID})
         by_run[RUN_ID] = table[stats.MODEL_LABEL].map(run_of).astype(table[stats.MODEL_LABEL].dtype)
-        groups = dict(tuple(by_run.groupby(RUN_ID, sort=False))) if not by_run.empty else {}
+        arrow = pa.Table.from_pandas(by_run, preserve_index=False)  # once, then each run's rows taken
+        rows = by_run.groupby(RUN_ID, sort=False).indices if not by_run.empty else {}
         for run_id in run_ids:
-            rows = groups.get(run_id, by_run.iloc[0:0])
-            parts[run_id][name] = pa.Table.from_pandas(rows, preserve_index=False)
+            parts[run_id][name] = arrow.take(rows.get(run_id, np.empty(0, dtype=np.intp)))
     return parts, core.drop_problem
 
 
