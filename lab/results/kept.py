@@ -109,9 +109,9 @@ def statistics_version() -> str:
     """A digest of what the kept tables depend on besides the items: the code that computes them and the
     numeric libraries' versions."""
     digest = hashlib.sha256()
-    for module in (stats, bootstrap, intervals, read, modes, sys.modules[__name__]):
+    for module in (stats, sampling, bootstrap, intervals, read, modes, sys.modules[__name__]):
         digest.update(Path(str(module.__file__)).read_bytes())
-    for library in (np, pd, scipy, statsmodels):
+    for library in (np, pd, pa, scipy, statsmodels):
         digest.update(f"{library.__name__}={library.__version__};".encode())
     return digest.hexdigest()[:20]
 
