@@ -241,3 +241,19 @@ def test_pass_at_k_and_rounds_of_runs_refined_to_different_last_rounds(store: St
     assert expected.refined["round"].max() == 2 and set(expected.sampled["model_label"]) == {
         label for label in expected.summary["model_label"] if label.endswith("r3")
     }
+
+
+def test_the_summary_a_finished_run_prints_keeps_its_tables(store: Store) -> None:
+    from lab.results import read
+
+    def same(run_ids: list[str]) -> None:
+        expected = read.summary_frame(store, run_ids)  # every item read, nothing kept
+        pd.testing.assert_frame_equal(api.summary_frame(store, run_ids), expected, check_exact=True)
+
+    same(["r1", "r3"])
+    assert kept_runs(store) == {"r1", "r3"}
+    same(["r3"])
+    with sqlite3.connect(store.path) as db:  # unrecorded replays: every cell, as before
+        db.execute("UPDATE items SET error = 'not_recorded', correct = 0 WHERE run_id = 'r2' AND mode = 'io'")
+    same(["r2"])
+    assert kept_runs(store) == {"r1", "r3"}

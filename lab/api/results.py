@@ -232,9 +232,17 @@ def unrecorded_summary(items: pd.DataFrame) -> str | None:
 
 
 def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    from lab.results import read
+    """`stats.summary` of the runs' items, every cell (unrecorded replays included).
 
-    return read.summary_frame(store, run_ids)
+    Without unrecorded replays it comes from what the store keeps of settled runs (`lab.results.kept`),
+    and what it computes of them is kept: the summary a run prints when it ends (`python -m lab run`,
+    which the app's background runs are) keeps the run's tables for the Results page's first visit."""
+    from lab.results import kept, read
+
+    marks = kept.run_marks(store, run_ids)
+    if any(mark.unrecorded for mark in marks.values()):
+        return read.summary_frame(store, run_ids)
+    return kept.selection_tables(store, run_ids, marks).summary
 
 
 def truncation_advice(store: Store, run_id: str) -> TruncationAdvice | None:
