@@ -17,10 +17,12 @@ under
 - the run's marker (`RunMark`): its status, finish time and item and function counts; a running or pending
   run has none and is never kept.
 
-Who computes them: the first read of a selection holding runs without valid kept tables (a Results visit,
-`result_set`) computes the tables of those runs together, as before (one draw of the seeded bootstrap
-weights per shape), and keeps each settled run's rows when its marker did not change meanwhile. Nothing is
-kept when the computed runs have a drop problem. A selection with unrecorded replays (whose cells are
+Who computes them: the first read of a selection holding runs without valid kept tables computes the
+tables of those runs together, as before (one draw of the seeded bootstrap weights per shape), and keeps
+each settled run's rows when its marker did not change meanwhile. Usually that read is the summary a run
+prints when it ends (`api.summary_frame` in `python -m lab run`, which the app's background runs are; lab.run
+may not import lab.results), else the first Results visit (`api.result_set`), e.g. after a change to the
+statistics code. Nothing is kept when the computed runs have a drop problem. A selection with unrecorded replays (whose cells are
 filtered across runs) is not read from here at all (`RunMark.unrecorded`).
 """
 
