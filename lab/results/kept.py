@@ -22,8 +22,8 @@ tables of those runs together, as before (one draw of the seeded bootstrap weigh
 each settled run's rows when its marker did not change meanwhile. Usually that read is the summary a run
 prints when it ends (`api.summary_frame` in `python -m lab run`, which the app's background runs are; lab.run
 may not import lab.results), else the first Results visit (`api.result_set`), e.g. after a change to the
-statistics code. Nothing is kept when the computed runs have a drop problem. A selection with unrecorded replays (whose cells are
-filtered across runs) is not read from here at all (`RunMark.unrecorded`).
+statistics code. Nothing is kept when the computed runs have a drop problem. A selection with unrecorded
+replays (whose cells are filtered across runs) is not read from here at all (`RunMark.unrecorded`).
 """
 
 from __future__ import annotations
