@@ -89,10 +89,11 @@ def result_items(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
 def result_set(store: Store, run_ids: Sequence[str]) -> ResultSet:
     """The tables of the runs and the note on unrecorded replays.
 
-    The summary, gaps and drops of settled runs come from what the store keeps of them
-    (`lab.results.kept`), computed once from one narrow read of their items; without unrecorded
-    replays, nothing else reads every item. Raises ValueError for items the statistics refuse (one
-    setting both default and counterfactual)."""
+    The summary, gaps, drops, pass@k and rounds of settled runs come from what the store keeps of them
+    (`lab.results.kept`), computed once from their items and functions; the sweep tables read only the
+    items with a noise level or a count of worlds. With unrecorded replays, every table is computed from
+    every item, as their cells are left out across runs. Raises ValueError for items the statistics refuse
+    (one setting both default and counterfactual)."""
     from lab.results import kept, read
 
     marks = kept.run_marks(store, run_ids)
