@@ -7,15 +7,21 @@ overview) or of this checkout, with everything else from this checkout.
 
 - imports: the modules both sides' work uses (`lab.results.*`, which pull in pandas, plotly, scipy and
   statsmodels), loaded once per process, before the clock of cold starts.
-- cold: what a first visit computes, after imports: old, the full item frame, the statistics, every
-  chart and the unrecorded note; new, the narrow item read, the statistics, the unrecorded note and the
-  overview matrix. Both then serialise the figures the page shows, as `st.plotly_chart` does.
+- first visit: what a first visit computes, after imports: old, the full item frame, the statistics,
+  every chart and the unrecorded note; new, the tables of `api.result_set` and the overview matrix,
+  with nothing kept in the store yet (the side forgets what the store keeps of the runs' statistics,
+  `lab.results.kept`, before the clock starts; a `lab` without kept statistics has nothing to forget).
+  Both then serialise the figures the page shows, as `st.plotly_chart` does.
+- cold: the same in a new process right after the first visit: the new page reads the summary, gaps and
+  drops the first visit kept. For the old page (which keeps nothing) it is its first visit.
 - warm: a rerun on the same runs: the run list and change marker (both sides), then what the cache
   hands back: old, `st.cache_data` copies (a pickle round trip) of the item frame and the tables, the
   unrecorded note again and the shown figures serialised; new, the cached objects as they are (no
   copy) and the overview serialised.
 
     python -m bench.results [--runs 16] [--n 91] [--rounds 3] [--db PATH] [--old-commit C] [--base C]
+
+Run it under `flock /tmp/bench.lock` on a shared machine, so that no other bench overlaps it.
 
 With `--base C`, a third side does the new page's work with the `lab` of commit C (e.g. the commit
 before a speed-up), so before and after are measured in the same run.
@@ -51,7 +57,18 @@ SHOWN_OLD = (  # the figures the old page drew on every rerun (the headline and 
 
 
 # The modules the work of either side uses (each that the side's `lab` has), imported before cold starts.
-PRELOAD = ("read", "stats", "sampling", "sweeps", "browse", "charts", "curves", "overview", "sweep_charts")
+PRELOAD = (
+    "read",
+    "stats",
+    "sampling",
+    "sweeps",
+    "browse",
+    "kept",
+    "charts",
+    "curves",
+    "overview",
+    "sweep_charts",
+)
 
 
 def preload() -> float:
@@ -89,11 +106,14 @@ def old_side(db: str, run_ids: list[str]) -> dict[str, float]:
     return {"imports": imports, "cold": cold, "warm": time.perf_counter() - started}
 
 
-def new_side(db: str, run_ids: list[str]) -> dict[str, float]:
+def new_side(db: str, run_ids: list[str], *, first: bool) -> dict[str, float]:
+    """`first`: with nothing kept of the runs' statistics (a first visit); else with what the store keeps."""
     from lab import api
 
     store = api.Store(db)
     imports = preload()
+    if first and hasattr(store, "forget_statistics"):
+        store.forget_statistics(run_ids)
     started = time.perf_counter()
     result = api.result_set(store, run_ids)
     figure = api.overview_figure(result.tables.summary)
@@ -107,10 +127,18 @@ def new_side(db: str, run_ids: list[str]) -> dict[str, float]:
 
 
 def run_side(work: str, root: Path, db: Path, run_ids: list[str]) -> dict[str, float]:
-    """`work` ("old" or "new": the page whose data path is measured) in a fresh process whose `lab` is
-    the one under `root`."""
+    """`work` ("old" or "new": the page whose data path is measured) in fresh processes whose `lab` is
+    the one under `root`: the new page's first visit, then its cold visit in another process."""
+    if work == "old":
+        measured = run_process("old", root, db, run_ids)
+        return {**measured, "first visit": measured["cold"]}
+    first = run_process("new", root, db, run_ids, "--first")
+    return {**run_process("new", root, db, run_ids), "first visit": first["cold"]}
+
+
+def run_process(work: str, root: Path, db: Path, run_ids: list[str], *flags: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(root), str(ROOT)]))}
-    command = [sys.executable, "-m", "bench.results", "--side", work, "--db", str(db), *run_ids]
+    command = [sys.executable, "-m", "bench.results", "--side", work, *flags, "--db", str(db), *run_ids]
     done = subprocess.run(command, check=False, cwd=root, env=env, capture_output=True)
     if done.returncode:
         raise SystemExit(f"the {work} page's work under {root} failed:\n{done.stderr.decode()}")
@@ -146,11 +174,16 @@ def main() -> None:
         "--base", help="also measure this page's work with the lab of this commit (e.g. before a change)"
     )
     parser.add_argument("--side", choices=("old", "new"), help=argparse.SUPPRESS)
+    parser.add_argument("--first", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("run_ids", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
-        measure = old_side if args.side == "old" else new_side
-        print(json.dumps(measure(args.db, args.run_ids)))
+        measured = (
+            old_side(args.db, args.run_ids)
+            if args.side == "old"
+            else new_side(args.db, args.run_ids, first=args.first)
+        )
+        print(json.dumps(measured))
         return
     from bench.report import open_or_plant
     from lab import api
@@ -175,11 +208,11 @@ def main() -> None:
             for side in order[number % len(order) :] + order[: number % len(order)]:
                 times[side].append(run_side(*sides[side], db, run_ids))
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
-    print(f"{'measure':10}" + "".join(f" {side:>9}" for side in sides) + f" {'new / old':>10}")
-    for phase in ("imports", "cold", "warm"):
+    print(f"{'measure':12}" + "".join(f" {side:>9}" for side in sides) + f" {'new / old':>10}")
+    for phase in ("imports", "first visit", "cold", "warm"):
         medians = {side: statistics.median(t[phase] for t in times[side]) for side in sides}
         shown = "".join(f" {value:8.2f}s" for value in medians.values())
-        print(f"{phase:10}{shown} {medians['new'] / medians['old']:10.3f}")
+        print(f"{phase:12}{shown} {medians['new'] / medians['old']:10.3f}")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from lab.results.intervals import clip, mover_wilson_interval, wilson_interval
+from lab.results.intervals import clip, holm, mover_wilson_interval, wilson_interval
 from lab.results.read import item_frame
 from lab.results.stats import (
     DEDUCTIVE_MODES,
@@ -541,3 +542,16 @@ def test_tables_accept_a_frame_built_directly_by_pandas() -> None:
     plain = pd.DataFrame(rows)  # pandas' own dtypes (str columns in pandas 3)
     pd.testing.assert_frame_equal(summary(plain), summary(item_frame(rows)))
     assert counterfactual_drop(plain)["drop"].tolist() == pytest.approx([0.5])
+
+
+def test_holm_gives_statsmodels_values_to_the_last_bit_ties_and_caps_included() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    draw = np.random.default_rng(7)
+    for _ in range(200):
+        size = int(draw.integers(1, 40))
+        # Rounded so that ties are common; scaled so that some products pass 1 and are capped.
+        p_values = [
+            float(p) for p in np.round(draw.random(size), int(draw.integers(1, 3))) * draw.choice([1, 0.02])
+        ]
+        assert holm(p_values) == [float(p) for p in multipletests(p_values, method="holm")[1]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from lab.results.browse import Facets, ItemPage
     from lab.results.detail import ItemDetail
+    from lab.results.kept import CoreTables
     from lab.results.query import ItemQuery
 
 
@@ -86,11 +87,21 @@ def result_items(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
 
 
 def result_set(store: Store, run_ids: Sequence[str]) -> ResultSet:
-    """The tables of the runs and the note on unrecorded replays, from one narrow read of their items.
+    """The tables of the runs and the note on unrecorded replays.
 
-    Raises ValueError for items the statistics refuse (one setting both default and counterfactual)."""
-    items = result_items(store, run_ids)
-    return ResultSet(result_tables(items, functions_frame(store, run_ids)), unrecorded_summary(items))
+    The summary, gaps, drops, pass@k and rounds of settled runs come from what the store keeps of them
+    (`lab.results.kept`), computed once from their items and functions; the sweep tables read only the
+    items with a noise level or a count of worlds. With unrecorded replays, every table is computed from
+    every item, as their cells are left out across runs. Raises ValueError for items the statistics refuse
+    (one setting both default and counterfactual)."""
+    from lab.results import kept, read
+
+    marks = kept.run_marks(store, run_ids)
+    if any(mark.unrecorded for mark in marks.values()):  # their cells are filtered across runs
+        items = result_items(store, run_ids)
+        return ResultSet(result_tables(items, functions_frame(store, run_ids)), unrecorded_summary(items))
+    core = kept.selection_tables(store, run_ids, marks)
+    return ResultSet(_completed(core, lambda column: read.stats_items(store, run_ids, present=column)), None)
 
 
 def overview_sorts() -> tuple[str, ...]:
@@ -139,35 +150,38 @@ def result_tables(items: pd.DataFrame, functions: pd.DataFrame) -> ResultTables:
 
     Cells made mostly of unrecorded replays are left out (`unrecorded_cells`; `unrecorded_summary` says so).
     """
-    import pandas as pd
-
-    from lab.results import sampling, stats, sweeps
+    from lab.results import kept
 
     if not items.empty:
         items = items[~unrecorded_cells(items)]
-    summary = stats.summary(items)
-    swept = sweeps.swept_rows(summary)
+
+    def having(column: str) -> pd.DataFrame:
+        return items.dropna(subset=[column]) if column in items else items.iloc[0:0]
+
+    return _completed(kept.core_tables(items, functions), having)
+
+
+def _completed(core: CoreTables, having: Callable[[str], pd.DataFrame]) -> ResultTables:
+    """The tables of `core` and those of the items `having(column)` gives: those with a value in that
+    sweep column, in the items' order (the sweep tables read only them)."""
+    import pandas as pd
+
+    from lab.results import sweeps
+
+    swept = sweeps.swept_rows(core.summary)
     noisy = not swept.empty and bool((swept["noise"].fillna(0) > 0).any())
-
-    try:
-        drops, drop_problem = stats.counterfactual_drop(items), None
-    except ValueError as exc:  # e.g. two default-world settings of one family
-        drops, drop_problem = stats.counterfactual_drop(items.iloc[0:0]), str(exc)
+    counted = having("consistent_worlds")
     return ResultTables(
-        summary=summary,
-        gaps=stats.gaps(items),
-        drops=drops,
-        drop_problem=drop_problem,
-        sampled=sampling.sampling(functions),
-        refined=sampling.rounds(functions),
+        summary=core.summary,
+        gaps=core.gaps,
+        drops=core.drops,
+        drop_problem=core.drop_problem,
+        sampled=core.sampled,
+        refined=core.refined,
         swept=swept,
-        consistency=sweeps.consistency(items) if noisy else pd.DataFrame(),
-        identifiability=sweeps.identifiability(items) if _has_worlds(items) else pd.DataFrame(),
+        consistency=sweeps.consistency(having("noise")) if noisy else pd.DataFrame(),
+        identifiability=sweeps.identifiability(counted) if not counted.empty else pd.DataFrame(),
     )
-
-
-def _has_worlds(items: pd.DataFrame) -> bool:
-    return "consistent_worlds" in items and bool(items["consistent_worlds"].notna().any())
 
 
 def result_figures(tables: ResultTables) -> dict[str, go.Figure]:
@@ -219,9 +233,17 @@ def unrecorded_summary(items: pd.DataFrame) -> str | None:
 
 
 def summary_frame(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
-    from lab.results import read
+    """`stats.summary` of the runs' items, every cell (unrecorded replays included).
 
-    return read.summary_frame(store, run_ids)
+    Without unrecorded replays it comes from what the store keeps of settled runs (`lab.results.kept`),
+    and what it computes of them is kept: the summary a run prints when it ends (`python -m lab run`,
+    which the app's background runs are) keeps the run's tables for the Results page's first visit."""
+    from lab.results import kept, read
+
+    marks = kept.run_marks(store, run_ids)
+    if any(mark.unrecorded for mark in marks.values()):
+        return read.summary_frame(store, run_ids)
+    return kept.selection_tables(store, run_ids, marks).summary
 
 
 def truncation_advice(store: Store, run_id: str) -> TruncationAdvice | None:

@@ -87,7 +87,7 @@ class Facets:
 
 
 @contextmanager
-def _reading(store: Store) -> Iterator[sqlite3.Connection]:
+def reading(store: Store) -> Iterator[sqlite3.Connection]:
     """A read-only connection of its own to the store's file (the store's is shared with its writers)."""
     uri = f"{store.path.resolve().as_uri()}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)) as db:
@@ -101,7 +101,7 @@ def change_marker(store: Store, run_ids: Sequence[str]) -> tuple[int, ...]:
     if not run_ids:
         return ()
     marks = ", ".join("?" for _ in run_ids)
-    with _reading(store) as db:
+    with reading(store) as db:
         counts = dict(
             db.execute(
                 f"SELECT run_id, COUNT(*) FROM items WHERE run_id IN ({marks}) GROUP BY run_id",
@@ -119,7 +119,7 @@ def facets(store: Store, run_ids: Sequence[str]) -> Facets:
     if not run_ids:
         return Facets((), (), (), (), (), (), 0)
     marks = ", ".join("?" for _ in run_ids)
-    with _reading(store) as db:
+    with reading(store) as db:
         rows = db.execute(
             f"SELECT model, probe, setting, mode, error, COUNT(*), run_id FROM items "
             f"WHERE run_id IN ({marks}) GROUP BY run_id, model, probe, setting, mode, error",
@@ -184,7 +184,7 @@ def count_matching(store: Store, query: ItemQuery) -> int:
     if not query.run_ids:
         return 0
     where, args = _where(query)
-    with _reading(store) as db:
+    with reading(store) as db:
         return int(db.execute(f"SELECT COUNT(*) FROM items AS i WHERE {where}", args).fetchone()[0])
 
 
@@ -212,7 +212,7 @@ def item_page(
         join = _CALL_JOIN if _ORDER_BY.get(query.sort, "").startswith("c.") else ""
         direction = "DESC" if query.descending else "ASC"
         order = ", ".join(f"{column} {direction}" for column in _order(query.sort))
-        with _reading(store) as db:
+        with reading(store) as db:
             db.execute("BEGIN")  # one snapshot for both reads
             ids = [
                 r[0]
@@ -279,7 +279,7 @@ def parse_item_key(key: str) -> dict[str, Any]:
 def find_item(store: Store, key: str) -> dict[str, Any] | None:
     """The stored item (every field, as `Store.items` gives it) under a key of `item_key`; None if gone."""
     wanted = parse_item_key(key)
-    with _reading(store) as db:
+    with reading(store) as db:
         db.row_factory = sqlite3.Row
         row = db.execute(
             f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE "

@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from statistics import NormalDist
 
+import numpy as np
 from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 WILSON = "wilson"
@@ -133,8 +133,16 @@ def holm(p_values: Sequence[float]) -> list[float]:
     present = [i for i, p in enumerate(p_values) if not math.isnan(p)]
     adjusted = [math.nan] * len(p_values)
     if present:
-        values = multipletests([p_values[i] for i in present], method="holm")[1]
-        for i, value in zip(present, values, strict=True):
+        # statsmodels' `multipletests(method="holm")` arithmetic, without the full garbage collection it
+        # runs on every call (0.08 s with the app's modules loaded): the k-th smallest p times (m - k + 1),
+        # a running maximum, capped at 1. Ties get the same value whichever comes first.
+        values = np.asarray([p_values[i] for i in present], dtype=float)
+        order = np.argsort(values)
+        steps = np.maximum.accumulate(values[order] * np.arange(len(values), 0, -1))
+        steps[steps > 1] = 1
+        corrected = np.empty_like(steps)
+        corrected[order] = steps
+        for i, value in zip(present, corrected, strict=True):
             adjusted[i] = float(value)
     return adjusted
 

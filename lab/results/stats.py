@@ -120,6 +120,10 @@ _SETTING = ["model", MODEL_LABEL, "probe", "setting", "default_world"]
 _GROUP = [*_SETTING, "mode"]
 _POINT = ["shots", "noise"]  # a sweep point: its own row of the summary, never pooled with another
 _ORDER = ["model", MODEL_LABEL, "probe", "default_world", "setting"]  # the default world first
+# How each table's rows are sorted (`sorted_rows`): every row's key is unique, so the order is total.
+SUMMARY_ORDER: tuple[str, ...] = (*_ORDER, "mode", *_POINT)
+GAP_ORDER: tuple[str, ...] = (*_ORDER, "comparison", *_POINT)
+DROP_ORDER: tuple[str, ...] = ("model", MODEL_LABEL, "probe", "mode", *_POINT)
 
 
 def returns_code(mode: str) -> bool:
@@ -144,7 +148,7 @@ def summary(items: pd.DataFrame) -> pd.DataFrame:
     """
     items = _checked(items)
     if items.empty:
-        return _empty(SUMMARY_COLUMNS)
+        return empty(SUMMARY_COLUMNS)
     items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
     grids: list[bootstrap.Grid] = []  # the code cells' grids, their intervals drawn together below
@@ -175,7 +179,7 @@ def summary(items: pd.DataFrame) -> pd.DataFrame:
     for row, (low, high) in zip(code_rows, bootstrap.accuracy_intervals(grids), strict=True):
         row["ci_low"], row["ci_high"] = low, high
     table = _point_typed(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)))
-    return _sorted(table, [*_ORDER, "mode", *_POINT]).reset_index(drop=True)
+    return sorted_rows(table, SUMMARY_ORDER)
 
 
 def _solved(cell: pd.DataFrame) -> np.ndarray:
@@ -198,7 +202,7 @@ def gaps(items: pd.DataFrame) -> pd.DataFrame:
     """
     items = _checked(items)
     if items.empty:
-        return _empty(GAP_COLUMNS)
+        return empty(GAP_COLUMNS)
     items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], bootstrap.Terms]] = []  # rows whose bootstrap is drawn below
@@ -224,11 +228,11 @@ def gaps(items: pd.DataFrame) -> pd.DataFrame:
                     if terms:
                         pending.append((rows[-1], terms))
     if not rows:
-        return _empty(GAP_COLUMNS)
+        return empty(GAP_COLUMNS)
     _fill_bootstrap(pending, paired=True)
     table = _point_typed(pd.DataFrame(rows, columns=list(GAP_COLUMNS)))
     table["p_holm"] = holm(table["p_value"].tolist())
-    return _sorted(table, [*_ORDER, "comparison", *_POINT]).reset_index(drop=True)
+    return sorted_rows(table, GAP_ORDER)
 
 
 def _point_key(values: Any) -> tuple[Any, ...]:
@@ -307,7 +311,7 @@ def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
     """
     items = _checked(items)
     if items.empty:
-        return _empty(DROP_COLUMNS)
+        return empty(DROP_COLUMNS)
     items = _with_old_points(items)
     rows: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], bootstrap.Terms]] = []  # rows whose bootstrap is drawn below
@@ -343,10 +347,10 @@ def counterfactual_drop(items: pd.DataFrame) -> pd.DataFrame:
         if terms:
             pending.append((rows[-1], terms))
     if not rows:
-        return _empty(DROP_COLUMNS)
+        return empty(DROP_COLUMNS)
     _fill_bootstrap(pending, paired=False)
     table = _point_typed(pd.DataFrame(rows, columns=list(DROP_COLUMNS)))
-    return _sorted(table, ["model", MODEL_LABEL, "probe", "mode", *_POINT]).reset_index(drop=True)
+    return sorted_rows(table, DROP_ORDER)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,12 +468,18 @@ def _checked(items: pd.DataFrame) -> pd.DataFrame:
     unknown = sorted(set(frame["mode"]) - set(MODES))
     if unknown:
         raise ValueError(f"unknown mode(s) {', '.join(map(str, unknown))}; valid: {', '.join(MODES)}")
+    check_worlds(frame)
+    return frame
+
+
+def check_worlds(frame: pd.DataFrame) -> None:
+    """Raise ValueError for a probe's setting marked both default world and counterfactual in `frame`
+    (items or a summary), naming the first such setting in the frame's order."""
     worlds = frame.groupby(["probe", "setting"], sort=False)["default_world"].nunique()
     mixed = worlds[worlds > 1]
     if not mixed.empty:
         probe, setting = mixed.index[0]
         raise ValueError(f"{probe} / {setting} is marked both default world and counterfactual")
-    return frame
 
 
 def _point_typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -509,11 +519,14 @@ def _sort_key(column: pd.Series) -> pd.Series:
     return column
 
 
-def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    return frame.sort_values(by, key=_sort_key, kind="stable")
+def sorted_rows(frame: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
+    """The rows in the order of the columns `by` (settings in natural order, modes and comparisons in
+    their declared order), numbered from 0."""
+    return frame.sort_values(list(by), key=_sort_key, kind="stable").reset_index(drop=True)
 
 
-def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+def empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    """A table of no rows with `columns`, typed as a table with rows would be."""
     return pd.DataFrame({name: pd.Series(dtype=_EMPTY_DTYPES.get(name, "object")) for name in columns})
 
 

@@ -438,6 +438,54 @@ class Store(SqliteFile):
         with self._transaction() as db:
             return db.execute("DELETE FROM custom_probes WHERE name = ?", (name,)).rowcount > 0
 
+    # statistics of settled runs, computed once (lab.results.kept says what they are and when they hold)
+    def keep_statistics(self, kept: Sequence[KeptStatistics]) -> None:
+        """Replace each run's kept statistics by those of `kept`, all in one transaction."""
+        with self._transaction() as db:
+            for entry in kept:
+                db.execute("DELETE FROM kept_statistics WHERE run_id = ?", (entry.run_id,))
+                db.executemany(
+                    "INSERT INTO kept_statistics (run_id, version, marker, name, payload) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (entry.run_id, entry.version, entry.marker, name, payload)
+                        for name, payload in entry.tables.items()
+                    ],
+                )
+
+    def kept_statistics(self, run_ids: Iterable[str], version: str) -> dict[str, KeptStatistics]:
+        """The statistics kept for those of the runs that have some of `version` (others' are ignored)."""
+        ids = list(run_ids)
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = self._query(
+            "SELECT run_id, marker, name, payload FROM kept_statistics "
+            f"WHERE version = ? AND run_id IN ({marks}) ORDER BY run_id, name",
+            [version, *ids],
+        )
+        kept: dict[str, KeptStatistics] = {}
+        for row in rows:
+            entry = kept.setdefault(row["run_id"], KeptStatistics(row["run_id"], version, row["marker"], {}))
+            entry.tables[row["name"]] = bytes(row["payload"])
+        return kept
+
+    def forget_statistics(self, run_ids: Iterable[str]) -> None:
+        """Drop the statistics kept for the runs (the next read computes them again)."""
+        with self._transaction() as db:
+            db.executemany("DELETE FROM kept_statistics WHERE run_id = ?", [(run_id,) for run_id in run_ids])
+
+
+@dataclass(frozen=True)
+class KeptStatistics:
+    """A settled run's statistics as kept: named tables (encoded bytes), valid for one statistics
+    `version` and while the run's `marker` (its status, finish time and item count) is unchanged."""
+
+    run_id: str
+    version: str
+    marker: str
+    tables: dict[str, bytes]
+
 
 def _custom_probe(row: sqlite3.Row) -> CustomProbeRecord:
     return CustomProbeRecord(

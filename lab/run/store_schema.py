@@ -89,4 +89,12 @@ CREATE TABLE IF NOT EXISTS custom_probes (
     pool TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS kept_statistics (
+    run_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    marker TEXT NOT NULL,
+    name TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
 """.replace("{functions}", FUNCTIONS_TABLE.strip())
