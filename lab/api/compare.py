@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from lab.api.results import browse_items, functions_frame, result_figures, result_tables
+from lab.api.results import browse_items, result_figures, result_set
 from lab.run.store import Store
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def report_html(store: Store, run_ids: Sequence[str], *, title: str | None = Non
     from lab.results import report
 
     items = browse_items(store, run_ids)
-    tables = result_tables(items, functions_frame(store, run_ids))
+    tables = result_set(store, run_ids).tables
     replies = {
         call_id: reply for call_id, (_, reply) in store.call_texts(run_ids).items() if reply is not None
     }

@@ -295,9 +295,8 @@ class RunExecutor:
             self.sandbox = None
 
     def _dispatch(self, pending: list[WorkUnit]) -> None:
-        """Each pending unit once, dispatched from the process's event loop (`_dispatch_on_loop`); this
-        thread waits. An interrupt (Ctrl-C) stops the run: the calls in flight are cancelled, not waited
-        for, and the units that were started end before the run's status is set."""
+        """Each pending unit once, dispatched from the process's event loop; an interrupt (Ctrl-C) cancels
+        the calls in flight, and the units started end before the run's status is set."""
         dispatched = start_stoppable(functools.partial(self._dispatch_on_loop, pending), lambda: False)
         try:
             failed = dispatched.result()

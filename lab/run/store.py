@@ -193,7 +193,7 @@ class Store(SqliteFile):
             present = {
                 row["name"] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
-            for table in ("items", "functions", "calls", "batch_requests", "batches"):
+            for table in ("items", "functions", "calls", "batch_requests", "batches", "kept_statistics"):
                 if table in present:
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
