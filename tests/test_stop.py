@@ -7,13 +7,14 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from lab.models import CallParams, Completion, ModelSpec
 from lab.models.event_loop import run_stoppable
-from lab.models.provider import CallCancelledError
+from lab.models.provider import CallCancelledError, in_thread
 from lab.run import study
 from lab.run.plan import RunPlan, total_items
 from lab.run.store import Store
@@ -172,3 +173,22 @@ def test_a_call_that_ends_in_an_error_because_of_the_stop_counts_as_cancelled() 
 
     with pytest.raises(CallCancelledError, match="ended with it"):
         run_stoppable(aborted, stop.is_set)
+
+
+def test_a_cancelled_call_on_a_thread_has_ended_when_its_run_sees_it_cancelled() -> None:
+    stop = threading.Event()
+    ended = threading.Event()
+
+    def generating() -> None:  # as a local model: it looks at the stop between tokens
+        while not stop.is_set():
+            time.sleep(0.01)
+        time.sleep(0.3)  # the token in progress at the stop
+        ended.set()
+
+    async def call() -> None:
+        await in_thread(ThreadPoolExecutor(max_workers=1), generating)
+
+    threading.Timer(0.2, stop.set).start()
+    with pytest.raises(CallCancelledError):
+        run_stoppable(call, stop.is_set)
+    assert ended.is_set(), "the call was reported cancelled while its thread still worked"

@@ -8,7 +8,6 @@ so that identical requests at temperature 0 get identical replies (`EngineSettin
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import fcntl
@@ -35,6 +34,8 @@ import platformdirs
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import Choices, Message, ModelResponse, Usage
 from litellm.utils import custom_llm_setup
+
+from lab.models.provider import in_thread
 
 PROVIDER = "local"
 MODEL_NAME = "local/qwen2.5-coder-1.5b"
@@ -505,8 +506,7 @@ class LocalProvider(litellm.CustomLLM):
         **_: Any,
     ) -> ModelResponse:
         call = functools.partial(_complete, model, messages, optional_params, model_response)
-        context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(_request_pool, context.run, call)
+        return await in_thread(_request_pool, call)
 
     def streaming(self, *_: Any, **__: Any) -> Iterator[Any]:  # type: ignore[override]
         raise CustomLLMError(400, f"{MODEL_NAME} does not stream; call it without stream=True")

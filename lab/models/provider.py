@@ -6,20 +6,22 @@ A backend is one file with a `Provider` subclass plus one line in `lab.models.re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import os
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     from lab.models.spec import ModelSpec
 
 Messages = list[dict[str, str]]
+T = TypeVar("T")
 
 # The finish reason of a reply cut at the token cap (OpenAI's word, which litellm and llama.cpp use too).
 CUT_AT_TOKEN_CAP = "length"
@@ -120,6 +122,23 @@ async def with_retries(
 _SYNC_CALLS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="solverlab-sync-call")
 
 
+async def in_thread(pool: Executor, call: Callable[[], T]) -> T:
+    """`call()` on a thread of `pool`, in a copy of this context. Cancelled (a run stopping), it waits for
+    the thread to end before the cancellation goes on, the call's own stop check ending it soon: a stopped
+    run has then nothing of it still working, e.g. a local model still generating."""
+    context = contextvars.copy_context()
+    job = asyncio.get_running_loop().run_in_executor(pool, context.run, call)
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        while not job.done():
+            with contextlib.suppress(asyncio.CancelledError):  # the stop's watch cancels again meanwhile
+                await asyncio.wait([job])
+        if not job.cancelled():
+            job.exception()  # retrieved: the caller gave up on it
+        raise
+
+
 class Provider(ABC):
     """One model backend. `accepts` claims model names; an instance serves one `ModelSpec`."""
 
@@ -177,8 +196,7 @@ class Provider(ABC):
         """`complete`, awaited on an event loop. By default `complete` runs on a worker thread (whose
         `should_stop` ends it at a stop); a backend with an async client awaits it instead."""
         call = functools.partial(self.complete, messages, params, retry=retry, should_stop=should_stop)
-        context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(_SYNC_CALLS, context.run, call)
+        return await in_thread(_SYNC_CALLS, call)
 
     @abstractmethod
     def describe(self, environ: Mapping[str, str] = os.environ) -> str:
