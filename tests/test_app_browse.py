@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from lab.results import browse, detail, query, read, stats
+from lab.run.prepare import prepare_run
 from lab.run.records import SWEEP_COLUMNS, FunctionRecord, Item
-from lab.run.runner import prepare_run
 from lab.run.store import ITEM_COLUMNS, Store
 from tests.planted import planted_plan
 

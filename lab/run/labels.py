@@ -21,7 +21,7 @@ from lab.run.plan import RunError
 from lab.run.store import RunRecord
 
 NAME_LIMIT = 80  # characters
-# The ids runs get when none is given (`runner.new_run_id`): local date, time, random hex.
+# The ids runs get when none is given (`prepare.new_run_id`): local date, time, random hex.
 _DEFAULT_ID = re.compile(r"(?P<date>\d{8})-\d{6}-(?P<hex>[0-9a-f]+)")
 
 

@@ -7,15 +7,11 @@ import functools
 import hashlib
 import json
 import os
-import platform
-import secrets
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 from executor import SandboxPool
@@ -37,27 +33,21 @@ from lab.models.provider import CallCancelledError
 from lab.models.replay import NOT_RECORDED
 from lab.run.batch import NO_BATCH, BatchOptions, BatchRun
 from lab.run.cost import CostCap
-from lab.run.determinism import determinism_versions
+from lab.run.group_commit import GroupCommit
 from lab.run.items import Reply, code_items, direct_items, unanswered_items
 from lab.run.oracle import converse
 from lab.run.plan import (
     RunError,
     RunPlan,
     WorkUnit,
-    check_cases,
-    mode_applies,
-    shown_sets,
-    total_items,
     work_units,
 )
 from lab.run.records import FunctionRecord, Item, RunStatus
 from lab.run.search import Candidate, search
 from lab.run.store import RunRecord, Store
-from lab.tasks.modes import MODES, Draws
+from lab.tasks.modes import MODES
 from lab.tasks.prompts import followup_messages, refinement_messages, solver_signature
 from probes import ProbeFamily, Setting, get_family
-
-VERSIONED_PACKAGES = ("litellm", "RestrictedPython", "xllamacpp", "pandas", "streamlit")
 
 
 @dataclass(frozen=True)
@@ -72,40 +62,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in VERSIONED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def prepare_run(store: Store, plan: RunPlan, run_id: str | None = None) -> str:
-    """Create the run, or accept an existing one with the same plan (which is then resumed)."""
-    run_id = run_id or new_run_id()
-    existing = store.get_run(run_id)
-    if existing is not None:
-        if existing.plan_hash != plan.identity_hash():
-            raise RunError(f"run {run_id} exists with a different plan; choose another --run-id")
-        return run_id
-    for setting in plan.settings():
-        # A missing or short cases or check file, or examples that cannot be drawn, fail now, before the
-        # run is stored.
-        shown_sets(plan, setting)
-        if any(MODES[mode].draws is Draws.CHECKS and mode_applies(setting, mode) for mode in plan.modes):
-            check_cases(plan, setting)
-    versions = package_versions() | fingerprints(store, {s.family for s in plan.settings()})
-    versions |= determinism_versions(plan)
-    store.create_run(run_id, plan.to_dict(), plan.identity_hash(), total_items(plan), versions)
-    return run_id
 
 
 def _takes_one_call(unit: WorkUnit) -> bool:
@@ -194,6 +150,7 @@ class RunExecutor:
         self.counters = _Counters(totals.items, totals.prompt_tokens, totals.completion_tokens, totals.cost)
         self.cost_cap = CostCap(max_cost, totals.cost)
         self.lock = threading.Lock()
+        self.commits = GroupCommit(store)
         self.first_turns: dict[tuple[ModelSpec, Setting, int], threading.Lock] = {}
         self.params = {
             "temperature": self.plan.temperature,
@@ -339,6 +296,7 @@ class RunExecutor:
         finally:
             if started:
                 await asyncio.wait(started)
+            self.commits.flush()  # the writes of units cancelled while they waited for their commit
             workers.shutdown()  # its threads are idle now: their units have ended
         return failed
 
@@ -420,16 +378,17 @@ class RunExecutor:
             self._save(unanswered_items(unit, self.run_id, exc.call_id, exc.category, str(exc)), [])
 
     async def _one_call(self, unit: WorkUnit) -> None:
-        """A one-call unit, on the process's event loop."""
+        """A one-call unit, on the process's event loop: its call and items are stored in one commit."""
         if self.should_stop():
             return
         try:
-            reply = await self._acall(unit, unit.messages, 0)
+            score = functools.partial(self._direct_items, unit)
+            reply = await self._acall(unit, unit.messages, 0, score=score)
         except _UnansweredError as exc:
             self._save(unanswered_items(unit, self.run_id, exc.call_id, exc.category, str(exc)), [])
             return
         if reply is not None:
-            self._save_direct(unit, reply)
+            self._report()
 
     def _score_unit(self, unit: WorkUnit) -> None:
         family = get_family(unit.setting.family)
@@ -512,8 +471,11 @@ class RunExecutor:
         return Candidate(messages, reply.text, scored)
 
     def _save_direct(self, unit: WorkUnit, reply: Reply) -> None:
+        self._save(self._direct_items(unit, reply), [])
+
+    def _direct_items(self, unit: WorkUnit, reply: Reply) -> list[Item]:
         family = get_family(unit.setting.family)
-        self._save(direct_items(unit, family, reply, self.run_id, framing=self.plan.framing), [])
+        return direct_items(unit, family, reply, self.run_id, framing=self.plan.framing)
 
     def _save(self, items: list[Item], functions: list[FunctionRecord]) -> None:
         """Commit the items (on the loop's thread, as all the runner's SQLite work) and report progress."""
@@ -531,27 +493,52 @@ class RunExecutor:
         except CallCancelledError:
             return None
 
-    async def _acall(self, unit: WorkUnit, messages: list[dict[str, str]], sample: int) -> Reply | None:
+    async def _acall(
+        self,
+        unit: WorkUnit,
+        messages: list[dict[str, str]],
+        sample: int,
+        *,
+        score: Callable[[Reply], list[Item]] | None = None,
+    ) -> Reply | None:
         """The reply, from the cache or the model; None when the call failed or the run is stopping.
-        On the process's event loop, whose thread does the store's work."""
+        With `score`, the items it makes of the reply are stored with the call. On the process's event
+        loop, whose thread does the store's work."""
         key = cache_key(unit.model, messages, self.params, sample=sample)
         provider = self.providers[unit.model]
 
-        def record(response: str | None, **fields: Any) -> int:
-            return self.store.record_call(
-                run_id=self.run_id,
-                cache_key=key,
-                model=unit.model.label,
-                messages=messages,
-                params=self.params,
-                response=response,
-                **fields,
+        async def record(response: str | None, **fields: Any) -> int:
+            """The call stored, in the commit of this turn of the loop (`GroupCommit`)."""
+            return await self.commits.write(
+                functools.partial(
+                    self.store.record_call,
+                    run_id=self.run_id,
+                    cache_key=key,
+                    model=unit.model.label,
+                    messages=messages,
+                    params=self.params,
+                    response=response,
+                    **fields,
+                )
             )
+
+        async def keep(text: str, truncated: bool, **fields: Any) -> Reply:
+            if score is None:
+                return Reply(text, await record(text, **fields), truncated)
+            try:
+                items = score(Reply(text, 0, truncated))  # stored with the call's id
+            except Exception:
+                await record(text, **fields)  # a reply paid for stays in the cache though its scoring failed
+                raise
+            reply = Reply(text, await record(text, items=items, **fields), truncated)
+            with self.lock:
+                self.counters.done += len(items)
+            return reply
 
         cached = self.store.cached_response(key) if provider.cacheable else None
         if cached is not None:
-            call_id = record(cached.response, cached=True, finish_reason=cached.finish_reason)
-            return Reply(cached.response, call_id, cached.finish_reason == CUT_AT_TOKEN_CAP)
+            truncated = cached.finish_reason == CUT_AT_TOKEN_CAP
+            return await keep(cached.response, truncated, cached=True, finish_reason=cached.finish_reason)
         params = CallParams(self.plan.temperature, self.plan.max_tokens, self.plan.seed + sample)
         if not await self.cost_cap.begin():
             return None
@@ -570,25 +557,25 @@ class RunExecutor:
                 return None
             if isinstance(exc, NoReplyError):
                 # Neither a failure nor a reply: stored with an error, so it is never served from the cache.
-                raise _UnansweredError(exc, record(None, error=f"{exc.category}: {exc}")) from None
-            record(None, error=f"{exc.category}: {exc}")
+                raise _UnansweredError(exc, await record(None, error=f"{exc.category}: {exc}")) from None
+            await record(None, error=f"{exc.category}: {exc}")
             self._count_failure(f"{exc.category}: {exc}")
             return None
         finally:
             self.cost_cap.end(cost)
-        call_id = record(
+        with self.lock:
+            self.counters.prompt_tokens += completion.prompt_tokens
+            self.counters.completion_tokens += completion.completion_tokens
+            self.counters.cost += completion.cost
+        return await keep(
             completion.text,
+            completion.truncated,
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
             cost=completion.cost,
             latency=completion.latency,
             finish_reason=completion.finish_reason,
         )
-        with self.lock:
-            self.counters.prompt_tokens += completion.prompt_tokens
-            self.counters.completion_tokens += completion.completion_tokens
-            self.counters.cost += completion.cost
-        return Reply(completion.text, call_id, completion.truncated)
 
     def _count_failure(self, error: str) -> None:
         with self.lock:

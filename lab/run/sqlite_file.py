@@ -32,8 +32,18 @@ class SqliteFile:
             self._db.close()
 
     @contextmanager
+    def together(self) -> Iterator[None]:
+        """The writes made inside (by this thread) commit as one transaction, or roll back together."""
+        with self._transaction():
+            yield
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A transaction; one begun inside another (on the thread holding the lock, so its own) joins it."""
         with self._lock:
+            if self._db.in_transaction:
+                yield self._db
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db

@@ -228,7 +228,10 @@ class Store(SqliteFile):
         error: str | None = None,
         cached: bool = False,
         finish_reason: str | None = None,
+        items: Sequence[Item] = (),
     ) -> int:
+        """The call's id. `items` scored on its reply are stored in the same commit, linked to the call
+        (their own `call_id` is ignored): a direct mode's unit costs one commit, not two."""
         with self._transaction() as db:
             cur = db.execute(
                 "INSERT INTO calls (run_id, cache_key, model, messages, params, response, prompt_tokens, "
@@ -251,7 +254,10 @@ class Store(SqliteFile):
                     finish_reason,
                 ),
             )
-            return int(cur.lastrowid or 0)
+            call_id = int(cur.lastrowid or 0)
+            if items:
+                self._insert_items(db, items, (), call_id=call_id)
+            return call_id
 
     def get_call(self, call_id: int) -> dict[str, Any] | None:
         rows = self._query("SELECT * FROM calls WHERE id = ?", (call_id,))
@@ -276,30 +282,44 @@ class Store(SqliteFile):
         Items without a `function_id` are linked to the last function (the final round of the chosen sample).
         """
         with self._transaction() as db:
-            function_id = None
-            for function in functions:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO functions (run_id, model, probe, setting, mode, instance, "
-                    "call_id, code, verdict, detail, examples, fits_examples, memorised, held_out_failed, "
-                    "sample, round, chosen) "
-                    "VALUES (:run_id, :model, :probe, :setting, :mode, :instance, :call_id, :code, :verdict, "
-                    ":detail, :examples, :fits_examples, :memorised, :held_out_failed, :sample, :round, "
-                    ":chosen)",
-                    function.row(),
-                )
-                function_id = cur.lastrowid if cur.rowcount else None
-            now = time.time()
-            rows = []
-            for item in items:
-                row = item.row()
-                if row["function_id"] is None:
-                    row["function_id"] = function_id
-                rows.append({**row, "created": now})
-            db.executemany(
-                f"INSERT OR IGNORE INTO items ({', '.join(ITEM_FIELDS)}, created) "
-                f"VALUES ({', '.join(':' + f for f in ITEM_FIELDS)}, :created)",
-                rows,
+            self._insert_items(db, items, functions)
+
+    @staticmethod
+    def _insert_items(
+        db: sqlite3.Connection,
+        items: Sequence[Item],
+        functions: Sequence[FunctionRecord],
+        *,
+        call_id: int | None = None,
+    ) -> None:
+        """Within a transaction; `call_id`, when given, is every item's call."""
+        function_id = None
+        for function in functions:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO functions (run_id, model, probe, setting, mode, instance, "
+                "call_id, code, verdict, detail, examples, fits_examples, memorised, held_out_failed, "
+                "sample, round, chosen) "
+                "VALUES (:run_id, :model, :probe, :setting, :mode, :instance, :call_id, :code, :verdict, "
+                ":detail, :examples, :fits_examples, :memorised, :held_out_failed, :sample, :round, "
+                ":chosen)",
+                function.row(),
             )
+            function_id = cur.lastrowid if cur.rowcount else None
+        now = time.time()
+        rows = []
+        for item in items:
+            row = item.row()
+            if row["function_id"] is None:
+                row["function_id"] = function_id
+            if call_id is not None:
+                row["call_id"] = call_id
+            row["created"] = now
+            rows.append(row)
+        db.executemany(
+            f"INSERT OR IGNORE INTO items ({', '.join(ITEM_FIELDS)}, created) "
+            f"VALUES ({', '.join(':' + f for f in ITEM_FIELDS)}, :created)",
+            rows,
+        )
 
     def done_keys(self, run_id: str) -> set[tuple[str, str, str, str, int, int]]:
         rows = self._query(

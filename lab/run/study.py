@@ -15,8 +15,9 @@ import pandas as pd
 from lab.models import ModelSpec, provider_for
 from lab.run.determinism import Determinism, determinism_note, recorded_determinism
 from lab.run.plan import RunError, RunPlan, estimated_calls, quick_plan, total_items
+from lab.run.prepare import prepare_run
 from lab.run.records import RunStatus
-from lab.run.runner import Progress, execute_run, prepare_run
+from lab.run.runner import Progress, execute_run
 from lab.run.store import RunRecord, Store
 
 __all__ = [
