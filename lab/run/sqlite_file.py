@@ -16,7 +16,7 @@ class SqliteFile:
 
     `synchronous=NORMAL`: with WAL, a commit is durable once written to the journal, without waiting for
     the disk to flush it (a killed process loses nothing committed; only a power cut may lose the last
-    commits, never corrupting the file). A run commits twice a model call, and waiting for the flush
+    commits, never corrupting the file). A run commits about once a model call, and waiting for the flush
     made each commit four times slower (bench/README.md, "Client throughput")."""
 
     def __init__(self, path: str | Path):
