@@ -180,6 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for entry in planned:
             if args.batch:
                 _refuse_unbatchable(entry.plan)
+            api.check_cost_cap(entry.plan, args.max_cost)
             api.check_models(entry.plan)  # an unreachable model is refused before any run is stored
         run_ids = [
             api.prepare_run(store, entry.plan, args.run_id, name=_run_name(args.name, entry.label))

@@ -12,7 +12,7 @@ import pytest
 from lab import cli
 from lab.models import ModelSpec, RetryPolicy, model_spec
 from lab.run import study
-from lab.run.cost import CostCap, estimate
+from lab.run.cost import CostCap, check_cost_cap, estimate
 from lab.run.plan import RunPlan, estimated_calls, total_items
 from lab.run.store import Store
 from tests.scripted import plan_responder
@@ -110,7 +110,7 @@ def test_without_a_cap_every_call_starts() -> None:
     cap = CostCap(None, spent=100.0)
     assert all(asyncio.run(calls())) and not cap.reached.is_set()
     with pytest.raises(ValueError, match="-1"):
-        CostCap(-1, spent=0.0)
+        check_cost_cap(-1, [])
 
 
 def test_estimate_prices_known_models_and_says_when_a_price_is_unknown() -> None:
@@ -148,3 +148,29 @@ def test_dry_run_prints_the_estimate_and_stores_nothing(
     assert lines[1].startswith(f"{PRICED} @ http://127.0.0.1:9/v1") and "for the prompts" in lines[1]
     assert "unknown: litellm's price map does not list this model" in lines[2]
     assert "total: 10 calls" in out and "1 model(s) of unknown price" in out
+
+
+def test_a_cap_on_a_model_of_unknown_price_is_refused_before_anything_is_stored_or_called(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Its calls would count as 0 USD, so the cap would never stop the run: refused, saying which model."""
+    db = tmp_path / "runs.db"
+    with ScriptedServer() as server:
+        argv = ["run", "--db", str(db), "--model", "my-own-model", "--api-base", server.base_url]
+        argv += ["--probe", "syntax:order=sov", "--mode", "io", "--n", "2", "--instances", "1"]
+        assert cli.main([*argv, "--max-cost", "1"]) == 2
+        assert "--max-cost 1 cannot cap my-own-model" in capsys.readouterr().err
+        assert server.chat_requests == 0 and not Store(db).list_runs()
+
+        # A run stored without a cap is refused one on resume, and stays as it was.
+        plan = priced_plan(server.base_url, models=(ModelSpec("openai/my-own-model", server.base_url),))
+        store = Store(db)
+        run_id = study.prepare_run(store, plan)
+        with pytest.raises(ValueError, match="cannot cap openai/my-own-model"):
+            study.execute_run(store, run_id, retry=FAST_RETRY, max_cost=5.0)
+        assert server.chat_requests == 0 and store.get_run(run_id).status == "pending"
+
+    # Priced models and local ones (which cost nothing) take a cap; the message names only the unpriced.
+    check_cost_cap(1.0, [ModelSpec(PRICED, "http://127.0.0.1:9/v1"), model_spec("replay/recorded.csv")])
+    with pytest.raises(ValueError, match=r"cannot cap a/x, b/y: .* does not list them"):
+        check_cost_cap(0.5, [ModelSpec("a/x"), ModelSpec(PRICED), ModelSpec("b/y")])

@@ -268,6 +268,7 @@ def start_section(plan: api.RunPlan) -> None:
         "Start the study", type="primary", icon=":material/rocket_launch:", disabled=bool(unset), key="start"
     ):
         try:
+            api.check_cost_cap(plan, max_cost or None)
             run_id = api.prepare_run(data.store(), plan, name=name or None)
             env = session.run_env([m.as_dict() for m in plan.models])
             api.start_background_run(data.store(), run_id, env=env, max_cost=max_cost or None)

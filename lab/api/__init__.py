@@ -108,6 +108,7 @@ from lab.api.runinfo import (
     smoke_test_note,
 )
 from lab.api.runs import (
+    check_cost_cap,
     check_models,
     cost_estimate,
     cost_rows,
@@ -250,6 +251,7 @@ __all__ = [
     "change_marker",
     "chart_config",
     "charts_html",
+    "check_cost_cap",
     "check_models",
     "compare_choices",
     "compare_items",

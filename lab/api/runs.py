@@ -121,6 +121,14 @@ def execute_run(
     return study.execute_run(store, run_id, progress=progress, stop=stop, max_cost=max_cost, batch=batch)
 
 
+def check_cost_cap(plan: RunPlan, max_cost: float | None) -> None:
+    """ValueError, before the run is stored, for a cap it could not keep: below 0 USD, or with a model
+    whose price litellm does not know."""
+    from lab.run.cost import check_cost_cap as check
+
+    check(max_cost, plan.models)
+
+
 def cost_estimate(plan: RunPlan) -> str:
     """Calls, tokens and cost per model before a run, as a table for a terminal."""
     from lab.run import cost

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lab.models import ModelSpec, provider_for
@@ -90,18 +91,34 @@ def format_estimate(estimates: list[ModelEstimate]) -> str:
     return "\n".join(lines)
 
 
+def check_cost_cap(cap: float | None, models: Iterable[ModelSpec]) -> None:
+    """ValueError for a cap a run could not keep: below 0, or with a model litellm's price map does not
+    list (its calls count as 0 USD, so the cap would never stop them). Called before a run is stored or
+    resumed; local backends (the embedded model, replays) cost nothing and are priced."""
+    if cap is None:
+        return
+    if cap < 0:
+        raise ValueError(f"--max-cost must be 0 or more USD, got {cap}")
+    unpriced = [model.label for model in models if provider_for(model).price(1, 1) is None]
+    if unpriced:
+        raise ValueError(
+            f"--max-cost {cap:g} cannot cap {', '.join(unpriced)}: litellm's price map does not list "
+            f"{'it' if len(unpriced) == 1 else 'them'}, so every call would count as 0 USD and the cap "
+            "would never stop the run. Leave out --max-cost, or run the models litellm prices on their own "
+            "with it (lab run --dry-run shows which are priced)"
+        )
+
+
 class CostCap:
     """Stops starting paid calls before the run's cost passes `cap` (USD), counting what it spent before.
 
     A call starts only if what is spent, plus the calls in flight and itself at the mean cost of a
     call so far, stays within the cap; until one call's cost is known, one call runs at a time. So the
-    run ends within about one call's cost of the cap. Calls of unknown price cost 0 and never stop it.
+    run ends within about one call's cost of the cap (`check_cost_cap` refuses models of unknown price).
     Used on the process's event loop, where the runner's calls are made; `reached` may be read anywhere.
     """
 
     def __init__(self, cap: float | None, spent: float):
-        if cap is not None and cap < 0:
-            raise ValueError(f"--max-cost must be 0 or more USD, got {cap}")
         self.cap = cap
         self.spent = spent
         self._ended = asyncio.Event()  # set, and replaced, as each call ends

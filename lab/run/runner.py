@@ -32,7 +32,7 @@ from lab.models.limits import call_slots, round_robin
 from lab.models.provider import CallCancelledError
 from lab.models.replay import NOT_RECORDED
 from lab.run.batch import NO_BATCH, BatchOptions, BatchRun
-from lab.run.cost import CostCap
+from lab.run.cost import CostCap, check_cost_cap
 from lab.run.group_commit import GroupCommit
 from lab.run.items import Reply, code_items, direct_items, unanswered_items
 from lab.run.oracle import converse
@@ -148,6 +148,7 @@ class RunExecutor:
         self.providers: dict[ModelSpec, Provider] = {m: provider_for(m) for m in self.plan.models}
         totals = store.totals(run_id)
         self.counters = _Counters(totals.items, totals.prompt_tokens, totals.completion_tokens, totals.cost)
+        check_cost_cap(max_cost, self.plan.models)
         self.cost_cap = CostCap(max_cost, totals.cost)
         self.lock = threading.Lock()
         self.commits = GroupCommit(store)
