@@ -161,6 +161,19 @@ def test_a_study_in_the_browser(app_url: str, tmp_path: Path) -> None:
             estimate.get_by_text(str(study.estimated_calls(plan)), exact=True).wait_for(timeout=WAIT_MS)
             assert_no_exception(page, "Run page, configured")
 
+            # A cost cap on a model of unknown price could never stop the run: refused, and no run stored.
+            cap = page.get_by_role("spinbutton", name="Stop at a cost of (USD, 0 for no cap)")
+            cap.fill("1")
+            cap.press("Enter")
+            wait_idle(page)
+            page.get_by_role("button", name="Start the study").click()
+            page.get_by_text("--max-cost 1 cannot cap openai/scripted").wait_for(timeout=WAIT_MS)
+            screenshot(page, "run_cap_refused")
+            assert "run=" not in page.url
+            cap.fill("0")
+            cap.press("Enter")
+            wait_idle(page)
+
             page.get_by_role("button", name="Start the study").click()
             page.get_by_text("items scored (").wait_for(timeout=WAIT_MS)
             # A reload loses the session, not the run: the page finds it again through the URL.

@@ -105,7 +105,7 @@ def check_cost_cap(cap: float | None, models: Iterable[ModelSpec]) -> None:
             f"--max-cost {cap:g} cannot cap {', '.join(unpriced)}: litellm's price map does not list "
             f"{'it' if len(unpriced) == 1 else 'them'}, so every call would count as 0 USD and the cap "
             "would never stop the run. Leave out --max-cost, or run the models litellm prices on their own "
-            "with it (lab run --dry-run shows which are priced)"
+            "with it (the cost estimate, on the Run page or by lab run --dry-run, shows which are priced)"
         )
 
 
