@@ -188,6 +188,29 @@ def test_code_mode_identifiability_counts_each_instance_at_each_point_as_a_unit(
     assert (table.loc[0, "ci_low"], table.loc[0, "ci_high"]) == bootstrap.accuracy_interval(two_functions)
 
 
+def test_two_runs_of_one_model_are_two_cells_in_the_consistency_and_identifiability_tables(
+    tmp_path: Path,
+) -> None:
+    """As in every other table: a run's noisy items are paired with its own noise-0 items, never with
+    another run's, and each run's instances are its own clusters."""
+    robust = point("io", 2, 0.0, [[True, False]]) + point("io", 2, 0.5, [[True, False]])
+    fragile = point("io", 2, 0.0, [[True, True]]) + point("io", 2, 0.5, [[False, False]])
+    for row in fragile:
+        row["run_id"] = "r2"
+    for row in robust + fragile:
+        row["consistent_worlds"] = 1
+    items = read.with_model_labels(read.item_frame(robust + fragile))
+    consistency = sweeps.consistency(items).set_index("model_label")["consistency"]
+    assert len(consistency) == 2 and sorted(consistency) == [0.0, 1.0]  # pooled, the pairs crossed runs
+    identifiable = sweeps.identifiability(items)
+    assert sorted(zip(identifiable["n"], identifiable["correct"], strict=True)) == [(4, 2), (4, 2)]
+    assert identifiable["model_label"].nunique() == 2
+    # The Results page's model filter narrows these tables too.
+    tables = api.result_tables(items, read.functions_frame(Store(tmp_path / "none.db"), []))
+    kept = consistency.index[0]
+    assert set(tables.only([kept]).consistency["model_label"]) == {kept}
+
+
 def simulated_pairs(rng: np.random.Generator, *, instances: int, cases: int, robust: float) -> pd.DataFrame:
     """Each instance's noisy function keeps the clean function's rule (probability `robust`) or is
     another rule; another rule still agrees on the cases the difference does not touch (probability

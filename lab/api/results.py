@@ -40,7 +40,7 @@ class ResultTables:
         return not self.swept.empty
 
     def only(self, labels: Collection[str]) -> ResultTables:
-        """The tables of the models (or runs) named by `model_label` in `labels`; the sweep tables stay."""
+        """The tables of the models (or runs) named by `model_label` in `labels`."""
         kept = list(labels)
 
         def narrow(frame: pd.DataFrame) -> pd.DataFrame:
@@ -53,6 +53,9 @@ class ResultTables:
             drops=narrow(self.drops),
             sampled=narrow(self.sampled),
             refined=narrow(self.refined),
+            swept=narrow(self.swept),
+            consistency=narrow(self.consistency),
+            identifiability=narrow(self.identifiability),
         )
 
 
@@ -101,7 +104,11 @@ def result_set(store: Store, run_ids: Sequence[str]) -> ResultSet:
         items = result_items(store, run_ids)
         return ResultSet(result_tables(items, functions_frame(store, run_ids)), unrecorded_summary(items))
     core = kept.selection_tables(store, run_ids, marks)
-    return ResultSet(_completed(core, lambda column: read.stats_items(store, run_ids, present=column)), None)
+
+    def having(column: str) -> pd.DataFrame:
+        return read.with_model_labels(read.stats_items(store, run_ids, present=column), store)
+
+    return ResultSet(_completed(core, having), None)
 
 
 def overview_sorts() -> tuple[str, ...]:

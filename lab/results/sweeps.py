@@ -15,11 +15,13 @@ from typing import Any
 
 import pandas as pd
 
+from lab.models.replay import display_label
 from lab.results import bootstrap
 from lab.results.intervals import WILSON, wilson_interval
 from lab.tasks.modes import MODES
 
-CELL = ["model", "probe", "setting", "mode"]
+# A cell is one run's model (`model_label`: two runs of one model are two cells, as in every other table).
+CELL = ["model", "model_label", "probe", "setting", "mode"]
 POINT = [*CELL, "shots", "noise"]
 CONSISTENCY_COLUMNS = (*POINT, "n", "consistent", "consistency", "ci_low", "ci_high", "ci_method")
 IDENTIFIABILITY_COLUMNS = (*CELL, "examples", "n", "correct", "accuracy", "ci_low", "ci_high", "ci_method")
@@ -63,12 +65,17 @@ def _rates(groups: Iterable[tuple[Any, pd.DataFrame]], keys: list[str], hits: st
     return pd.DataFrame(rows)
 
 
-def _require(items: pd.DataFrame, columns: list[str]) -> None:
-    missing = [name for name in columns if name not in items.columns]
+def _require(items: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The items, with `model_label` (the model's display name in a frame without one, as the summary
+    does); ValueError naming the columns the frame lacks."""
+    missing = [name for name in columns if name not in items.columns and name != "model_label"]
     if missing:
         raise ValueError(
             f"the item frame lacks column(s) {', '.join(missing)}; read items with their sweep columns"
         )
+    if "model_label" in items:
+        return items
+    return items.assign(model_label=items["model"].map(display_label))
 
 
 def swept_rows(summary: pd.DataFrame) -> pd.DataFrame:
@@ -100,11 +107,11 @@ def consistency(items: pd.DataFrame) -> pd.DataFrame:
     """Li et al.'s consistency score per cell and noisy point: the share of items whose verdict
     (right or wrong) is the same at noise 0 and at that noise.
 
-    Items are paired by model, setting, mode, shots, held-out case and instance (the k-th instance
+    Items are paired by run and model, setting, mode, shots, held-out case and instance (the k-th instance
     of one point with the k-th of the other); a point without its noise-0 twin is left out. In a
     code mode the unit of the interval is that pair of instances (two functions, every case).
     """
-    _require(items, [*POINT, "instance", "case_index", "correct"])
+    items = _require(items, [*POINT, "instance", "case_index", "correct"])
     swept = items.dropna(subset=["noise"]).copy()
     swept["unit"] = swept.groupby([*POINT, "case_index"])["instance"].rank(method="first")
     pair = [*CELL, "shots", "case_index", "unit"]
@@ -123,7 +130,7 @@ def identifiability(items: pd.DataFrame) -> pd.DataFrame:
     (`identifiable`: exactly one candidate fits), leave several (`ambiguous`) or fit none (noisy
     examples can); items without a count (no examples, no candidates) are left out. In a code mode
     the unit of the interval is the instance at its sweep point."""
-    _require(items, [*CELL, "consistent_worlds", "instance", "case_index", "correct"])
+    items = _require(items, [*CELL, "consistent_worlds", "instance", "case_index", "correct"])
     counted = items.dropna(subset=["consistent_worlds"]).copy()
     if counted.empty:
         return pd.DataFrame(columns=list(IDENTIFIABILITY_COLUMNS))
