@@ -79,6 +79,9 @@ def test_four_runs_two_of_one_model_have_four_distinct_labels(app_url: str, tmp_
         page.get_by_text(f"Named run {run_ids[-1]} '{NAME}'.").wait_for(timeout=WAIT_MS)
         after = history_labels(page, 4)
         assert len(set(after)) == 4 and NAME in after
+        # The run selector shows the new label too (Streamlit kept the old text before it was set again).
+        selector = page.locator(".st-key-history_run")
+        assert selector.get_by_role("combobox").input_value() == f"{NAME} · {run_ids[-1]}"
         assert api.Store(tmp_path / "solverlab.db").get_run(run_ids[-1]).name == NAME
         assert_no_exception(page, "History")
         screenshot(page, "names-history")
@@ -98,8 +101,15 @@ def test_four_runs_two_of_one_model_have_four_distinct_labels(app_url: str, tmp_
         page.keyboard.press("Escape")
         heatmap = page.locator(".st-key-chart_overview")  # several runs: the overview matrix
         heatmap.locator("svg").first.wait_for(timeout=WAIT_MS)
-        ticks = heatmap.locator("g.ytick text").evaluate_all("texts => texts.map(t => t.textContent)")
-        drawn = {tick.split(" · ")[0] for tick in ticks if today in tick or NAME in tick}
+        # The matrix of an earlier selection may still be drawn while the last one is applied: read its
+        # rows until they settle.
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while True:
+            ticks = heatmap.locator("g.ytick text").evaluate_all("texts => texts.map(t => t.textContent)")
+            drawn = {tick.split(" · ")[0] for tick in ticks if today in tick or NAME in tick}
+            if len(drawn) == 4 or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(500)
         assert len(drawn) == 4, ticks
         assert_no_exception(page, "Results")
         screenshot(page, "names-results")

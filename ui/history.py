@@ -62,6 +62,9 @@ def save_name(run_id: str) -> None:
     st.session_state["renamed"] = (
         f"Named run {run_id} {name!r}." if name else f"Run {run_id} has no name now."
     )
+    # Set again, so that the run selector shows the run's new label: Streamlit keeps a selectbox's shown
+    # text while its value is unchanged, even when format_func now gives another.
+    st.session_state["history_run"] = run_id
 
 
 def name_editor(run_id: str, name: str, label: str) -> None:
