@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab import cli
-from lab.models import ModelSpec, RetryPolicy, model_spec
+from lab.models import DEFAULT_MODEL, ModelSpec, RetryPolicy, model_spec
 from lab.run import study
 from lab.run.cost import CostCap, check_cost_cap, estimate
 from lab.run.plan import RunPlan, estimated_calls, total_items
@@ -171,6 +171,9 @@ def test_a_cap_on_a_model_of_unknown_price_is_refused_before_anything_is_stored_
         assert server.chat_requests == 0 and store.get_run(run_id).status == "pending"
 
     # Priced models and local ones (which cost nothing) take a cap; the message names only the unpriced.
-    check_cost_cap(1.0, [ModelSpec(PRICED, "http://127.0.0.1:9/v1"), model_spec("replay/recorded.csv")])
+    local = [model_spec("replay/recorded.csv"), model_spec(DEFAULT_MODEL)]
+    check_cost_cap(1.0, [ModelSpec(PRICED, "http://127.0.0.1:9/v1"), *local])
+    free = estimate(priced_plan("http://127.0.0.1:9/v1", models=tuple(local)))
+    assert [e.max_cost for e in free] == [0.0, 0.0]  # the estimate says free, not unknown
     with pytest.raises(ValueError, match=r"cannot cap a/x, b/y: .* does not list them"):
         check_cost_cap(0.5, [ModelSpec("a/x"), ModelSpec(PRICED), ModelSpec("b/y")])

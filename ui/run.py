@@ -242,7 +242,8 @@ def start_section(plan: api.RunPlan) -> None:
         },
     )
     st.caption(
-        "Prices from litellm's price map; an empty cost means the price is unknown (e.g. a local model)."
+        "Prices from litellm's price map (the embedded model and replays are free); an empty cost means the "
+        "price is unknown (e.g. a model on your own server)."
     )
     for warning in api.precision_warnings(plan):
         st.warning(warning, icon=":material/straighten:")

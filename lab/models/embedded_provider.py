@@ -43,5 +43,9 @@ class EmbeddedProvider(LitellmProvider):
         finally:
             embedded.STOP_CHECK.reset(token)
 
+    def price(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """Free: it runs on this machine (litellm's price map does not list it, so would say unknown)."""
+        return 0.0
+
     def describe(self, environ: Mapping[str, str] = os.environ) -> str:
         return "embedded model, runs on this machine's CPU; no key, no network"
