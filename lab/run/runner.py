@@ -411,9 +411,8 @@ class RunExecutor:
                 self._save(talk.items, talk.functions)
             return
         if not MODES[unit.mode].returns_code:
-            reply = self._call(unit, opening, 0)
-            if reply is not None:
-                self._save_direct(unit, reply)
+            if self._call(unit, opening, 0, score=functools.partial(self._direct_items, unit)) is not None:
+                self._report()
             return
         result = search(
             opening,
@@ -471,9 +470,6 @@ class RunExecutor:
         )
         return Candidate(messages, reply.text, scored)
 
-    def _save_direct(self, unit: WorkUnit, reply: Reply) -> None:
-        self._save(self._direct_items(unit, reply), [])
-
     def _direct_items(self, unit: WorkUnit, reply: Reply) -> list[Item]:
         family = get_family(unit.setting.family)
         return direct_items(unit, family, reply, self.run_id, framing=self.plan.framing)
@@ -487,10 +483,17 @@ class RunExecutor:
 
     # ---------------------------------------------------------------- one model call
 
-    def _call(self, unit: WorkUnit, messages: list[dict[str, str]], sample: int) -> Reply | None:
+    def _call(
+        self,
+        unit: WorkUnit,
+        messages: list[dict[str, str]],
+        sample: int,
+        *,
+        score: Callable[[Reply], list[Item]] | None = None,
+    ) -> Reply | None:
         """`_acall` from a unit's thread; None also when the run stops meanwhile."""
         try:
-            return run_stoppable(lambda: self._acall(unit, messages, sample), self._cancelled)
+            return run_stoppable(lambda: self._acall(unit, messages, sample, score=score), self._cancelled)
         except CallCancelledError:
             return None
 
